@@ -1,0 +1,231 @@
+"""Reading the contract's tabular files: CSV (UTF-8, UTF-8 with BOM, GBK) and Parquet.
+
+Owns encodings, headers and the shape of rows; says what is wrong as `file:row:column` problems.
+What a value means is `models.schema`'s business. Rows are numbered as a spreadsheet shows
+them: the header is row 1, the first record row 2 (Parquet files are numbered the same way).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from models.schema import IMPORT_ORDER, Problem, RecordSpec
+
+MAX_FIELD_CHARS = 100_000
+_UTF8_BOM = b"\xef\xbb\xbf"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+@dataclass
+class Problems:
+    """Problems found so far: all of them counted, the first `limit` kept to show."""
+
+    limit: int = 100
+    shown: list[Problem] = field(default_factory=list)
+    count: int = 0
+
+    def add(self, file: str, row: int | None, column: str | None, zh: str, en: str) -> None:
+        self.count += 1
+        if len(self.shown) < self.limit:
+            self.shown.append(Problem(file, row, column, zh, en))
+
+    def lines(self) -> list[str]:
+        out = [str(p) for p in self.shown]
+        if self.count > len(self.shown):
+            hidden = self.count - len(self.shown)
+            out.append(f"… 另有 {hidden} 个问题未显示 / … and {hidden} more problems not shown")
+        return out
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+
+def kind_of(path: Path) -> str | None:
+    """The record kind a file holds, from its name: `attempts-2026-10.csv` holds attempts."""
+    stem = path.name.split(".")[0].lower()
+    for kind in sorted(IMPORT_ORDER, key=len, reverse=True):
+        if stem == kind or stem.startswith((kind + "-", kind + "_")):
+            return kind
+    return None
+
+
+def decode_csv(raw: bytes, name: str, problems: Problems) -> str | None:
+    """The text of a CSV file, or None after saying why it cannot be read."""
+
+    def line_of(offset: int) -> int:
+        return raw.count(b"\n", 0, offset) + 1
+
+    if raw.startswith(_UTF16_BOMS):
+        problems.add(
+            name, None, None,
+            "文件是 UTF-16 编码；请另存为 UTF-8 或 GBK 的 CSV",
+            "the file is UTF-16; save it as CSV in UTF-8 or GBK",
+        )  # fmt: skip
+        return None
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        problems.add(
+            name, line_of(nul), None,
+            "文件含有 NUL 字节（\\0），不是文本 CSV",
+            "the file contains a NUL byte (\\0); it is not a text CSV",
+        )  # fmt: skip
+        return None
+    if raw.startswith(_UTF8_BOM):
+        try:
+            return raw[len(_UTF8_BOM) :].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            looks_gbk = _decodes(raw[len(_UTF8_BOM) :], "gbk")
+            problems.add(
+                name, line_of(exc.start + len(_UTF8_BOM)), None,
+                "文件开头标记为 UTF-8（BOM），但内容不是 UTF-8" + ("，看起来是 GBK；请用同一种编码另存" if looks_gbk else ""),
+                "the file is marked UTF-8 (BOM) but is not UTF-8"
+                + ("; it looks like GBK: save it again in one encoding" if looks_gbk else ""),
+            )  # fmt: skip
+            return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as utf8_error:
+        try:
+            return raw.decode("gbk")
+        except UnicodeDecodeError:
+            problems.add(
+                name, line_of(utf8_error.start), None,
+                "无法识别的编码：既不是 UTF-8 也不是 GBK",
+                "unrecognised encoding: neither UTF-8 nor GBK",
+            )  # fmt: skip
+            return None
+
+
+def _decodes(raw: bytes, encoding: str) -> bool:
+    try:
+        raw.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _check_header(header: list[str], spec: RecordSpec, name: str, problems: Problems) -> bool:
+    ok = True
+    expected = ", ".join(spec.column_names)
+    if not set(header) & set(spec.column_names):
+        problems.add(
+            name, 1, None,
+            f"第一行不是表头（没有任何预期的列）；{spec.zh}文件的第一行应为：{','.join(spec.column_names)}",
+            f"the first row is not a header (none of the expected columns); the first row of "
+            f"{spec.kind} files should be: {','.join(spec.column_names)}",
+        )  # fmt: skip
+        return False
+    seen: set[str] = set()
+    for column in header:
+        if column in seen:
+            problems.add(name, 1, column, f"表头重复列 {column!r}", f"the header repeats column {column!r}")
+            ok = False
+        seen.add(column)
+        if column not in spec.column_names:
+            problems.add(
+                name, 1, column or "(blank)",
+                f"未知的列 {column!r}；{spec.zh}文件的列为：{expected}",
+                f"unknown column {column!r}; {spec.kind} files have: {expected}",
+            )  # fmt: skip
+            ok = False
+    for column in spec.required_names:
+        if column not in seen:
+            problems.add(
+                name, 1, column,
+                f"缺少必需的列 {column!r}（表头必须是第一行）",
+                f"missing required column {column!r} (the header must be the first row)",
+            )  # fmt: skip
+            ok = False
+    return ok
+
+
+def read_rows(path: Path, spec: RecordSpec, problems: Problems) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (row number, {column: raw value}) for each record of a CSV or Parquet file."""
+    if path.suffix.lower() in {".parquet", ".pq"}:
+        yield from _read_parquet(path, spec, problems)
+    else:
+        yield from _read_csv(path, spec, problems)
+
+
+def _read_csv(path: Path, spec: RecordSpec, problems: Problems) -> Iterator[tuple[int, dict[str, Any]]]:
+    name = str(path)
+    text = decode_csv(path.read_bytes(), name, problems)
+    if text is None:
+        return
+    if not text.strip():
+        problems.add(
+            name, None, None,
+            f"文件是空的：第一行应为表头 {','.join(spec.column_names)}",
+            f"the file is empty: the first row should be the header {','.join(spec.column_names)}",
+        )  # fmt: skip
+        return
+    csv.field_size_limit(MAX_FIELD_CHARS + 1)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    row_no = 1
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+        if not _check_header(header, spec, name, problems):
+            return
+        width = len(header)
+        for row_no, values in enumerate(reader, start=2):
+            if len(values) == width:
+                yield row_no, dict(zip(header, values, strict=True))
+            elif not values or (len(values) == 1 and not values[0].strip()):
+                continue  # a blank line, as spreadsheets leave at the end
+            elif len(values) < width:
+                problems.add(
+                    name, row_no, header[len(values)],
+                    f"行不完整：应有 {width} 列，只有 {len(values)} 列（从 {header[len(values)]} 起缺失）",
+                    f"truncated row: expected {width} fields, found {len(values)} "
+                    f"(missing from {header[len(values)]} on)",
+                )  # fmt: skip
+            else:
+                problems.add(
+                    name, row_no, None,
+                    f"列数过多：应有 {width} 列，实际 {len(values)} 列（是否有未加引号的逗号？）",
+                    f"too many fields: expected {width}, found {len(values)} (an unquoted comma?)",
+                )  # fmt: skip
+    except csv.Error as exc:
+        row_no = reader.line_num if row_no == 1 else row_no + 1
+        if "field larger than field limit" in str(exc):
+            problems.add(
+                name, row_no, None,
+                f"字段过长（超过 {MAX_FIELD_CHARS} 个字符）；停止读取此文件",
+                f"a field is longer than {MAX_FIELD_CHARS} characters; stopped reading this file",
+            )  # fmt: skip
+        else:
+            problems.add(
+                name, row_no, None,
+                f"CSV 格式错误：{exc}（引号未闭合？）；停止读取此文件",
+                f"malformed CSV: {exc} (an unclosed quote?); stopped reading this file",
+            )  # fmt: skip
+
+
+def _read_parquet(path: Path, spec: RecordSpec, problems: Problems) -> Iterator[tuple[int, dict[str, Any]]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    name = str(path)
+    try:
+        parquet = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as exc:
+        problems.add(
+            name, None, None, f"不是可读的 Parquet 文件：{exc}", f"not a readable Parquet file: {exc}"
+        )
+        return
+    header = [h.strip().lower() for h in parquet.schema_arrow.names]
+    if not _check_header(header, spec, name, problems):
+        return
+    row_no = 1
+    try:
+        for batch in parquet.iter_batches(batch_size=20_000):
+            for values in batch.rename_columns(header).to_pylist():
+                row_no += 1
+                yield row_no, values
+    except (pa.ArrowException, OSError) as exc:
+        problems.add(name, row_no + 1, None, f"Parquet 文件损坏：{exc}", f"damaged Parquet file: {exc}")
