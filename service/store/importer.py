@@ -1,0 +1,416 @@
+"""Bulk import of the contract's files into the database, all or nothing.
+
+Every file is read and every row validated (models.schema) inside one transaction; if anything is
+wrong the transaction is rolled back and the database is exactly as it was. Attempts are
+append-only and idempotent by event_id (the same event_id with other content is an error);
+reference records (schools, items, students, …) are upserted. On PostgreSQL new attempts go in
+with COPY.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, and_, delete, insert, select, tuple_, update
+
+from models.files import Problems, kind_of, read_rows
+from models.schema import (
+    IMPORT_ORDER,
+    Attempt,
+    ErrorBookEntry,
+    Item,
+    KnowledgePoint,
+    Known,
+    RecordSpec,
+    SchoolClass,
+    check_knowledge_graph,
+    record_as_dict,
+    record_values,
+    spec_for,
+    validate_record,
+)
+from service.store import tables as t
+
+CHUNK = 20_000
+
+
+@dataclass
+class Counts:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.inserted} new, {self.updated} updated, {self.unchanged} unchanged"
+
+
+@dataclass
+class ImportReport:
+    problems: Problems
+    counts: dict[str, Counts] = field(default_factory=lambda: defaultdict(Counts))
+    files: list[tuple[Path, str]] = field(default_factory=list)
+    committed: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def find_files(paths: Iterable[Path], problems: Problems, kind: str | None = None) -> list[tuple[Path, str]]:
+    """The (file, kind) pairs named by paths (files, or folders of files), in import order."""
+    found: list[tuple[Path, str]] = []
+    for path in paths:
+        if path.is_dir():
+            candidates = sorted(p for p in path.iterdir() if p.suffix.lower() in {".csv", ".parquet", ".pq"})
+            if not candidates:
+                problems.add(
+                    str(path),
+                    None,
+                    None,
+                    "文件夹中没有 CSV 或 Parquet 文件",
+                    "no CSV or Parquet files in this folder",
+                )
+        elif path.exists():
+            candidates = [path]
+        else:
+            problems.add(str(path), None, None, "文件不存在", "no such file")
+            continue
+        for candidate in candidates:
+            file_kind = kind or kind_of(candidate)
+            if file_kind is None:
+                if candidate.parent != path:  # named explicitly: say why it is not read
+                    problems.add(
+                        str(candidate), None, None,
+                        f"无法从文件名判断记录类型；文件名应以 {', '.join(IMPORT_ORDER)} 之一开头，或使用 --kind",
+                        f"cannot tell the record kind from the file name; start it with one of "
+                        f"{', '.join(IMPORT_ORDER)}, or pass --kind",
+                    )  # fmt: skip
+                continue
+            found.append((candidate, file_kind))
+    found.sort(key=lambda pair: (IMPORT_ORDER.index(pair[1]), str(pair[0])))
+    return found
+
+
+def load_known(conn: Connection, now: datetime | None = None) -> Known:
+    known = Known() if now is None else Known(now=now)
+    known.schools = dict(conn.execute(select(t.schools.c.school_id, t.schools.c.timezone)).all())
+    known.kp_subjects = dict(
+        conn.execute(select(t.knowledge_points.c.kp_id, t.knowledge_points.c.subject)).all()
+    )
+    prerequisites: dict[str, list[str]] = defaultdict(list)
+    for kp_id, pre in conn.execute(select(t.kp_prerequisites.c.kp_id, t.kp_prerequisites.c.prerequisite_id)):
+        prerequisites[kp_id].append(pre)
+    known.kp_prerequisites = {kp: tuple(pres) for kp, pres in prerequisites.items()}
+    known.item_subjects = dict(conn.execute(select(t.items.c.item_id, t.items.c.subject)).all())
+    known.class_schools = dict(conn.execute(select(t.classes.c.class_id, t.classes.c.school_id)).all())
+    subjects: dict[str, list[str]] = defaultdict(list)
+    for class_id, subject in conn.execute(select(t.class_subjects.c.class_id, t.class_subjects.c.subject)):
+        subjects[class_id].append(subject)
+    known.class_subjects = {c: tuple(s) for c, s in subjects.items()}
+    known.student_classes = dict(conn.execute(select(t.students.c.student_id, t.students.c.class_id)).all())
+    return known
+
+
+def import_files(
+    engine: Engine,
+    paths: Sequence[Path],
+    *,
+    dry_run: bool = False,
+    now: datetime | None = None,
+    kind: str | None = None,
+    max_problems: int = 100,
+) -> ImportReport:
+    """Validate and import; commit only if every row of every file is valid (and not dry_run)."""
+    report = ImportReport(problems=Problems(limit=max_problems))
+    report.files = find_files(paths, report.problems, kind)
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            known = load_known(conn, now)
+            for path, file_kind in report.files:
+                _import_file(conn, path, spec_for(file_kind), known, report)
+            if report.problems or dry_run:
+                transaction.rollback()
+            else:
+                transaction.commit()
+                report.committed = True
+        except BaseException:
+            transaction.rollback()
+            raise
+    return report
+
+
+def _import_file(conn: Connection, path: Path, spec: RecordSpec, known: Known, report: ImportReport) -> None:
+    problems = report.problems
+    name = str(path)
+    seen: dict[tuple[Any, ...], tuple[int, Any]] = {}
+    chunk: list[Any] = []
+    kps: list[tuple[int, KnowledgePoint]] = []
+    for row_no, raw in read_rows(path, spec, problems):
+        record, errors = validate_record(spec, raw, known)
+        for column, error in errors:
+            problems.add(name, row_no, column, error.zh, error.en)
+        if record is None:
+            continue
+        key = spec.key_of(record)
+        earlier = seen.get(key)
+        if earlier is not None:
+            if earlier[1] != _fingerprint(record):
+                key_text = "/".join(map(str, key))
+                problems.add(
+                    name, row_no, spec.key[0],
+                    f"{'/'.join(spec.key)} {key_text} 在第 {earlier[0]} 行已出现，但内容不同",
+                    f"{'/'.join(spec.key)} {key_text} already appears in row {earlier[0]} with different content",
+                )  # fmt: skip
+            continue
+        seen[key] = (row_no, _fingerprint(record))
+        known.remember(record)
+        if isinstance(record, KnowledgePoint):
+            kps.append((row_no, record))
+        chunk.append((row_no, record))
+        if len(chunk) >= CHUNK:
+            _write(conn, spec, chunk, name, report)
+            chunk = []
+    if kps:
+        for row_no, column, error in check_knowledge_graph(kps, known):
+            problems.add(name, row_no, column, error.zh, error.en)
+    _write(conn, spec, chunk, name, report)
+
+
+def _fingerprint(record: Any) -> tuple[Any, ...]:
+    # Aware datetimes compare as instants: the same moment written with another offset is equal.
+    return record_values(record)
+
+
+def _write(
+    conn: Connection, spec: RecordSpec, chunk: list[tuple[int, Any]], name: str, report: ImportReport
+) -> None:
+    if not chunk or report.problems:
+        return  # nothing to write, or the import is already lost: keep validating, write nothing
+    if spec.immutable:
+        _write_attempts(conn, chunk, name, report)
+    else:
+        _upsert(conn, spec, [record for _, record in chunk], report.counts[spec.kind])
+
+
+# ----------------------------------------------------------------------------------------------
+# Row shapes: a record becomes one main-table row plus its link-table rows.
+
+
+def _offset_minutes(moment: datetime | None) -> int | None:
+    if moment is None:
+        return None
+    offset = moment.utcoffset()
+    assert offset is not None
+    return int(offset.total_seconds() // 60)
+
+
+def _main_row(record: Any) -> dict[str, Any]:
+    row = record_as_dict(record)
+    match record:
+        case KnowledgePoint():
+            row.pop("prerequisites")
+        case Item():
+            row.pop("kp_ids")
+        case SchoolClass():
+            row.pop("subjects")
+        case ErrorBookEntry():
+            row["created_offset_min"] = _offset_minutes(record.created_at)
+            row["resolved_offset_min"] = _offset_minutes(record.resolved_at)
+    return row
+
+
+def _links(record: Any) -> tuple[Table, list[dict[str, Any]]] | None:
+    match record:
+        case KnowledgePoint():
+            return t.kp_prerequisites, [
+                {"kp_id": record.kp_id, "prerequisite_id": p} for p in record.prerequisites
+            ]
+        case Item():
+            return t.item_kps, [
+                {"item_id": record.item_id, "kp_id": kp, "position": i} for i, kp in enumerate(record.kp_ids)
+            ]
+        case SchoolClass():
+            return t.class_subjects, [{"class_id": record.class_id, "subject": s} for s in record.subjects]
+    return None
+
+
+TABLES: dict[str, Table] = {
+    "schools": t.schools,
+    "knowledge_points": t.knowledge_points,
+    "items": t.items,
+    "classes": t.classes,
+    "students": t.students,
+    "teaching_progress": t.teaching_progress,
+    "calendar": t.calendar_days,
+    "attempts": t.attempts,
+    "error_book": t.error_book,
+}
+
+
+def _upsert(conn: Connection, spec: RecordSpec, records: list[Any], counts: Counts) -> None:
+    table = TABLES[spec.kind]
+    key_columns = [table.c[k] for k in spec.key]
+    rows = [_main_row(r) for r in records]
+    keys = [tuple(row[k] for k in spec.key) for row in rows]
+    existing: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for start in range(0, len(keys), 500):
+        part = keys[start : start + 500]
+        query = select(table).where(
+            tuple_(*key_columns).in_(part)
+            if len(key_columns) > 1
+            else key_columns[0].in_([k[0] for k in part])
+        )
+        for found in conn.execute(query).mappings():
+            existing[tuple(found[k] for k in spec.key)] = dict(found)
+    new_rows, changed_rows, relink = [], [], []
+    for record, row, key in zip(records, rows, keys, strict=True):
+        old = existing.get(key)
+        if old is None:
+            new_rows.append(row)
+            relink.append(record)
+        elif _differs(old, row) or _links_differ(conn, record):
+            changed_rows.append(row)
+            relink.append(record)
+        else:
+            counts.unchanged += 1
+    if new_rows:
+        conn.execute(insert(table), new_rows)
+        counts.inserted += len(new_rows)
+    for row in changed_rows:
+        conn.execute(update(table).where(and_(*(c == row[c.name] for c in key_columns))).values(row))
+        counts.updated += 1
+    for record in relink:
+        links = _links(record)
+        if links is None:
+            continue
+        link_table, link_rows = links
+        owner = next(iter(link_table.primary_key.columns))
+        conn.execute(delete(link_table).where(owner == getattr(record, owner.name)))
+        if link_rows:
+            conn.execute(insert(link_table), link_rows)
+
+
+def _differs(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    return any(old.get(k) != v for k, v in new.items())
+
+
+def _links_differ(conn: Connection, record: Any) -> bool:
+    links = _links(record)
+    if links is None:
+        return False
+    link_table, link_rows = links
+    owner = next(iter(link_table.primary_key.columns))
+    stored = {tuple(r) for r in conn.execute(select(link_table).where(owner == getattr(record, owner.name)))}
+    return stored != {tuple(r[c.name] for c in link_table.columns) for r in link_rows}
+
+
+# ----------------------------------------------------------------------------------------------
+# Attempts: append-only, idempotent by event_id, fast.
+
+_ATTEMPT_COLUMNS = (
+    "event_id",
+    "student_id",
+    "item_id",
+    "night",
+    "submitted_at",
+    "submitted_offset_min",
+    "correct",
+    "seconds",
+    "score",
+    "source",
+)
+
+
+def _attempt_row(a: Attempt) -> tuple[Any, ...]:
+    return (
+        a.event_id,
+        a.student_id,
+        a.item_id,
+        a.night,
+        a.submitted_at,
+        _offset_minutes(a.submitted_at),
+        a.correct,
+        a.seconds,
+        a.score,
+        a.source,
+    )
+
+
+def _write_attempts(conn: Connection, chunk: list[tuple[int, Any]], name: str, report: ImportReport) -> None:
+    counts = report.counts["attempts"]
+    by_id = {record.event_id: (row_no, record) for row_no, record in chunk}
+    ids = list(by_id)
+    for start in range(0, len(ids), 5000):
+        query = select(t.attempts).where(t.attempts.c.event_id.in_(ids[start : start + 5000]))
+        for stored in conn.execute(query).mappings():
+            row_no, record = by_id.pop(stored["event_id"])
+            if _stored_attempt(stored) != _fingerprint(record):
+                report.problems.add(
+                    name, row_no, "event_id",
+                    f"事件 {record.event_id} 已导入过，但内容不同（同一 event_id 必须是同一次作答）",
+                    f"event {record.event_id} was imported before with different content "
+                    "(one event_id is one answer)",
+                )  # fmt: skip
+            else:
+                counts.unchanged += 1
+    if report.problems or not by_id:
+        return
+    records = [record for _, record in by_id.values()]
+    if conn.dialect.name == "postgresql":
+        _copy_attempts(conn, records)
+    elif conn.dialect.name == "sqlite":
+        _sqlite_insert_attempts(conn, records)
+    else:
+        conn.execute(
+            insert(t.attempts), [dict(zip(_ATTEMPT_COLUMNS, _attempt_row(r), strict=True)) for r in records]
+        )
+    counts.inserted += len(records)
+
+
+def _stored_attempt(stored: Any) -> tuple[Any, ...]:
+    return (
+        stored["event_id"],
+        stored["student_id"],
+        stored["item_id"],
+        stored["night"],
+        stored["submitted_at"],
+        stored["correct"],
+        stored["seconds"],
+        stored["score"],
+        stored["source"],
+    )
+
+
+def _copy_attempts(conn: Connection, records: list[Attempt]) -> None:
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    columns = ", ".join(f'"{c}"' for c in _ATTEMPT_COLUMNS)
+    with driver.cursor() as cursor, cursor.copy(f"COPY attempts ({columns}) FROM STDIN") as copy:
+        for record in records:
+            copy.write_row(_attempt_row(record))
+
+
+def _sqlite_insert_attempts(conn: Connection, records: list[Attempt]) -> None:
+    """The driver's executemany with values already in SQLAlchemy's SQLite storage format
+    (tables.UTCDateTime: naive UTC 'YYYY-MM-DD HH:MM:SS.ffffff'); a test reads them back."""
+    rows = []
+    for a in records:
+        utc = a.submitted_at.astimezone(UTC)
+        rows.append(
+            (a.event_id, a.student_id, a.item_id, a.night.isoformat(),
+             utc.strftime("%Y-%m-%d %H:%M:%S.%f"), _offset_minutes(a.submitted_at),
+             int(a.correct), a.seconds, a.score, a.source)
+        )  # fmt: skip
+    placeholders = ", ".join("?" for _ in _ATTEMPT_COLUMNS)
+    columns = ", ".join(f'"{c}"' for c in _ATTEMPT_COLUMNS)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(f"INSERT INTO attempts ({columns}) VALUES ({placeholders})", rows)
+    finally:
+        cursor.close()

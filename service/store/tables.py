@@ -1,0 +1,249 @@
+"""The database tables. Column meanings follow models.schema; timestamps are stored as the UTC
+instant plus the UTC offset (minutes) they were written with, so "tonight" and the original local
+time can always be recovered."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored as its UTC instant (SQLite has no time zones of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+ID = String(64)
+
+schools = Table(
+    "schools",
+    metadata,
+    Column("school_id", ID, primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("region", String(100), nullable=False),
+    Column("policy", ID),
+    Column("timezone", String(64), nullable=False),
+)
+
+knowledge_points = Table(
+    "knowledge_points",
+    metadata,
+    Column("kp_id", ID, primary_key=True),
+    Column("subject", String(16), nullable=False),
+    Column("grade", SmallInteger, nullable=False),
+    Column("unit", String(20), nullable=False),
+    Column("order", Integer, nullable=False),
+    Column("name", String(100), nullable=False),
+    CheckConstraint("grade BETWEEN 1 AND 12", name="grade"),
+)
+
+kp_prerequisites = Table(
+    "kp_prerequisites",
+    metadata,
+    Column("kp_id", ID, ForeignKey("knowledge_points.kp_id", ondelete="CASCADE"), primary_key=True),
+    Column("prerequisite_id", ID, ForeignKey("knowledge_points.kp_id"), primary_key=True),
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("item_id", ID, primary_key=True),
+    Column("subject", String(16), nullable=False),
+    Column("grade", SmallInteger, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("stem", Text, nullable=False),
+    Column("needs_parent", Boolean, nullable=False),
+    Column("dup_group", ID),
+    Column("est_minutes", Float),
+    Column("answer", Text),
+    CheckConstraint("grade BETWEEN 1 AND 12", name="grade"),
+)
+
+item_kps = Table(
+    "item_kps",
+    metadata,
+    Column("item_id", ID, ForeignKey("items.item_id", ondelete="CASCADE"), primary_key=True),
+    Column("kp_id", ID, ForeignKey("knowledge_points.kp_id"), primary_key=True),
+    Column("position", SmallInteger, nullable=False),
+    Index("ix_item_kps_kp_id", "kp_id"),
+)
+
+classes = Table(
+    "classes",
+    metadata,
+    Column("class_id", ID, primary_key=True),
+    Column("school_id", ID, ForeignKey("schools.school_id"), nullable=False),
+    Column("grade", SmallInteger, nullable=False),
+    Column("name", String(100), nullable=False),
+    CheckConstraint("grade BETWEEN 1 AND 12", name="grade"),
+)
+
+class_subjects = Table(
+    "class_subjects",
+    metadata,
+    Column("class_id", ID, ForeignKey("classes.class_id", ondelete="CASCADE"), primary_key=True),
+    Column("subject", String(16), primary_key=True),
+)
+
+students = Table(
+    "students",
+    metadata,
+    Column("student_id", ID, primary_key=True),
+    Column("class_id", ID, ForeignKey("classes.class_id"), nullable=False, index=True),
+    Column("display_name", String(40)),
+    Column("personal_cap_minutes", SmallInteger),
+    CheckConstraint("personal_cap_minutes >= 0", name="personal_cap"),
+)
+
+teaching_progress = Table(
+    "teaching_progress",
+    metadata,
+    Column("class_id", ID, ForeignKey("classes.class_id"), primary_key=True),
+    Column("kp_id", ID, ForeignKey("knowledge_points.kp_id"), primary_key=True),
+    Column("subject", String(16), nullable=False),
+    Column("taught_on", Date, nullable=False),
+)
+
+calendar_days = Table(
+    "calendar_days",
+    metadata,
+    Column("school_id", ID, ForeignKey("schools.school_id"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("day_type", String(16), nullable=False),
+    Column("note", String(100)),
+)
+
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("event_id", ID, primary_key=True),
+    Column("student_id", ID, ForeignKey("students.student_id"), nullable=False),
+    Column("item_id", ID, ForeignKey("items.item_id"), nullable=False),
+    Column("night", Date, nullable=False),
+    Column("submitted_at", UTCDateTime, nullable=False),
+    Column("submitted_offset_min", SmallInteger, nullable=False),
+    Column("correct", Boolean, nullable=False),
+    Column("seconds", Integer),
+    Column("score", Float),
+    Column("source", String(16), nullable=False),
+    CheckConstraint("seconds IS NULL OR (seconds >= 1 AND seconds <= 21600)", name="seconds"),
+    Index("ix_attempts_student_night", "student_id", "night"),
+    Index("ix_attempts_item", "item_id"),
+)
+
+error_book = Table(
+    "error_book",
+    metadata,
+    Column("entry_id", ID, primary_key=True),
+    Column("student_id", ID, ForeignKey("students.student_id"), nullable=False, index=True),
+    Column("item_id", ID, ForeignKey("items.item_id"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_offset_min", SmallInteger, nullable=False),
+    Column("error_type", String(16), nullable=False),
+    Column("resolved_at", UTCDateTime),
+    Column("resolved_offset_min", SmallInteger),
+    Column("event_id", ID),
+)
+
+# Plans: what a teacher (or the planner on their behalf) set for one student, one night, one subject.
+plans = Table(
+    "plans",
+    metadata,
+    Column("plan_id", ID, primary_key=True),
+    Column("student_id", ID, ForeignKey("students.student_id"), nullable=False),
+    Column("night", Date, nullable=False),
+    Column("subject", String(16), nullable=False),
+    Column("teacher_id", ID, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("model_version", String(64)),
+    Column("typical_minutes", Float, nullable=False),
+    Column("conservative_minutes", Float, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime),
+    CheckConstraint("status IN ('draft', 'published', 'exempted', 'done', 'discarded')", name="status"),
+    Index("ix_plans_student_night", "student_id", "night"),
+)
+
+plan_items = Table(
+    "plan_items",
+    metadata,
+    Column("plan_id", ID, ForeignKey("plans.plan_id", ondelete="CASCADE"), primary_key=True),
+    Column("item_id", ID, ForeignKey("items.item_id"), primary_key=True),
+    Column("tier", String(16), nullable=False),
+    Column("position", SmallInteger, nullable=False),
+    Column("typical_minutes", Float, nullable=False),
+    Column("reason_zh", String(200), nullable=False),
+    Column("reason_en", String(200), nullable=False),
+    CheckConstraint("tier IN ('basic', 'extension')", name="tier"),
+)
+
+# The evening budget ledger: one row per (student, night) is the single source of truth for how
+# many minutes are left. Reservations are guarded UPDATEs; the CHECK is the backstop.
+evening_ledger = Table(
+    "evening_ledger",
+    metadata,
+    Column("student_id", ID, ForeignKey("students.student_id"), primary_key=True),
+    Column("night", Date, primary_key=True),
+    Column("cap_minutes", Float, nullable=False),
+    Column("reserved_minutes", Float, nullable=False, default=0.0),
+    CheckConstraint("reserved_minutes >= 0", name="reserved_nonnegative"),
+    CheckConstraint("reserved_minutes <= cap_minutes", name="reserved_within_cap"),
+)
+
+ledger_lines = Table(
+    "ledger_lines",
+    metadata,
+    Column("line_id", Integer, primary_key=True, autoincrement=True),
+    Column("student_id", ID, nullable=False),
+    Column("night", Date, nullable=False),
+    Column("subject", String(16), nullable=False),
+    Column("plan_id", ID, ForeignKey("plans.plan_id"), nullable=False),
+    Column("item_id", ID, ForeignKey("items.item_id"), nullable=False),
+    Column("minutes", Float, nullable=False),
+    UniqueConstraint("student_id", "night", "item_id", name="uq_ledger_lines_student_night_item"),
+    CheckConstraint("minutes > 0", name="minutes_positive"),
+)
