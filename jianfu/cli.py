@@ -1,0 +1,151 @@
+"""The `jianfu` command: one entry point whose groups drive the same functions the tests call."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from service.settings import get_settings
+
+app = typer.Typer(
+    help="jianfu (减负): tiered, personal homework within the double-reduction caps.", no_args_is_help=True
+)
+data_app = typer.Typer(help="The data contract: validate, import and generate data.", no_args_is_help=True)
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+bench_app = typer.Typer(
+    help="Benchmarks: each writes JSON to --out and prints a summary.", no_args_is_help=True
+)
+app.add_typer(data_app, name="data")
+app.add_typer(db_app, name="db")
+app.add_typer(bench_app, name="bench")
+
+DatabaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--database", help="SQLAlchemy URL (default: JIANFU_DATABASE_URL, else the embedded SQLite)."
+    ),
+]
+Paths = Annotated[
+    list[Path], typer.Argument(help="CSV/Parquet files, or folders of them.", show_default=False)
+]
+KindOpt = Annotated[
+    str | None, typer.Option("--kind", help="Record kind of the files, if their names do not say.")
+]
+MaxProblems = Annotated[int, typer.Option("--max-problems", help="Show at most this many problems.")]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _engine(url: str | None):  # type: ignore[no-untyped-def]
+    from service.store.db import make_engine, upgrade
+
+    engine = make_engine(url or get_settings().resolved_database_url())
+    upgrade(engine)
+    return engine
+
+
+def _import(paths: list[Path], url: str | None, kind: str | None, max_problems: int, dry_run: bool) -> None:
+    from service.store.importer import import_files
+
+    started = time.perf_counter()
+    report = import_files(_engine(url), paths, dry_run=dry_run, kind=kind, max_problems=max_problems)
+    for path, file_kind in report.files:
+        typer.echo(f"  {path}  ({file_kind})")
+    if not report.ok:
+        for line in report.problems.lines():
+            typer.echo(line, err=True)
+        n = report.problems.count
+        typer.echo(f"{n} 个问题，未写入任何数据 / {n} problem{'s' * (n != 1)}; nothing was written", err=True)
+        raise typer.Exit(1)
+    for kind_name, counts in report.counts.items():
+        typer.echo(f"  {kind_name}: {counts}")
+    verb = "有效（未写入）/ valid (nothing written)" if dry_run else "已导入 / imported"
+    typer.echo(f"{verb} in {time.perf_counter() - started:.1f}s")
+
+
+@data_app.command("validate")
+def data_validate(
+    paths: Paths,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            "--database", help="Also check against this database (rolled back). Default: the files alone."
+        ),
+    ] = None,
+    kind: KindOpt = None,
+    max_problems: MaxProblems = 100,
+) -> None:
+    """Check files against the data contract; list every problem as file:row:column; write nothing."""
+    _import(paths, database or "sqlite:///:memory:", kind, max_problems, dry_run=True)
+
+
+@data_app.command("import")
+def data_import(
+    paths: Paths, database: DatabaseOpt = None, kind: KindOpt = None, max_problems: MaxProblems = 100
+) -> None:
+    """Import files in one transaction: all rows, or none if any row is wrong."""
+    _import(paths, database, kind, max_problems, dry_run=False)
+
+
+@data_app.command("sample")
+def data_sample(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the world into.")],
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, byte-identical files.")] = 7,
+    weeks: Annotated[int, typer.Option("--weeks", min=1, max=20, help="Weeks of homework logs.")] = 8,
+) -> None:
+    """Generate the synthetic school (contract files + hidden ground truth in ground_truth/)."""
+    from training.synth.world import generate
+
+    counts = generate(out, seed, weeks=weeks)
+    typer.echo(f"wrote {out}: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+
+
+@db_app.command("upgrade")
+def db_upgrade(database: DatabaseOpt = None) -> None:
+    """Create or migrate the database schema to the latest version."""
+    engine = _engine(database)
+    typer.echo(f"schema up to date: {engine.url.render_as_string(hide_password=True)}")
+
+
+@bench_app.command("ingest")
+def bench_ingest(
+    out: Annotated[Path, typer.Option("--out", help="JSON result file.")],
+    attempts: Annotated[int, typer.Option("--attempts", help="How many attempts to import.")] = 1_000_000,
+    postgres_url: Annotated[
+        str | None, typer.Option("--postgres-url", help="PostgreSQL to use (default: start a throwaway one).")
+    ] = None,
+) -> None:
+    """Bulk import speed: attempts/second into SQLite and into PostgreSQL, through the real import path."""
+    from benchmarks.ingest import run
+
+    result = run(attempts=attempts, postgres_url=postgres_url)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    for engine_name in ("sqlite", "postgresql"):
+        r = result[engine_name]
+        typer.echo(
+            f"{engine_name:>10}: {r['attempts_per_second']:>9,.0f} attempts/s ({r['attempts']:,} in {r['seconds']:.1f}s)"
+        )
+    typer.echo(f"wrote {out}")
+
+
+@app.command("run")
+def run(
+    data: Annotated[Path, typer.Option("--data", help="The school data to load.")] = ROOT / "data_samples",
+    database: DatabaseOpt = None,
+) -> None:
+    """The main job: set up the embedded database and load the school data into it."""
+    engine = _engine(database)
+    typer.echo(f"database: {engine.url.render_as_string(hide_password=True)}")
+    _import([data], database, None, 100, dry_run=False)
+
+
+def main() -> None:
+    app(prog_name="jianfu")
+
+
+if __name__ == "__main__":
+    main()
