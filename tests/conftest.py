@@ -1,0 +1,99 @@
+"""Shared fixtures: the CLI runner, databases (SQLite files and a real PostgreSQL), the samples."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, select, text
+from typer.testing import CliRunner
+
+from service.store.db import make_engine, upgrade
+from service.store.importer import import_files
+from service.store.local_pg import local_postgres
+from service.store.tables import metadata
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "data_samples"
+REFERENCE_FILES = [
+    SAMPLES / f"{k}.csv"
+    for k in ("schools", "knowledge_points", "items", "classes", "students", "teaching_progress", "calendar")
+]
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A real PostgreSQL for the whole test session (pgserver, or JIANFU_TEST_POSTGRES_URL)."""
+    with local_postgres() as url:
+        yield url
+
+
+def _fresh_postgres_database(server_url: str) -> str:
+    name = "t_" + uuid.uuid4().hex[:12]
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    base, _, query = server_url.partition("?")
+    return f"{base.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database with the schema, on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'test.db'}"
+    else:
+        url = _fresh_postgres_database(request.getfixturevalue("postgres_server"))
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def reference_engine(engine: Engine) -> Engine:
+    """A database holding the synthetic school's reference data (no logs)."""
+    report = import_files(engine, REFERENCE_FILES)
+    assert report.ok, report.problems.lines()
+    return engine
+
+
+@pytest.fixture(scope="session")
+def samples_sqlite(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A SQLite database holding all of data_samples/, shared by tests that only read it."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('samples') / 'samples.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    report = import_files(engine, [SAMPLES])
+    assert report.ok, report.problems.lines()
+    engine.dispose()
+    return url
+
+
+def database_digest(engine: Engine) -> dict[str, str]:
+    """Every table's rows, hashed: equal digests mean the database holds exactly the same data."""
+    digest = {}
+    with engine.connect() as conn:
+        for table in metadata.sorted_tables:
+            h = hashlib.sha256()
+            rows = conn.execute(select(table).order_by(*table.primary_key.columns)).all()
+            for row in rows:
+                h.update(repr(tuple(row)).encode())
+            digest[table.name] = f"{len(rows)}:{h.hexdigest()}"
+    return digest
