@@ -81,8 +81,8 @@ class Problem:
 # missing.
 
 
-_TRUE = {"1", "true", "t", "yes", "y", "是", "对", "√", "正确"}
-_FALSE = {"0", "false", "f", "no", "n", "否", "错", "×", "错误"}
+TRUE_WORDS = {"1", "true", "t", "yes", "y", "是", "对", "√", "正确"}
+FALSE_WORDS = {"0", "false", "f", "no", "n", "否", "错", "×", "错误"}
 _ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}")
 # A mainland resident ID (18 digits, last may be X) or mobile number is never a pseudonymous id.
 _REAL_IDENTITY_RE = re.compile(r"\d{17}[\dXx]|1[3-9]\d{9}")
@@ -188,9 +188,9 @@ def parse_bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
-    if text in _TRUE:
+    if text in TRUE_WORDS:
         return True
-    if text in _FALSE:
+    if text in FALSE_WORDS:
         return False
     raise FieldError(
         f"应为 0/1（或 true/false、是/否），得到 {text[:40]!r}",
@@ -232,11 +232,11 @@ def parse_timestamp(value: Any, default_tz: tzinfo) -> datetime:
     offset = moment.utcoffset()
     assert offset is not None
     # Keep the offset the moment had then (a fixed offset, not a zone name that may change).
-    return moment.astimezone(_fixed_offset(offset))
+    return moment.astimezone(fixed_offset(offset))
 
 
 @lru_cache(maxsize=64)
-def _fixed_offset(offset: timedelta) -> timezone:
+def fixed_offset(offset: timedelta) -> timezone:
     return timezone(offset)
 
 

@@ -29,6 +29,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(
+                "PRAGMA cache_size=-131072"
+            )  # 128 MB of page cache: bulk imports touch big indexes
             cursor.close()
 
         return engine

@@ -9,6 +9,7 @@ with COPY.
 
 from __future__ import annotations
 
+import io
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -16,8 +17,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pv
 from sqlalchemy import Connection, Engine, Table, and_, delete, insert, select, tuple_, update
 
+from models.bulk import accept_attempts, attempts_of
 from models.files import Problems, kind_of, read_rows
 from models.schema import (
     IMPORT_ORDER,
@@ -124,8 +129,13 @@ def import_files(
     now: datetime | None = None,
     kind: str | None = None,
     max_problems: int = 100,
+    bulk: bool = True,
 ) -> ImportReport:
-    """Validate and import; commit only if every row of every file is valid (and not dry_run)."""
+    """Validate and import; commit only if every row of every file is valid (and not dry_run).
+
+    With bulk (the default), a clean attempts file is accepted and written whole-column
+    (models.bulk); any file it does not accept is checked row by row, which names every problem.
+    """
     report = ImportReport(problems=Problems(limit=max_problems))
     report.files = find_files(paths, report.problems, kind)
     with engine.connect() as conn:
@@ -133,6 +143,8 @@ def import_files(
         try:
             known = load_known(conn, now)
             for path, file_kind in report.files:
+                if bulk and file_kind == "attempts" and _bulk_attempts(conn, path, known, report):
+                    continue
                 _import_file(conn, path, spec_for(file_kind), known, report)
             if report.problems or dry_run:
                 transaction.rollback()
@@ -362,6 +374,11 @@ def _write_attempts(conn: Connection, chunk: list[tuple[int, Any]], name: str, r
     if report.problems or not by_id:
         return
     records = [record for _, record in by_id.values()]
+    _store_new_attempts(conn, records)
+    counts.inserted += len(records)
+
+
+def _store_new_attempts(conn: Connection, records: list[Attempt]) -> None:
     if conn.dialect.name == "postgresql":
         _copy_attempts(conn, records)
     elif conn.dialect.name == "sqlite":
@@ -370,7 +387,56 @@ def _write_attempts(conn: Connection, chunk: list[tuple[int, Any]], name: str, r
         conn.execute(
             insert(t.attempts), [dict(zip(_ATTEMPT_COLUMNS, _attempt_row(r), strict=True)) for r in records]
         )
-    counts.inserted += len(records)
+
+
+def _bulk_attempts(conn: Connection, path: Path, known: Known, report: ImportReport) -> bool:
+    """Import a clean attempts file whole-column; False (nothing written) if it needs row checks."""
+    table = accept_attempts(path, known)
+    if table is None or _any_stored(conn, table.column("event_id").to_pylist()):
+        return False  # problems to name, or event ids seen before: the row path compares content
+    if not report.problems:  # an earlier file failed: validate this one, write nothing
+        if conn.dialect.name == "postgresql":
+            _copy_attempt_table(conn, table)
+        elif conn.dialect.name == "sqlite":
+            _insert_attempt_table(conn, table)
+        else:
+            _store_new_attempts(conn, attempts_of(table))
+        report.counts["attempts"].inserted += table.num_rows
+    return True
+
+
+def _any_stored(conn: Connection, event_ids: list[str]) -> bool:
+    if conn.execute(select(t.attempts.c.event_id).limit(1)).first() is None:
+        return False
+    column = t.attempts.c.event_id
+    for start in range(0, len(event_ids), 5000):
+        if conn.execute(select(column).where(column.in_(event_ids[start : start + 5000])).limit(1)).first():
+            return True
+    return False
+
+
+def _copy_attempt_table(conn: Connection, table: pa.Table) -> None:
+    """COPY in PostgreSQL's CSV format, written by Arrow (ids are plain: nothing needs quoting)."""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    columns = ", ".join(f'"{c}"' for c in table.column_names)
+    with driver.cursor() as cursor, cursor.copy(f"COPY attempts ({columns}) FROM STDIN (FORMAT csv)") as copy:
+        for batch in table.to_batches(max_chunksize=50_000):
+            buffer = io.BytesIO()
+            pv.write_csv(batch, buffer, pv.WriteOptions(include_header=False))
+            copy.write(buffer.getvalue())
+
+
+def _insert_attempt_table(conn: Connection, table: pa.Table) -> None:
+    """executemany with values in SQLAlchemy's storage format (as _sqlite_insert_attempts)."""
+    stamps = pc.strftime(table.column("submitted_at"), "%Y-%m-%d %H:%M:%S")  # microseconds included
+    columns = [
+        table.column("event_id"), table.column("student_id"), table.column("item_id"),
+        pc.cast(table.column("night"), pa.string()), stamps, table.column("submitted_offset_min"),
+        pc.cast(table.column("correct"), pa.int8()), table.column("seconds"), table.column("score"),
+        table.column("source"),
+    ]  # fmt: skip
+    _sqlite_executemany(conn, zip(*(c.to_pylist() for c in columns), strict=True))
 
 
 def _stored_attempt(stored: Any) -> tuple[Any, ...]:
@@ -407,6 +473,10 @@ def _sqlite_insert_attempts(conn: Connection, records: list[Attempt]) -> None:
              utc.strftime("%Y-%m-%d %H:%M:%S.%f"), _offset_minutes(a.submitted_at),
              int(a.correct), a.seconds, a.score, a.source)
         )  # fmt: skip
+    _sqlite_executemany(conn, rows)
+
+
+def _sqlite_executemany(conn: Connection, rows: Iterable[tuple[Any, ...]]) -> None:
     placeholders = ", ".join("?" for _ in _ATTEMPT_COLUMNS)
     columns = ", ".join(f'"{c}"' for c in _ATTEMPT_COLUMNS)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]

@@ -1,0 +1,218 @@
+"""Whole-column acceptance of a clean attempts file, for district-sized imports.
+
+`validate_record` checks one row at a time and says exactly what is wrong; that costs Python work
+per row. Most big homework logs are clean, so `accept_attempts` first tries to accept a whole file
+with column operations (Arrow). It is deliberately *stricter* than the row checks: it accepts only
+the plainest spelling of every value (ids without surrounding spaces, `YYYY-MM-DD` nights,
+`YYYY-MM-DDTHH:MM:SS[.ffffff]±HH:MM` timestamps with their offset, 0/1/true/false, …) and only when
+every row passes. Anything else, including any row the row checks would refuse, returns None and
+the caller validates row by row, so users always see the same messages. A property test holds the
+two to this: whatever this module accepts, the row checks accept with the same values.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pv
+import pyarrow.parquet as pq
+
+from models.schema import (
+    ATTEMPT_SOURCES,
+    DEFAULT_TIMEZONE,
+    FALSE_WORDS,
+    MAX_ATTEMPT_SECONDS,
+    TRUE_WORDS,
+    Attempt,
+    Known,
+    fixed_offset,
+)
+
+_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$"
+_NIGHT = r"^\d{4}-\d{2}-\d{2}$"
+_STAMP = r"^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?[+-]([01]\d|2[0-3]):[0-5]\d$"
+_SECONDS = r"^\d{1,5}$"
+_SCORE = r"^(0|1)(\.\d{1,12})?$"
+REQUIRED = ("event_id", "student_id", "item_id", "night", "submitted_at", "correct")
+OPTIONAL = ("seconds", "score", "source")
+# The typed columns of an accepted file, in the attempts table's order.
+SCHEMA = pa.schema(
+    [
+        ("event_id", pa.string()),
+        ("student_id", pa.string()),
+        ("item_id", pa.string()),
+        ("night", pa.date32()),
+        ("submitted_at", pa.timestamp("us", tz="UTC")),
+        ("submitted_offset_min", pa.int16()),
+        ("correct", pa.bool_()),
+        ("seconds", pa.int32()),
+        ("score", pa.float64()),
+        ("source", pa.string()),
+    ]
+)
+
+
+def accept_attempts(path: Path, known: Known) -> pa.Table | None:
+    """The file's attempts as typed columns (SCHEMA) if every row is plainly valid, else None."""
+    try:
+        raw = _read(path)
+        if raw is None:
+            return None
+        return _accept(raw, known)
+    except (pa.ArrowException, OSError, ValueError):
+        return None  # anything unusual is for the row checks to explain
+
+
+def _read(path: Path) -> pa.Table | None:
+    if path.suffix.lower() in {".parquet", ".pq"}:
+        table = pq.read_table(path)
+        if not all(pa.types.is_string(f.type) or pa.types.is_large_string(f.type) for f in table.schema):
+            return None
+    else:
+        with open(path, "rb") as f:
+            first_line = f.readline(1 << 16)
+        if first_line.startswith(b"\xef\xbb\xbf"):
+            first_line = first_line[3:]
+        header = next(csv.reader(io.StringIO(first_line.decode("utf-8"))), [])
+        if len(set(header)) != len(header):
+            return None
+        table = pv.read_csv(
+            path,
+            read_options=pv.ReadOptions(encoding="utf8"),
+            parse_options=pv.ParseOptions(newlines_in_values=False, ignore_empty_lines=True),
+            convert_options=pv.ConvertOptions(
+                column_types={name: pa.string() for name in header},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                check_utf8=True,
+            ),
+        )
+        if table.column_names != header:
+            return None
+    names = table.column_names
+    if len(set(names)) != len(names) or not set(REQUIRED) <= set(names) <= set(REQUIRED + OPTIONAL):
+        return None
+    return table
+
+
+def _all(mask: pa.ChunkedArray | pa.Array) -> bool:
+    return bool(pc.all(pc.fill_null(mask, False)).as_py()) if len(mask) else True
+
+
+def _matches(column: pa.ChunkedArray, pattern: str) -> bool:
+    return _all(pc.match_substring_regex(column, pattern))
+
+
+def _accept(raw: pa.Table, known: Known) -> pa.Table | None:
+    n = raw.num_rows
+    if n == 0:
+        return None
+    col = {name: raw.column(name) for name in raw.column_names}
+    for name in ("event_id", "student_id", "item_id"):
+        if not _matches(col[name], _ID):
+            return None
+    if pc.count_distinct(col["event_id"]).as_py() != n:
+        return None  # repeated event ids: the row checks tell identical repeats from conflicts
+    students = col["student_id"]
+    if not _all(pc.is_in(students, pa.array(list(known.student_classes), pa.string()))):
+        return None
+    if not _all(pc.is_in(col["item_id"], pa.array(list(known.item_subjects), pa.string()))):
+        return None
+    if not (_matches(col["night"], _NIGHT) and _matches(col["submitted_at"], _STAMP)):
+        return None
+    night = pc.cast(col["night"], pa.date32())
+    stamps = col["submitted_at"]
+    submitted = pc.cast(stamps, pa.timestamp("us", tz="UTC"))
+    offset_text = pc.utf8_slice_codeunits(stamps, -6)
+    sign = pc.if_else(pc.equal(pc.utf8_slice_codeunits(offset_text, 0, 1), "-"), -1, 1)
+    hours = pc.cast(pc.utf8_slice_codeunits(offset_text, 1, 3), pa.int16())
+    minutes = pc.cast(pc.utf8_slice_codeunits(offset_text, 4, 6), pa.int16())
+    offset = pc.cast(pc.multiply(sign, pc.add(pc.multiply(hours, 60), minutes)), pa.int16())
+
+    latest = pa.scalar(known.now + known.future_tolerance, pa.timestamp("us", tz="UTC"))
+    if not _all(pc.less_equal(submitted, latest)):
+        return None
+    if not _all(pc.greater_equal(_local_dates(submitted, students, known), night)):
+        return None  # submitted (in the school's time zone) before the night it belongs to
+
+    lowered = pc.ascii_lower(col["correct"])
+    if not _all(pc.is_in(lowered, pa.array(sorted(TRUE_WORDS | FALSE_WORDS)))):
+        return None
+    correct = pc.is_in(lowered, pa.array(sorted(TRUE_WORDS)))
+
+    seconds = _optional_number(col.get("seconds"), n, _SECONDS, pa.int32(), 1, MAX_ATTEMPT_SECONDS)
+    score = _optional_number(col.get("score"), n, _SCORE, pa.float64(), 0, 1)
+    if seconds is None or score is None:
+        return None
+    source: Any = pa.array(["app"] * n, pa.string())
+    if "source" in col:
+        text = col["source"]
+        if not _all(pc.or_kleene(pc.equal(text, ""), pc.is_in(text, pa.array(list(ATTEMPT_SOURCES))))):
+            return None
+        source = pc.if_else(pc.equal(text, ""), "app", text)
+    columns = [
+        col["event_id"],
+        students,
+        col["item_id"],
+        night,
+        submitted,
+        offset,
+        correct,
+        seconds,
+        score,
+        source,
+    ]
+    return pa.Table.from_arrays([_chunked(c) for c in columns], schema=SCHEMA)
+
+
+def _optional_number(
+    text: pa.ChunkedArray | None, n: int, pattern: str, kind: pa.DataType, lo: float, hi: float
+) -> Any:
+    """A column that may be blank: blank is null; otherwise it must match pattern and lie in [lo, hi].
+    None if any value does not."""
+    if text is None:
+        return pa.nulls(n, kind)
+    given = pc.not_equal(text, "")
+    if not _all(pc.or_kleene(pc.invert(given), pc.match_substring_regex(text, pattern))):
+        return None
+    values = pc.cast(pc.if_else(given, text, pa.scalar(None, pa.string())), kind)
+    in_range = pc.and_kleene(pc.greater_equal(values, lo), pc.less_equal(values, hi))
+    return values if _all(pc.or_kleene(pc.is_null(values), in_range)) else None
+
+
+def _chunked(column: Any) -> pa.ChunkedArray:
+    return column if isinstance(column, pa.ChunkedArray) else pa.chunked_array([column])
+
+
+def _local_dates(submitted: pa.ChunkedArray, students: pa.ChunkedArray, known: Known) -> pa.ChunkedArray:
+    """Each moment's calendar date in its student's school time zone (zone rules, not offsets)."""
+    zone_of_student = {
+        s: known.schools.get(known.class_schools.get(c, ""), DEFAULT_TIMEZONE)
+        for s, c in known.student_classes.items()
+    }
+    zone_names = sorted(set(zone_of_student.values())) or [DEFAULT_TIMEZONE]
+    zones = pc.take(
+        pa.array([zone_of_student[s] for s in zone_of_student] or [DEFAULT_TIMEZONE]),
+        pc.index_in(students, pa.array(list(zone_of_student) or [""])),
+    )
+    local = pa.nulls(len(submitted), pa.date32())
+    for zone in zone_names:
+        here = pc.cast(pc.local_timestamp(pc.cast(submitted, pa.timestamp("us", tz=zone))), pa.date32())
+        local = pc.if_else(pc.equal(zones, zone), here, local)
+    return _chunked(local)
+
+
+def attempts_of(table: pa.Table) -> list[Attempt]:
+    """The records of an accepted table, with each timestamp in the offset it was written with."""
+    records = []
+    for row in table.to_pylist():
+        offset = row.pop("submitted_offset_min")
+        row["submitted_at"] = row["submitted_at"].astimezone(fixed_offset(timedelta(minutes=offset)))
+        records.append(Attempt(**row))
+    return records
