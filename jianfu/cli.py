@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -122,13 +122,64 @@ def bench_ingest(
     from benchmarks.ingest import run
 
     result = run(attempts=attempts, postgres_url=postgres_url)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    _write_result(out, result)
     for engine_name in ("sqlite", "postgresql"):
         r = result[engine_name]
         typer.echo(
             f"{engine_name:>10}: {r['attempts_per_second']:>9,.0f} attempts/s ({r['attempts']:,} in {r['seconds']:.1f}s)"
         )
+    typer.echo(f"wrote {out}")
+
+
+def _write_result(out: Path, result: dict[str, Any]) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+@bench_app.command("kt")
+def bench_kt(
+    out: Annotated[Path, typer.Option("--out", help="JSON result file.")],
+    data: Annotated[Path, typer.Option("--data", help="The AKT assist2009_pid folder.")] = Path(
+        "../shared/data/assist2009"
+    ),
+    cv: Annotated[bool, typer.Option("--cv", help="Also run 5-fold cross-validation.")] = False,
+) -> None:
+    """P(correct) on ASSISTments 2009: jianfu against IRT-1PL, Best-LR and pyBKT, same split."""
+    from benchmarks.kt import run as run_kt
+
+    result = run_kt(data, cv=cv)
+    _write_result(out, result)
+    for name, r in result["models"].items():
+        line = f"{name:>8}: AUC {r['auc']:.4f}  accuracy {r['accuracy']:.4f}  (fold 5)"
+        if cv:
+            line += f"   5-fold mean AUC {result['cv_mean'][name]['auc']:.4f}"
+        typer.echo(line)
+    typer.echo(f"target AUC >= 0.79 and above every peer: {'met' if result['meets_target'] else 'NOT met'}")
+    typer.echo(f"wrote {out}")
+
+
+@bench_app.command("time")
+def bench_time(
+    out: Annotated[Path, typer.Option("--out", help="JSON result file.")],
+    data: Annotated[Path, typer.Option("--data", help="The EdNet KT1 folder (_u*.csv).")] = Path(
+        "../shared/data/ednet_kt1_time"
+    ),
+    level: Annotated[float, typer.Option("--level", help="Coverage of the bound.")] = 0.95,
+) -> None:
+    """Evening time bound on EdNet sessions: overrun rate and bound/actual against item-median and P90 sums."""
+    from benchmarks.time import run as run_time
+
+    result = run_time(data, level=level)
+    _write_result(out, result)
+    for name, r in result["methods"].items():
+        typer.echo(
+            f"{name:>16}: overrun {r['overrun_rate']:.1%}  median bound/actual {r['median_bound_over_actual']:.2f}"
+        )
+    typer.echo(f"sessions: {result['sessions']['test']} test, {result['sessions']['calibration']} calibration")
+    typer.echo(
+        f"target overrun <= {1 - level:.0%} and bound/actual <= 1.40, better than the P90 sum: "
+        f"{'met' if result['meets_target'] else 'NOT met'}"
+    )
     typer.echo(f"wrote {out}")
 
 

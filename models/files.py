@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from models.schema import IMPORT_ORDER, Problem, RecordSpec
+from models.schema import IMPORT_ORDER, Known, Problem, RecordSpec, validate_record
 
 MAX_FIELD_CHARS = 100_000
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -229,3 +229,15 @@ def _read_parquet(path: Path, spec: RecordSpec, problems: Problems) -> Iterator[
                 yield row_no, values
     except (pa.ArrowException, OSError) as exc:
         problems.add(name, row_no + 1, None, f"Parquet 文件损坏：{exc}", f"damaged Parquet file: {exc}")
+
+
+def validated_records(
+    path: Path, spec: RecordSpec, known: Known, problems: Problems
+) -> Iterator[tuple[int, Any]]:
+    """(row number, record) for every valid row of a file; every problem goes to `problems`."""
+    for row_no, raw in read_rows(path, spec, problems):
+        record, errors = validate_record(spec, raw, known)
+        for column, error in errors:
+            problems.add(str(path), row_no, column, error.zh, error.en)
+        if record is not None:
+            yield row_no, record

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, delete
 
 from models.bulk import accept_attempts, attempts_of
-from models.files import Problems, read_rows
-from models.schema import Known, spec_for, validate_record
+from models.files import Problems, validated_records
+from models.schema import Known, spec_for
 from service.store.db import make_engine
 from service.store.importer import import_files, load_known
 from service.store.tables import attempts
@@ -41,13 +41,7 @@ def known(tmp_path_factory: pytest.TempPathFactory) -> Known:
 
 def _row_path(path: Path, known: Known) -> tuple[list[object], list[str]]:
     problems = Problems(limit=1000)
-    records = []
-    for row_no, raw in read_rows(path, ATTEMPTS, problems):
-        record, errors = validate_record(ATTEMPTS, raw, known)
-        for column, error in errors:
-            problems.add(str(path), row_no, column, error.zh, error.en)
-        if record is not None:
-            records.append(record)
+    records = [record for _, record in validated_records(path, ATTEMPTS, known, problems)]
     return records, problems.lines()
 
 

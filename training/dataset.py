@@ -1,0 +1,48 @@
+"""Training matrices from an answer log, with item difficulty estimated out of fold.
+
+An answer's own outcome must never reach its features. Item and knowledge-point rates (Priors) are
+therefore computed, for each answer, from the students of the other folds only; at serving time the
+priors come from all training answers. Students, not answers, are split, as in deployment (a new
+class's students are new).
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.features import AnswerLog, Priors, replay
+
+
+@dataclass
+class TrainingSet:
+    X: np.ndarray
+    y: np.ndarray
+    groups: np.ndarray  # student index per row: for splits that keep a student's answers together
+    priors: Priors  # from every answer in the log: what serving uses
+
+
+def student_fold(student: str, n_folds: int) -> int:
+    """A stable fold for a student id (the same on every machine and run)."""
+    return zlib.crc32(student.encode()) % n_folds
+
+
+def training_set(log: AnswerLog, n_folds: int = 5) -> TrainingSet:
+    kps = log.kps_of()
+    priors = Priors.from_answers(log.items, kps, log.correct, log.seconds)
+    fold_of = {s: student_fold(s, n_folds) for s in dict.fromkeys(log.students)}
+    rows_of_fold: list[list[int]] = [[] for _ in range(n_folds)]
+    for row, student in enumerate(log.students):
+        rows_of_fold[fold_of[student]].append(row)
+    fold_priors = []
+    for rows in rows_of_fold:
+        held_out = priors.copy()
+        held_out.add([log.items[r] for r in rows], [kps[r] for r in rows], [log.correct[r] for r in rows],
+                     [log.seconds[r] for r in rows], sign=-1.0)  # fmt: skip
+        fold_priors.append(held_out)
+    X = replay(log, {s: fold_priors[f] for s, f in fold_of.items()})
+    codes = {s: i for i, s in enumerate(fold_of)}
+    groups = np.fromiter((codes[s] for s in log.students), dtype=np.int64, count=len(log))
+    return TrainingSet(X, np.asarray(log.correct, dtype=np.int64), groups, priors)
