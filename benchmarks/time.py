@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 
 from models.duration import DurationModel, replay_time, sessions_of
-from models.features import AnswerLog, Priors
+from models.features import AnswerLog
+from training.dataset import time_training_set
 from training.loaders.ednet import load
 
 TRAIN, CALIBRATION = 0.6, 0.2
 MIN_ANSWERS = 3
-N_FOLDS = 5
 
 
 def split_sessions(log: AnswerLog, sessions: np.ndarray) -> np.ndarray:
@@ -60,17 +60,8 @@ def run(data: Path, level: float = 0.95) -> dict[str, Any]:
     part = split_sessions(log, sessions)
     seconds = np.asarray(log.seconds, dtype=np.float64)
     train_rows = np.flatnonzero(part == 0)
-    kps = log.kps_of()
-
-    def priors_from(rows: np.ndarray) -> Priors:
-        return Priors.from_answers([log.items[r] for r in rows], [kps[r] for r in rows],
-                                   [log.correct[r] for r in rows], [log.seconds[r] for r in rows])  # fmt: skip
-
-    serving = priors_from(train_rows)
-    folds = [priors_from(train_rows[sessions[train_rows] % N_FOLDS != f]) for f in range(N_FOLDS)]
-    X_train = replay_time(log, sessions, lambda _student, session: folds[session % N_FOLDS])[train_rows]
-    timed = seconds[train_rows] > 0
-    model = DurationModel(level=level).fit(X_train[timed], seconds[train_rows][timed])
+    X_train, y_train, serving = time_training_set(log, sessions, train_rows)
+    model = DurationModel(level=level).fit(X_train, y_train)
 
     X = replay_time(log, sessions, serving)  # calibration and test: priors from the training period
     groups: dict[int, list[int]] = {}

@@ -22,6 +22,23 @@ bench_app = typer.Typer(
 app.add_typer(data_app, name="data")
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
+models_app = typer.Typer(
+    help="The model registry: versions of `jianfu` and their aliases.", no_args_is_help=True
+)
+app.add_typer(models_app, name="models")
+TrackingOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--tracking-uri", help="MLflow tracking server (default: MLFLOW_TRACKING_URI, else var/mlflow.db)."
+    ),
+]
+
+
+def _tracking(uri: str | None) -> str:
+    from service.settings import get_settings
+
+    return uri or get_settings().resolved_tracking_uri()
+
 
 DatabaseOpt = Annotated[
     str | None,
@@ -175,12 +192,139 @@ def bench_time(
         typer.echo(
             f"{name:>16}: overrun {r['overrun_rate']:.1%}  median bound/actual {r['median_bound_over_actual']:.2f}"
         )
-    typer.echo(f"sessions: {result['sessions']['test']} test, {result['sessions']['calibration']} calibration")
+    typer.echo(
+        f"sessions: {result['sessions']['test']} test, {result['sessions']['calibration']} calibration"
+    )
     typer.echo(
         f"target overrun <= {1 - level:.0%} and bound/actual <= 1.40, better than the P90 sum: "
         f"{'met' if result['meets_target'] else 'NOT met'}"
     )
     typer.echo(f"wrote {out}")
+
+
+@bench_app.command("review")
+def bench_review(
+    out: Annotated[Path, typer.Option("--out", help="JSON result file.")],
+    samples: Annotated[Path, typer.Option("--samples", help="A synthetic school (contract files).")] = ROOT
+    / "data_samples",
+    data: Annotated[Path, typer.Option("--data", help="The EdNet KT1 folder.")] = Path(
+        "../shared/data/ednet_kt1_time"
+    ),
+) -> None:
+    """Error-book review: half-life regression against fixed 1-2-4-7 intervals and Leitner boxes."""
+    from benchmarks.review import run as run_review
+
+    result = run_review(samples, data)
+    _write_result(out, result)
+    for part in ("synthetic_school", "ednet"):
+        for name, r in result[part]["models"].items():
+            typer.echo(
+                f"{part:>16} {name:>14}: log loss {r['log_loss']:.4f}  binned RMSE {r['binned_rmse']:.4f}  AUC {r['auc']:.4f}"
+            )
+    typer.echo(f"wrote {out}")
+
+
+@bench_app.command("train")
+def bench_train(
+    out: Annotated[Path, typer.Option("--out", help="JSON result file.")],
+    sizes: Annotated[
+        str, typer.Option("--sizes", help="Comma-separated attempt counts.")
+    ] = "1000000,3000000",
+) -> None:
+    """Training cost: seconds and peak memory to train everything on 1M and 3M synthetic attempts."""
+    from benchmarks.train import run as run_train
+
+    result = run_train(tuple(int(s) for s in sizes.split(",")))
+    _write_result(out, result)
+    for n, r in result["runs"].items():
+        typer.echo(
+            f"{int(n):>10,} attempts: {r['seconds']:.1f}s, peak {r['peak_rss_mb']:,.0f} MB, bundle loads in {r['bundle_load_seconds']:.2f}s"
+        )
+    if "3M_over_1M" in result:
+        typer.echo(f"3M / 1M time: {result['3M_over_1M']:.2f}")
+    if "meets_target" in result:
+        typer.echo(
+            f"targets (1M <= 180 s, <= 4 GB, 3M <= 3.5 x 1M, load < 2 s): {'met' if result['meets_target'] else 'NOT met'}"
+        )
+    typer.echo(f"wrote {out}")
+
+
+@app.command("train")
+def train(
+    data: Annotated[Path, typer.Option("--data", help="A folder of contract files to learn from.")] = ROOT
+    / "data_samples",
+    tracking_uri: TrackingOpt = None,
+    engine: Annotated[str, typer.Option("--engine", help="local, or dask (with --scheduler).")] = "local",
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address.")] = None,
+) -> None:
+    """Train the correctness, time and review models, log an MLflow run, register a version."""
+    from service.settings import get_settings
+    from training.loaders.assist import DataError
+    from training.pipeline import train as run_training
+
+    fit_booster = None
+    if engine == "dask":
+        if not scheduler:
+            raise typer.BadParameter("--engine dask needs --scheduler ADDRESS", param_hint="--scheduler")
+        from training.distributed import dask_booster_fitter
+
+        fit_booster = dask_booster_fitter(scheduler)
+    elif engine != "local":
+        raise typer.BadParameter(f"unknown engine {engine!r}: local or dask", param_hint="--engine")
+    uri = _tracking(tracking_uri)
+    try:
+        result = run_training(
+            data, uri, fit_booster, engine, artifact_location=get_settings().local_artifacts()
+        )
+    except DataError as exc:
+        typer.echo(f"无法训练 / cannot train: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(
+        f"registered {result['version']} of model 'jianfu' (run {result['run_id']}, {result['seconds']}s)"
+    )
+    for name, value in result["metrics"].items():
+        typer.echo(f"  {name}: {value:.4f}")
+    for note in result["notes"]:
+        typer.echo(f"  note: {note}")
+    typer.echo(f"tracking: {uri}")
+
+
+@models_app.command("list")
+def models_list(tracking_uri: TrackingOpt = None) -> None:
+    """Registered versions with their aliases and holdout metrics."""
+    from training.pipeline import list_versions
+
+    versions = list_versions(_tracking(tracking_uri))
+    if not versions:
+        typer.echo("no versions yet: run `jianfu train`")
+    for v in versions:
+        metrics = "  ".join(
+            f"{k}={v['metrics'][k]:.4f}"
+            for k in ("auc", "calibration_rmse", "overrun_rate")
+            if k in v["metrics"]
+        )
+        aliases = f" [{', '.join(v['aliases'])}]" if v["aliases"] else ""
+        typer.echo(f"version {v['version']}{aliases}  {metrics}  run {v['run_id']}")
+
+
+@models_app.command("promote")
+def models_promote(
+    version: Annotated[int, typer.Argument(help="The version to promote.")],
+    alias: Annotated[str, typer.Option("--alias", help="The alias to point at it.")] = "champion",
+    force: Annotated[bool, typer.Option("--force", help="Promote even if the gate says no.")] = False,
+    tracking_uri: TrackingOpt = None,
+) -> None:
+    """Point an alias at a version; refused if it is worse than the alias's current version on the holdout."""
+    from training.pipeline import PromotionRefused, promote
+
+    try:
+        result = promote(_tracking(tracking_uri), version, alias, force)
+    except PromotionRefused as exc:
+        typer.echo(f"拒绝 / refused: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"version {version} is now {alias!r}")
+    if result.get("overridden"):
+        typer.echo("  (forced past the gate: " + "; ".join(result["overridden"]) + ")")
 
 
 @app.command("run")

@@ -27,7 +27,7 @@ class CorrectnessModel(ClassifierMixin, BaseEstimator):
 
     Parameters follow LightGBM's names. `monotone` applies features.MONOTONE when X has exactly the
     feature columns of models.features. `calibration_fraction` of the students (groups) is held out
-    to fit the calibration; the trees are then refitted on everything.
+    to fit the calibration of exactly the trees trained on the rest.
     """
 
     def __init__(
@@ -82,7 +82,9 @@ class CorrectnessModel(ClassifierMixin, BaseEstimator):
             params["monotone_constraints_method"] = "intermediate"
         return params
 
-    def fit(self, X: Any, y: Any, groups: Any = None) -> CorrectnessModel:
+    def fit(self, X: Any, y: Any, groups: Any = None, fit_booster: Any = None) -> CorrectnessModel:
+        """groups: the student of each row (calibration holds out whole students). fit_booster:
+        (params, X, y) -> lightgbm.Booster, to train elsewhere (a Dask cluster); default here."""
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=np.float64)
         check_classification_targets(y)
         kind = type_of_target(y, input_name="y", raise_unknown=True)
@@ -96,15 +98,17 @@ class CorrectnessModel(ClassifierMixin, BaseEstimator):
             )
         params = self.lgb_params(X.shape[1])
         fit_rows, calibration_rows = self._split(len(y), groups)
-        if len(calibration_rows) and len(np.unique(encoded[calibration_rows])) == 2:
-            first = lgb.LGBMClassifier(**params).fit(X[fit_rows], encoded[fit_rows])
-            margin = np.asarray(first.predict(X[calibration_rows], raw_score=True))
+        if not (len(calibration_rows) and len(np.unique(encoded[calibration_rows])) == 2):
+            fit_rows, calibration_rows = np.arange(len(y)), np.arange(0)
+        fit = fit_booster or _fit_here
+        self.booster_ = fit(params, X[fit_rows], encoded[fit_rows])
+        self.calibration_ = (1.0, 0.0)  # too little data to hold any out: LightGBM's own scores
+        if len(calibration_rows):
+            margin = np.asarray(self.booster_.predict(X[calibration_rows], raw_score=True))
             platt = LogisticRegression(C=1e6).fit(margin.reshape(-1, 1), encoded[calibration_rows])
             slope, intercept = float(platt.coef_[0, 0]), float(platt.intercept_[0])
-            self.calibration_ = (slope, intercept) if slope > 0 else (1.0, 0.0)
-        else:
-            self.calibration_ = (1.0, 0.0)  # too little data to hold any out: LightGBM's own scores
-        self.booster_ = lgb.LGBMClassifier(**params).fit(X, encoded).booster_
+            if slope > 0:
+                self.calibration_ = (slope, intercept)
         return self
 
     def _split(self, n: int, groups: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -135,3 +139,7 @@ class CorrectnessModel(ClassifierMixin, BaseEstimator):
     def predict(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
         return self.classes_[(self.decision_function(X) > 0).astype(int)]
+
+
+def _fit_here(params: dict[str, Any], X: np.ndarray, y: np.ndarray) -> lgb.Booster:
+    return lgb.LGBMClassifier(**params).fit(X, y).booster_

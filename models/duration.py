@@ -167,6 +167,15 @@ class DurationModel(RegressorMixin, BaseEstimator):
     def _params(self, X_set: Any) -> tuple[np.ndarray, np.ndarray]:
         return self.log_mu(X_set), self.log_sigma2(X_set)
 
+    def _many_params(self, sets: Sequence[Any]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """_params of many sets with one call to each booster."""
+        if not sets:
+            return []
+        mu, s2 = self._params(np.vstack(sets))
+        ends = np.cumsum([len(s) for s in sets])
+        starts = ends - np.array([len(s) for s in sets])
+        return [(mu[a:b], s2[a:b]) for a, b in zip(starts, ends, strict=True)]
+
     def _scores(
         self, sets: Sequence[tuple[np.ndarray, np.ndarray]], actual: np.ndarray, rho: float
     ) -> np.ndarray:
@@ -182,7 +191,7 @@ class DurationModel(RegressorMixin, BaseEstimator):
         set q so that the bound covers `level` of them."""
         actual = np.asarray(actual_seconds, dtype=np.float64)
         keep = actual > 0
-        params = [self._params(s) for s, k in zip(sets, keep, strict=True) if k]
+        params = self._many_params([s for s, k in zip(sets, keep, strict=True) if k])
         actual = actual[keep]
         if len(params) < 20:
             raise ValueError(f"need at least 20 timed sets to calibrate the bound, got {len(params)}")

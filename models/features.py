@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -132,6 +133,11 @@ class Priors:
     timed: float = 0.0  # answers with a time, and the sum and sum of squares of their log-seconds
     timed_sum: float = 0.0
     timed_sq: float = 0.0
+    # Answers are read far more often than priors change: per-item results, emptied by `add`.
+    _memo: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_memo": {}}
 
     @classmethod
     def from_answers(
@@ -154,6 +160,7 @@ class Priors:
         sign: float = 1.0,
     ) -> None:
         """Add (sign=1) or remove (sign=-1) answers: removing a fold gives out-of-fold priors."""
+        self._memo = {}
         ia, ir, ka, kr = self.item_answers, self.item_right, self.kp_answers, self.kp_right
         for k, (item, points, y) in enumerate(zip(items, kps, correct, strict=True)):
             ia[item] = ia.get(item, 0.0) + sign
@@ -188,12 +195,24 @@ class Priors:
         return (self.kp_right.get(kp, 0.0) + PRIOR_WEIGHT * self.rate) / (n + PRIOR_WEIGHT)
 
     def item_rate(self, item: str, kps: Sequence[str]) -> float:
-        base = sum(self.kp_rate(k) for k in kps) / len(kps) if kps else self.rate
-        n = self.item_answers.get(item, 0.0)
-        return (self.item_right.get(item, 0.0) + PRIOR_WEIGHT * base) / (n + PRIOR_WEIGHT)
+        """The item's smoothed success rate (an item's knowledge points never change)."""
+        found = self._memo.get(("rate", item))
+        if found is None:
+            base = sum(self.kp_rate(k) for k in kps) / len(kps) if kps else self.rate
+            n = self.item_answers.get(item, 0.0)
+            found = self._memo[("rate", item)] = (self.item_right.get(item, 0.0) + PRIOR_WEIGHT * base) / (
+                n + PRIOR_WEIGHT
+            )
+        return float(found)
 
     def item_log_seconds(self, item: str) -> tuple[float, float, float]:
         """(count, mean, variance) of log-seconds on the item among training answers."""
+        found = self._memo.get(("time", item))
+        if found is None:
+            found = self._memo[("time", item)] = self._item_log_seconds(item)
+        return found
+
+    def _item_log_seconds(self, item: str) -> tuple[float, float, float]:
         n = self.item_time_n.get(item, 0.0)
         if n <= 0:
             return 0.0, NAN, NAN
@@ -203,6 +222,12 @@ class Priors:
 
     def typical_log_seconds(self, item: str, info: ItemInfo) -> float:
         """The item's mean log-seconds, shrunk towards the teacher's estimate or the overall mean."""
+        found = self._memo.get(("typical", item))
+        if found is None:
+            found = self._memo[("typical", item)] = self._typical_log_seconds(item, info)
+        return float(found)
+
+    def _typical_log_seconds(self, item: str, info: ItemInfo) -> float:
         if info.est_minutes:
             base = math.log(info.est_minutes * 60.0)
         elif self.timed > 0:

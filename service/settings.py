@@ -16,6 +16,18 @@ class Settings(BaseSettings):
     # SQLAlchemy URL; empty means the embedded SQLite file under data_dir.
     database_url: str = ""
 
+    # MLflow tracking and registry; empty means MLFLOW_TRACKING_URI, else a SQLite store under data_dir.
+    mlflow_tracking_uri: str = ""
+
+    def resolved_tracking_uri(self) -> str:
+        import os
+
+        uri = self.mlflow_tracking_uri or os.environ.get("MLFLOW_TRACKING_URI", "")
+        return uri or f"sqlite:///{(self.data_dir / 'mlflow.db').resolve()}"
+
+    def local_artifacts(self) -> str:
+        return (self.data_dir / "mlartifacts").resolve().as_uri()
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

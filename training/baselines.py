@@ -126,6 +126,7 @@ def _import_pybkt() -> Any:
                     setattr(module, name, _type_errors_only(function))
         try:
             import pyBKT.fit.EM_fit as em_fit
+            from pyBKT.models import Model
         finally:
             for module, name, function in saved:
                 setattr(module, name, function)
@@ -139,6 +140,7 @@ def _import_pybkt() -> Any:
             return result
 
         em_fit.run = run_scalar
+        return Model
     return sys.modules["pyBKT.models"].Model
 
 

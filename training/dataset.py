@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from models.duration import replay_time
 from models.features import AnswerLog, Priors, replay
 
 
@@ -46,3 +47,21 @@ def training_set(log: AnswerLog, n_folds: int = 5) -> TrainingSet:
     codes = {s: i for i, s in enumerate(fold_of)}
     groups = np.fromiter((codes[s] for s in log.students), dtype=np.int64, count=len(log))
     return TrainingSet(X, np.asarray(log.correct, dtype=np.int64), groups, priors)
+
+
+def time_training_set(
+    log: AnswerLog, sessions: np.ndarray, train_rows: np.ndarray, n_folds: int = 5
+) -> tuple[np.ndarray, np.ndarray, Priors]:
+    """(X, seconds) of the timed training answers, each with time features from before its session
+    and item times from the other folds of sessions; and the priors of all training answers."""
+    kps = log.kps_of()
+
+    def priors_from(rows: np.ndarray) -> Priors:
+        return Priors.from_answers([log.items[r] for r in rows], [kps[r] for r in rows],
+                                   [log.correct[r] for r in rows], [log.seconds[r] for r in rows])  # fmt: skip
+
+    folds = [priors_from(train_rows[sessions[train_rows] % n_folds != f]) for f in range(n_folds)]
+    X = replay_time(log, sessions, lambda _student, session: folds[session % n_folds])[train_rows]
+    seconds = np.asarray(log.seconds, dtype=np.float64)[train_rows]
+    timed = seconds > 0
+    return X[timed], seconds[timed], priors_from(train_rows)

@@ -1,0 +1,307 @@
+"""The data team's pipeline: train the three models on a school's files, evaluate them on held-out
+students, log an MLflow run and register a version of the model `jianfu`; list and promote versions,
+with promotion gated on the holdout.
+
+Students are split by a stable hash (training.dataset.student_fold): fold 0 is the holdout that the
+metrics and the promotion gate use, fold 1 calibrates the evening time bound, the rest train.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+from sklearn.metrics import roc_auc_score
+
+from models.bundle import Bundle, fingerprint
+from models.correctness import CorrectnessModel
+from models.duration import DurationModel, replay_time, sessions_of
+from models.features import AnswerLog, replay
+from models.review import HalfLifeRegression, revisits_of
+from training.dataset import student_fold, time_training_set, training_set
+from training.loaders.assist import DataError
+from training.loaders.contract import SchoolData
+from training.loaders.contract import load as load_school
+
+MODEL_NAME = "jianfu"
+EXPERIMENT = "jianfu"
+N_FOLDS = 5
+HOLDOUT, CALIBRATION = 0, 1
+EVENING_GAP_MINUTES = 120.0
+MIN_STUDENTS = 10
+# Promotion gate: a candidate may not be worse than the champion by more than these margins.
+GATE = {"auc": -0.002, "calibration_rmse": 0.01, "overrun_rate": 0.02}
+
+BoosterFitter = Callable[[dict[str, Any], np.ndarray, np.ndarray], lgb.Booster]
+
+
+@dataclass
+class Split:
+    train: np.ndarray  # row masks over the log
+    calibration: np.ndarray
+    holdout: np.ndarray
+
+
+def split_rows(log: AnswerLog) -> Split:
+    fold = np.fromiter((student_fold(s, N_FOLDS) for s in log.students), dtype=np.int64, count=len(log))
+    return Split(fold >= 2, fold == CALIBRATION, fold == HOLDOUT)
+
+
+def _evenings(log: AnswerLog, sessions: np.ndarray, mask: np.ndarray) -> list[list[int]]:
+    groups: dict[int, list[int]] = {}
+    for row in np.flatnonzero(mask):
+        groups.setdefault(int(sessions[row]), []).append(int(row))
+    seconds = np.asarray(log.seconds)
+    return [rows for rows in groups.values() if np.nansum(seconds[rows]) > 0]
+
+
+def fit_bundle(school: SchoolData, data_fingerprint: str, fit_booster: BoosterFitter | None = None) -> Bundle:
+    """Fit the three models on the training students; calibrate the time bound on fold 1."""
+    log = school.log
+    students = set(log.students)
+    if len(students) < MIN_STUDENTS:
+        raise DataError(
+            f"the homework log has answers from {len(students)} student(s); jianfu needs at least "
+            f"{MIN_STUDENTS} to learn from some and check on others"
+        )
+    correct = set(log.correct)
+    if len(correct) < 2:
+        kind = "right" if correct == {1} else "wrong"
+        raise DataError(f"every answer in the homework log is {kind}: P(correct) cannot be learned from it")
+    split = split_rows(log)
+    notes: list[str] = []
+    train_log = log.take(np.flatnonzero(split.train))
+    data = training_set(train_log)
+    correctness = CorrectnessModel().fit(data.X, data.y, data.groups, fit_booster=fit_booster)
+
+    sessions = sessions_of(log, EVENING_GAP_MINUTES)
+    seconds = np.asarray(log.seconds, dtype=np.float64)
+    if not np.any(seconds[split.train] > 0):
+        raise DataError(
+            "no answer in the homework log says how long it took (seconds): the time model cannot be fitted"
+        )
+    X_time, y_time, priors = time_training_set(log, sessions, np.flatnonzero(split.train))
+    duration = DurationModel().fit(X_time, y_time)
+    X_all = replay_time(log, sessions, priors)
+    evenings = [rows for rows in _evenings(log, sessions, split.calibration) if len(rows) >= 1]
+    if len(evenings) >= 20:
+        duration.calibrate_sets(
+            [X_all[rows] for rows in evenings], [float(np.nansum(seconds[rows])) for rows in evenings]
+        )
+    else:
+        notes.append(
+            f"only {len(evenings)} evenings to calibrate the time bound (need 20): it uses the log-normal "
+            "theory's factor, not a calibrated one"
+        )
+    revisits = revisits_of(train_log, data.priors)
+    review = None
+    if len(revisits) >= 10:
+        review = HalfLifeRegression().fit(revisits)
+    else:
+        notes.append(
+            f"only {len(revisits)} revisits of error-book items: no review model; items are due daily"
+        )
+    # Serving priors: every training student's answers, with their times (= `priors`).
+    return Bundle(correctness, duration, review, priors, data_fingerprint, notes=notes)
+
+
+def evaluate(bundle: Bundle, log: AnswerLog, mask: np.ndarray) -> dict[str, float]:
+    """Metrics on the held-out students: AUC and calibration of P(correct), overrun rate and median
+    bound/actual of the evening bound, log loss of the review model."""
+    rows = np.flatnonzero(mask)
+    metrics: dict[str, float] = {"holdout_answers": float(len(rows))}
+    if len(rows) == 0:
+        return metrics
+    held = log.take(rows)
+    y = np.asarray(held.correct)
+    p = bundle.p_correct(replay(held, bundle.priors))
+    if len(set(y)) == 2:
+        metrics["auc"] = float(roc_auc_score(y, p))
+    metrics["calibration_rmse"] = _binned_rmse(y, p)
+    sessions = sessions_of(held, EVENING_GAP_MINUTES)
+    X = replay_time(held, sessions, bundle.priors)
+    seconds = np.asarray(held.seconds, dtype=np.float64)
+    evenings = _evenings(held, sessions, np.ones(len(held), dtype=bool))
+    if evenings:
+        actual = np.array([np.nansum(seconds[r]) for r in evenings])
+        bounds = np.array([bundle.duration.set_bound(X[r]) for r in evenings])
+        metrics["overrun_rate"] = float(np.mean(actual > bounds))
+        metrics["median_bound_over_actual"] = float(np.median(bounds / actual))
+    if bundle.review is not None:
+        revisits = revisits_of(held, bundle.priors)
+        if revisits:
+            outcome = np.array([r.correct for r in revisits])
+            q = bundle.review.predict(revisits)
+            metrics["review_log_loss"] = float(-np.mean(outcome * np.log(q) + (1 - outcome) * np.log(1 - q)))
+    return metrics
+
+
+def _binned_rmse(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
+    order = np.argsort(p)
+    parts = [chunk for chunk in np.array_split(order, bins) if len(chunk)]
+    errors = [(p[c].mean() - y[c].mean()) ** 2 for c in parts]
+    return float(math.sqrt(np.average(errors, weights=[len(c) for c in parts])))
+
+
+def data_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("*.csv"))
+
+
+def train(
+    data: Path,
+    tracking_uri: str,
+    fit_booster: BoosterFitter | None = None,
+    engine: str = "local",
+    artifact_location: str | None = None,
+) -> dict[str, Any]:
+    """Train, evaluate, log an MLflow run and register a new version; returns what was done.
+    artifact_location: where a new experiment keeps its artifacts (the local store's folder)."""
+    import mlflow
+
+    import models.pyfunc as pyfunc_module
+
+    started = time.perf_counter()
+    school = load_school(data)
+    bundle = fit_bundle(school, fingerprint(data_files(data)), fit_booster)
+    split = split_rows(school.log)
+    bundle.metrics = evaluate(bundle, school.log, split.holdout)
+    mlflow.set_tracking_uri(tracking_uri)
+    if mlflow.get_experiment_by_name(EXPERIMENT) is None:
+        mlflow.create_experiment(EXPERIMENT, artifact_location=artifact_location)
+    mlflow.set_experiment(EXPERIMENT)
+    with mlflow.start_run() as run, tempfile.TemporaryDirectory() as tmp:
+        mlflow.log_params(
+            {
+                "data": str(data.resolve()),
+                "data_fingerprint": bundle.data_fingerprint,
+                "engine": engine,
+                "answers": len(school.log),
+                "students": len(set(school.log.students)),
+                "holdout": f"students with student_fold(id, {N_FOLDS}) == {HOLDOUT}",
+                "rho": bundle.duration.rho_,
+                "q": round(bundle.duration.q_, 4),
+                **{f"correctness.{k}": v for k, v in bundle.correctness.get_params().items()},
+            }
+        )
+        mlflow.log_metrics({k: v for k, v in bundle.metrics.items() if math.isfinite(v)})
+        report = {"metrics": bundle.metrics, "notes": bundle.notes, "config": bundle.config}
+        report_path = Path(tmp) / "evaluation_report.json"
+        report_path.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+        mlflow.log_artifact(str(report_path))
+        folder = bundle.save(Path(tmp) / "bundle")
+        info = mlflow.pyfunc.log_model(
+            name="jianfu",
+            python_model=str(Path(pyfunc_module.__file__)),
+            artifacts={"bundle": str(folder)},
+            registered_model_name=MODEL_NAME,
+            pip_requirements=["jianfu"],
+        )
+    return {
+        "run_id": run.info.run_id,
+        "version": int(info.registered_model_version),
+        "metrics": bundle.metrics,
+        "notes": bundle.notes,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def _client(tracking_uri: str) -> Any:
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+
+def list_versions(tracking_uri: str) -> list[dict[str, Any]]:
+    from mlflow.exceptions import MlflowException
+
+    client = _client(tracking_uri)
+    try:
+        aliases_of: dict[str, list[str]] = {}
+        for alias, v in client.get_registered_model(MODEL_NAME).aliases.items():
+            aliases_of.setdefault(str(v), []).append(alias)
+    except MlflowException:
+        return []  # nothing registered yet
+    out = []
+    for v in client.search_model_versions(f"name='{MODEL_NAME}'"):
+        run = client.get_run(v.run_id)
+        out.append(
+            {
+                "version": int(v.version),
+                "aliases": sorted(aliases_of.get(str(v.version), [])),
+                "run_id": v.run_id,
+                "created": v.creation_timestamp,
+                "metrics": dict(run.data.metrics),
+            }
+        )
+    return sorted(out, key=lambda v: v["version"])
+
+
+def load_version(tracking_uri: str, version: int | str) -> Bundle:
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri)
+    model = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}/{version}")
+    bundle: Bundle = model.unwrap_python_model().bundle
+    return bundle
+
+
+def promote(tracking_uri: str, version: int, alias: str = "champion", force: bool = False) -> dict[str, Any]:
+    """Point `alias` at `version`, unless it is worse than the alias's current version on the
+    candidate's holdout (re-evaluated for both on the same data). Raises PromotionRefused."""
+    from mlflow.exceptions import MlflowException
+
+    client = _client(tracking_uri)
+    try:
+        candidate = client.get_model_version(MODEL_NAME, str(version))
+    except MlflowException:
+        raise PromotionRefused(f"there is no version {version} of the model {MODEL_NAME!r}") from None
+    try:
+        current = client.get_model_version_by_alias(MODEL_NAME, alias)
+    except MlflowException:
+        current = None
+    comparison: dict[str, Any] = {}
+    if current is not None and current.version != candidate.version:
+        params = client.get_run(candidate.run_id).data.params
+        data = Path(params["data"])
+        if not data.is_dir() or fingerprint(data_files(data)) != params["data_fingerprint"]:
+            raise PromotionRefused(
+                f"the data version {version} was trained on ({data}) is gone or has changed; "
+                f"the gate cannot compare it with the current {alias} (use --force to promote anyway)"
+            )
+        log = load_school(data).log
+        holdout = split_rows(log).holdout
+        ours = evaluate(load_version(tracking_uri, version), log, holdout)
+        theirs = evaluate(load_version(tracking_uri, current.version), log, holdout)
+        comparison = {"candidate": ours, alias: theirs, "champion_version": int(current.version)}
+        reasons = _worse(ours, theirs)
+        if reasons and not force:
+            raise PromotionRefused(
+                f"version {version} is worse than {alias} (version {current.version}) on the holdout: "
+                + "; ".join(reasons)
+                + " (use --force to promote anyway)"
+            )
+        comparison["overridden"] = reasons
+    client.set_registered_model_alias(MODEL_NAME, alias, str(version))
+    return {"version": version, "alias": alias, **comparison}
+
+
+def _worse(candidate: dict[str, float], champion: dict[str, float]) -> list[str]:
+    reasons = []
+    if "auc" in champion and candidate.get("auc", 0.0) < champion["auc"] + GATE["auc"]:
+        reasons.append(f"AUC {candidate.get('auc', float('nan')):.4f} < {champion['auc']:.4f}")
+    for metric in ("calibration_rmse", "overrun_rate"):
+        if metric in champion and candidate.get(metric, math.inf) > champion[metric] + GATE[metric]:
+            reasons.append(f"{metric} {candidate.get(metric, float('nan')):.4f} > {champion[metric]:.4f}")
+    return reasons
+
+
+class PromotionRefused(RuntimeError):
+    """The gate said no; the message says why."""
