@@ -331,11 +331,28 @@ def models_promote(
 def run(
     data: Annotated[Path, typer.Option("--data", help="The school data to load.")] = ROOT / "data_samples",
     database: DatabaseOpt = None,
+    tracking_uri: TrackingOpt = None,
 ) -> None:
-    """The main job: set up the embedded database and load the school data into it."""
+    """The main job: set up the embedded database, load the school data, and (once) train the models
+    on it and make that version the champion."""
+    from service.settings import get_settings
+    from training.pipeline import champion_version, promote
+    from training.pipeline import train as run_training
+
     engine = _engine(database)
     typer.echo(f"database: {engine.url.render_as_string(hide_password=True)}")
     _import([data], database, None, 100, dry_run=False)
+    uri = _tracking(tracking_uri)
+    champion = champion_version(uri)
+    if champion is not None:
+        typer.echo(f"models: version {champion} of 'jianfu' is the champion ({uri})")
+        return
+    typer.echo("models: no champion yet; training on the school data …")
+    result = run_training(data, uri, artifact_location=get_settings().local_artifacts())
+    promote(uri, result["version"], "champion")
+    typer.echo(
+        f"models: version {result['version']} trained in {result['seconds']}s and made champion ({uri})"
+    )
 
 
 def main() -> None:

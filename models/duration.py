@@ -42,11 +42,16 @@ def sessions_of(log: AnswerLog, gap_minutes: float = 30.0) -> np.ndarray:
 
 
 def replay_time(
-    log: AnswerLog, sessions: np.ndarray, priors_of: Priors | Callable[[str, int], Priors]
+    log: AnswerLog,
+    sessions: np.ndarray,
+    priors_of: Priors | Callable[[str, int], Priors],
+    correctness: list[list[float]] | None = None,
 ) -> np.ndarray:
     """Time features of every answer as known when its session began: the bound for an evening is
     set before the evening, so nothing of the same session may reach it. priors_of is one Priors,
-    or (student, session) -> Priors (out-of-fold priors while training)."""
+    or (student, session) -> Priors (out-of-fold priors while training). If `correctness` is a
+    list, the correctness features of every answer (from just before it) are appended to it in the
+    same pass."""
     rows: list[list[float]] = []
     state = StudentState()
     current = None
@@ -65,6 +70,8 @@ def replay_time(
             rows.append(state.time_features(log.items[row], info[log.items[row]], priors))
         for row in range(start, end):
             item = log.items[row]
+            if correctness is not None:
+                correctness.append(state.features(item, info[item], priors, log.at[row]))
             state.update(item, info[item], log.correct[row], priors, log.at[row], log.seconds[row])
         start = end
     return np.asarray(rows, dtype=np.float64)

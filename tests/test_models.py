@@ -13,7 +13,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from models.correctness import CorrectnessModel
 from models.duration import DurationModel, replay_time, sessions_of
-from models.features import FEATURE_NAMES, MONOTONE, AnswerLog, StudentState, replay
+from models.features import FEATURE_NAMES, MONOTONE, TIME_FEATURES, AnswerLog, StudentState, replay
 from tests.conftest import SAMPLES
 from training.dataset import TrainingSet, student_fold, training_set
 from training.loaders import assist
@@ -216,3 +216,31 @@ def test_the_set_bound_covers_synthetic_evenings(school: AnswerLog) -> None:
     bounds = np.array([model.set_bound(X[g]) for g in test])
     assert np.mean(actual > bounds) <= 0.10
     assert np.median(bounds / actual) < 2.0
+
+
+def test_one_pass_training_features_equal_the_plain_replay(school: AnswerLog) -> None:
+    """Training computes correctness and time features in one pass; the correctness features must
+    be exactly those of the plain replay that serving's incremental state reproduces."""
+    part = school.take(range(5000))
+    combined = training_set(part, sessions=sessions_of(part, 120))
+    plain = training_set(part)
+    np.testing.assert_array_equal(combined.X, plain.X)
+    assert combined.X_time is not None and combined.X_time.shape == (5000, len(TIME_FEATURES))
+
+
+def test_serving_state_updated_one_answer_at_a_time_gives_the_training_features(
+    school: AnswerLog, trained: tuple[TrainingSet, CorrectnessModel]
+) -> None:
+    data, _ = trained
+    student = school.students[0]
+    rows = [r for r, s in enumerate(school.students) if s == student]
+    part = school.take(rows)
+    expected = replay(part, data.priors)
+    state = StudentState()
+    for k, r in enumerate(rows):
+        item = school.items[r]
+        got = state.features(item, school.item_info[item], data.priors, school.at[r])
+        np.testing.assert_array_equal(np.asarray(got), expected[k])
+        state.update(
+            item, school.item_info[item], school.correct[r], data.priors, school.at[r], school.seconds[r]
+        )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.duration import replay_time
-from models.features import AnswerLog, Priors, replay
+from models.features import AnswerLog, Priors, feature_matrix, replay
 
 
 @dataclass
@@ -23,6 +23,7 @@ class TrainingSet:
     y: np.ndarray
     groups: np.ndarray  # student index per row: for splits that keep a student's answers together
     priors: Priors  # from every answer in the log: what serving uses
+    X_time: np.ndarray | None = None  # time features (from each session's start), when sessions are given
 
 
 def student_fold(student: str, n_folds: int) -> int:
@@ -30,7 +31,9 @@ def student_fold(student: str, n_folds: int) -> int:
     return zlib.crc32(student.encode()) % n_folds
 
 
-def training_set(log: AnswerLog, n_folds: int = 5) -> TrainingSet:
+def training_set(log: AnswerLog, n_folds: int = 5, sessions: np.ndarray | None = None) -> TrainingSet:
+    """Correctness features (and, given sessions, time features in the same pass), with priors
+    from the other folds of students."""
     kps = log.kps_of()
     priors = Priors.from_answers(log.items, kps, log.correct, log.seconds)
     fold_of = {s: student_fold(s, n_folds) for s in dict.fromkeys(log.students)}
@@ -43,10 +46,19 @@ def training_set(log: AnswerLog, n_folds: int = 5) -> TrainingSet:
         held_out.add([log.items[r] for r in rows], [kps[r] for r in rows], [log.correct[r] for r in rows],
                      [log.seconds[r] for r in rows], sign=-1.0)  # fmt: skip
         fold_priors.append(held_out)
-    X = replay(log, {s: fold_priors[f] for s, f in fold_of.items()})
+    priors_of = {s: fold_priors[f] for s, f in fold_of.items()}
+    X_time = None
+    if sessions is None:
+        X = replay(log, priors_of)
+    else:
+        feature_rows: list[list[float]] = []
+        X_time = replay_time(
+            log, sessions, lambda student, _session: priors_of[student], correctness=feature_rows
+        )
+        X = feature_matrix(feature_rows)
     codes = {s: i for i, s in enumerate(fold_of)}
     groups = np.fromiter((codes[s] for s in log.students), dtype=np.int64, count=len(log))
-    return TrainingSet(X, np.asarray(log.correct, dtype=np.int64), groups, priors)
+    return TrainingSet(X, np.asarray(log.correct, dtype=np.int64), groups, priors, X_time)
 
 
 def time_training_set(

@@ -26,7 +26,7 @@ from models.correctness import CorrectnessModel
 from models.duration import DurationModel, replay_time, sessions_of
 from models.features import AnswerLog, replay
 from models.review import HalfLifeRegression, revisits_of
-from training.dataset import student_fold, time_training_set, training_set
+from training.dataset import student_fold, training_set
 from training.loaders.assist import DataError
 from training.loaders.contract import SchoolData
 from training.loaders.contract import load as load_school
@@ -79,22 +79,28 @@ def fit_bundle(school: SchoolData, data_fingerprint: str, fit_booster: BoosterFi
     split = split_rows(log)
     notes: list[str] = []
     train_log = log.take(np.flatnonzero(split.train))
-    data = training_set(train_log)
+    data = training_set(train_log, sessions=sessions_of(train_log, EVENING_GAP_MINUTES))
     correctness = CorrectnessModel().fit(data.X, data.y, data.groups, fit_booster=fit_booster)
 
-    sessions = sessions_of(log, EVENING_GAP_MINUTES)
-    seconds = np.asarray(log.seconds, dtype=np.float64)
-    if not np.any(seconds[split.train] > 0):
+    train_seconds = np.asarray(train_log.seconds, dtype=np.float64)
+    timed = train_seconds > 0
+    if not np.any(timed):
         raise DataError(
             "no answer in the homework log says how long it took (seconds): the time model cannot be fitted"
         )
-    X_time, y_time, priors = time_training_set(log, sessions, np.flatnonzero(split.train))
-    duration = DurationModel().fit(X_time, y_time)
-    X_all = replay_time(log, sessions, priors)
-    evenings = [rows for rows in _evenings(log, sessions, split.calibration) if len(rows) >= 1]
+    assert data.X_time is not None
+    duration = DurationModel().fit(data.X_time[timed], train_seconds[timed])
+    priors = data.priors  # every training answer, times included: what serving uses
+    # Students are independent: replaying the calibration students alone gives the same features.
+    calibration_log = log.take(np.flatnonzero(split.calibration))
+    calibration_sessions = sessions_of(calibration_log, EVENING_GAP_MINUTES)
+    X_calibration = replay_time(calibration_log, calibration_sessions, priors)
+    calibration_seconds = np.asarray(calibration_log.seconds, dtype=np.float64)
+    evenings = _evenings(calibration_log, calibration_sessions, np.ones(len(calibration_log), dtype=bool))
     if len(evenings) >= 20:
         duration.calibrate_sets(
-            [X_all[rows] for rows in evenings], [float(np.nansum(seconds[rows])) for rows in evenings]
+            [X_calibration[rows] for rows in evenings],
+            [float(np.nansum(calibration_seconds[rows])) for rows in evenings],
         )
     else:
         notes.append(
@@ -242,6 +248,15 @@ def list_versions(tracking_uri: str) -> list[dict[str, Any]]:
             }
         )
     return sorted(out, key=lambda v: v["version"])
+
+
+def champion_version(tracking_uri: str, alias: str = "champion") -> int | None:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return int(_client(tracking_uri).get_model_version_by_alias(MODEL_NAME, alias).version)
+    except MlflowException:
+        return None
 
 
 def load_version(tracking_uri: str, version: int | str) -> Bundle:
