@@ -259,7 +259,7 @@ def train(
 ) -> None:
     """Train the correctness, time and review models, log an MLflow run, register a version."""
     from service.settings import get_settings
-    from training.loaders.assist import DataError
+    from training.loaders import DataError
     from training.pipeline import train as run_training
 
     fit_booster = None

@@ -27,7 +27,7 @@ from models.duration import DurationModel, replay_time, sessions_of
 from models.features import AnswerLog, replay
 from models.review import HalfLifeRegression, revisits_of
 from training.dataset import student_fold, training_set
-from training.loaders.assist import DataError
+from training.loaders import DataError
 from training.loaders.contract import SchoolData
 from training.loaders.contract import load as load_school
 

@@ -11,12 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from models.features import NAN, AnswerLog, ItemInfo
+from training.loaders import DataError
 
 FOLDS = (1, 2, 3, 4, 5)
-
-
-class DataError(ValueError):
-    """A data file that is not what the loader expects, said with file and line."""
 
 
 def load_fold(folder: Path, fold: int, skills: dict[str, set[str]] | None = None) -> AnswerLog:

@@ -16,7 +16,7 @@ from typing import Any
 from models.features import NAN, AnswerLog, ItemInfo
 from models.files import Problems, validated_records
 from models.schema import Known, spec_for
-from training.loaders.assist import DataError
+from training.loaders import DataError
 
 NEEDED = ("schools", "knowledge_points", "items", "classes", "students", "attempts")
 

@@ -13,7 +13,7 @@ import csv
 from pathlib import Path
 
 from models.features import AnswerLog, ItemInfo
-from training.loaders.assist import DataError
+from training.loaders import DataError
 
 COLUMNS = ("user_id", "timestamp", "elapsed_time", "question_id", "tags", "correct")
 
