@@ -415,7 +415,7 @@ def _policy_toml(school: SchoolDef) -> str:
     lines = [
         f"# Policy options of {school.name} ({school.school_id}); rule IDs from POLICY.md.",
         f'school = "{school.school_id}"',
-        'extends = "national"',
+        'extends = "zhejiang"',
         "",
         "[caps]  # T2-T4: minutes per evening by grade; never above the regional cap",
     ]
@@ -426,6 +426,18 @@ def _policy_toml(school: SchoolDef) -> str:
     if school.written_subjects:
         lines.append(f"written_only_in = {json.dumps(list(school.written_subjects))}  # T9")
     return "\n".join(lines) + "\n"
+
+
+REGION_POLICY = """# Regional policy of 浙江省 (the synthetic schools' region); rule IDs from POLICY.md.
+region = "浙江省"
+extends = "national"
+# T3: a region may let grade 9 go above the national 90 minutes (one plan: grades 7-8 <= 90,
+# grade 9 <= 120). Only a region may raise a value, and only the keys it lists here.
+raises = ["caps.9"]
+
+[caps]
+"9" = 120
+"""
 
 
 def generate(out: Path, seed: int, *, weeks: int = 8, items_per_kp: int = 34) -> dict[str, int]:
@@ -442,6 +454,7 @@ def generate(out: Path, seed: int, *, weeks: int = 8, items_per_kp: int = 34) ->
 
     out.mkdir(parents=True, exist_ok=True)
     (out / "policies").mkdir(exist_ok=True)
+    (out / "policies" / "zhejiang.toml").write_text(REGION_POLICY, encoding="utf-8")
     _write_csv(
         out / "schools.csv",
         ["school_id", "name", "region", "policy", "timezone"],
