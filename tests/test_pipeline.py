@@ -125,3 +125,17 @@ def test_the_main_job_loads_the_school_and_keeps_an_existing_champion(
     assert result.exit_code == 0, result.output
     assert "attempts: 66053 new" in result.output
     assert "version 1 of 'jianfu' is the champion" in result.output
+
+
+def test_the_gate_refuses_when_the_candidates_data_is_gone_unless_forced(
+    store: dict[str, str], tmp_path: Path
+) -> None:
+    data = tmp_path / "school"
+    shutil.copytree(SAMPLES, data, ignore=shutil.ignore_patterns("ground_truth"))
+    candidate = train(data, store["uri"], artifact_location=store["artifacts"])
+    shutil.rmtree(data)
+    with pytest.raises(PromotionRefused, match="is gone or has changed"):
+        promote(store["uri"], candidate["version"], "champion")
+    forced = promote(store["uri"], candidate["version"], "champion", force=True)
+    assert forced["overridden"] == ["the gate could not compare: data gone"]
+    promote(store["uri"], 1, "champion")  # put the good one back
