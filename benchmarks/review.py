@@ -16,17 +16,7 @@ from models.review import HalfLifeRegression, Revisit, fixed_interval_predict, l
 from training.dataset import student_fold
 from training.loaders import ednet
 from training.loaders.contract import load as load_school
-
-
-def binned_rmse(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
-    """RMSE between mean prediction and observed rate over equal-count bins (calibration error)."""
-    order = np.argsort(p)
-    errors, weights = [], []
-    for chunk in np.array_split(order, bins):
-        if len(chunk):
-            errors.append((p[chunk].mean() - y[chunk].mean()) ** 2)
-            weights.append(len(chunk))
-    return float(np.sqrt(np.average(errors, weights=weights)))
+from training.pipeline import binned_rmse
 
 
 def score(train: list[Revisit], test: list[Revisit]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from models.duration import DurationModel, replay_time, sessions_of
+from models.duration import DurationModel, evening_rows, replay_time, sessions_of
 from models.features import AnswerLog
 from training.dataset import time_training_set
 from training.loaders.ednet import load
@@ -64,12 +64,9 @@ def run(data: Path, level: float = 0.95) -> dict[str, Any]:
     model = DurationModel(level=level).fit(X_train, y_train)
 
     X = replay_time(log, sessions, serving)  # calibration and test: priors from the training period
-    groups: dict[int, list[int]] = {}
-    for row in np.flatnonzero(part > 0):
-        groups.setdefault(int(sessions[row]), []).append(int(row))
-    evaluated = {1: [], 2: []}  # type: dict[int, list[list[int]]]
-    for rows in groups.values():
-        if len(rows) >= MIN_ANSWERS and np.nansum(seconds[rows]) > 0:
+    evaluated: dict[int, list[list[int]]] = {1: [], 2: []}
+    for rows in evening_rows(log, sessions, part > 0):
+        if len(rows) >= MIN_ANSWERS:
             evaluated[int(part[rows[0]])].append(rows)
     model.calibrate_sets(
         [X[rows] for rows in evaluated[1]], [np.nansum(seconds[rows]) for rows in evaluated[1]]

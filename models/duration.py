@@ -41,6 +41,15 @@ def sessions_of(log: AnswerLog, gap_minutes: float = 30.0) -> np.ndarray:
     return out
 
 
+def evening_rows(log: AnswerLog, sessions: np.ndarray, mask: np.ndarray | None = None) -> list[list[int]]:
+    """The rows of each session (within `mask`) that has any time spent, in order of first row."""
+    groups: dict[int, list[int]] = {}
+    for row in range(len(log)) if mask is None else np.flatnonzero(mask):
+        groups.setdefault(int(sessions[row]), []).append(int(row))
+    seconds = np.asarray(log.seconds, dtype=np.float64)
+    return [rows for rows in groups.values() if np.nansum(seconds[rows]) > 0]
+
+
 def replay_time(
     log: AnswerLog,
     sessions: np.ndarray,
@@ -151,9 +160,6 @@ class DurationModel(RegressorMixin, BaseEstimator):
     def predict(self, X: Any) -> np.ndarray:
         """Typical (median) seconds per item."""
         return np.exp(self.log_mu(X))
-
-    def mean_seconds(self, X: Any) -> np.ndarray:
-        return np.exp(self.log_mu(X) + self.log_sigma2(X) / 2)
 
     def log_sigma2(self, X: Any) -> np.ndarray:
         """Variance of each item's log-seconds."""

@@ -23,7 +23,7 @@ from sklearn.metrics import roc_auc_score
 
 from models.bundle import Bundle, fingerprint
 from models.correctness import CorrectnessModel
-from models.duration import DurationModel, replay_time, sessions_of
+from models.duration import DurationModel, evening_rows, replay_time, sessions_of
 from models.features import AnswerLog, replay
 from models.review import HalfLifeRegression, revisits_of
 from training.dataset import student_fold, training_set
@@ -53,14 +53,6 @@ class Split:
 def split_rows(log: AnswerLog) -> Split:
     fold = np.fromiter((student_fold(s, N_FOLDS) for s in log.students), dtype=np.int64, count=len(log))
     return Split(fold >= 2, fold == CALIBRATION, fold == HOLDOUT)
-
-
-def _evenings(log: AnswerLog, sessions: np.ndarray, mask: np.ndarray) -> list[list[int]]:
-    groups: dict[int, list[int]] = {}
-    for row in np.flatnonzero(mask):
-        groups.setdefault(int(sessions[row]), []).append(int(row))
-    seconds = np.asarray(log.seconds)
-    return [rows for rows in groups.values() if np.nansum(seconds[rows]) > 0]
 
 
 def fit_bundle(school: SchoolData, data_fingerprint: str, fit_booster: BoosterFitter | None = None) -> Bundle:
@@ -96,7 +88,7 @@ def fit_bundle(school: SchoolData, data_fingerprint: str, fit_booster: BoosterFi
     calibration_sessions = sessions_of(calibration_log, EVENING_GAP_MINUTES)
     X_calibration = replay_time(calibration_log, calibration_sessions, priors)
     calibration_seconds = np.asarray(calibration_log.seconds, dtype=np.float64)
-    evenings = _evenings(calibration_log, calibration_sessions, np.ones(len(calibration_log), dtype=bool))
+    evenings = evening_rows(calibration_log, calibration_sessions)
     if len(evenings) >= 20:
         duration.calibrate_sets(
             [X_calibration[rows] for rows in evenings],
@@ -131,11 +123,11 @@ def evaluate(bundle: Bundle, log: AnswerLog, mask: np.ndarray) -> dict[str, floa
     p = bundle.p_correct(replay(held, bundle.priors))
     if len(set(y)) == 2:
         metrics["auc"] = float(roc_auc_score(y, p))
-    metrics["calibration_rmse"] = _binned_rmse(y, p)
+    metrics["calibration_rmse"] = binned_rmse(y, p)
     sessions = sessions_of(held, EVENING_GAP_MINUTES)
     X = replay_time(held, sessions, bundle.priors)
     seconds = np.asarray(held.seconds, dtype=np.float64)
-    evenings = _evenings(held, sessions, np.ones(len(held), dtype=bool))
+    evenings = evening_rows(held, sessions)
     if evenings:
         actual = np.array([np.nansum(seconds[r]) for r in evenings])
         bounds = np.array([bundle.duration.set_bound(X[r]) for r in evenings])
@@ -150,7 +142,8 @@ def evaluate(bundle: Bundle, log: AnswerLog, mask: np.ndarray) -> dict[str, floa
     return metrics
 
 
-def _binned_rmse(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
+def binned_rmse(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
+    """RMSE between mean prediction and observed rate over equal-count bins (calibration error)."""
     order = np.argsort(p)
     parts = [chunk for chunk in np.array_split(order, bins) if len(chunk)]
     errors = [(p[c].mean() - y[c].mean()) ** 2 for c in parts]

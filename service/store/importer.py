@@ -23,7 +23,7 @@ import pyarrow.csv as pv
 from sqlalchemy import Connection, Engine, Table, and_, delete, insert, select, tuple_, update
 
 from models.bulk import accept_attempts, attempts_of
-from models.files import Problems, kind_of, read_rows
+from models.files import Problems, kind_of, validated_records
 from models.schema import (
     IMPORT_ORDER,
     Attempt,
@@ -37,7 +37,6 @@ from models.schema import (
     record_as_dict,
     record_values,
     spec_for,
-    validate_record,
 )
 from service.store import tables as t
 
@@ -163,12 +162,7 @@ def _import_file(conn: Connection, path: Path, spec: RecordSpec, known: Known, r
     seen: dict[tuple[Any, ...], tuple[int, Any]] = {}
     chunk: list[Any] = []
     kps: list[tuple[int, KnowledgePoint]] = []
-    for row_no, raw in read_rows(path, spec, problems):
-        record, errors = validate_record(spec, raw, known)
-        for column, error in errors:
-            problems.add(name, row_no, column, error.zh, error.en)
-        if record is None:
-            continue
+    for row_no, record in validated_records(path, spec, known, problems):
         key = spec.key_of(record)
         earlier = seen.get(key)
         if earlier is not None:
