@@ -148,6 +148,29 @@ def bench_ingest(
     typer.echo(f"wrote {out}")
 
 
+@bench_app.command("verifier")
+def bench_verifier(
+    out: Annotated[Path, typer.Option("--out", help="JSON result file.")],
+    cases: Annotated[int, typer.Option("--cases", help="How many generated cases.")] = 1_000_000,
+    seed: Annotated[int, typer.Option("--seed")] = 20261125,
+    workers: Annotated[int, typer.Option("--workers", help="Processes.")] = 2,
+) -> None:
+    """The verifier on generated cases with known answers: misses and false alarms (target 0 and 0)."""
+    from benchmarks.verifier import run
+
+    result = run(cases=cases, seed=seed, workers=workers)
+    _write_result(out, result)
+    typer.echo(
+        f"{result['cases']:,} cases in {result['seconds']:.0f}s ({result['cases_per_second']:,}/s): "
+        f"{result['misses']} misses, {result['false_alarms']} false alarms"
+    )
+    for line in result["examples"]:
+        typer.echo(f"  {line}")
+    typer.echo(f"wrote {out}")
+    if result["misses"] or result["false_alarms"]:
+        raise typer.Exit(1)
+
+
 def _write_result(out: Path, result: dict[str, Any]) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -325,6 +348,42 @@ def models_promote(
     typer.echo(f"version {version} is now {alias!r}")
     if result.get("overridden"):
         typer.echo("  (forced past the gate: " + "; ".join(result["overridden"]) + ")")
+
+
+@app.command("check")
+def check(
+    files: Annotated[list[Path], typer.Argument(help="Check files (JSON: a set and its context).")],
+    lang: Annotated[str, typer.Option("--lang", help="zh, en or both.")] = "both",
+) -> None:
+    """Verify homework sets against every HARD rule. Exit 1 if any set breaks a rule, 2 if a file is bad."""
+    from service.policy.checkfile import CheckFileError, read_check
+    from service.policy.verifier import verify
+
+    if lang not in ("zh", "en", "both"):
+        raise typer.BadParameter("--lang must be zh, en or both")
+    worst = 0
+    for path in files:
+        try:
+            req = read_check(path)
+        except CheckFileError as exc:
+            for problem in exc.problems:
+                typer.echo(problem, err=True)
+            worst = 2
+            continue
+        found = verify(req.hw_set, req.student, req.klass, req.evening, req.policy)
+        if not found:
+            typer.echo(f"{path}: OK 符合全部规定 / passes every rule")
+            continue
+        worst = max(worst, 1)
+        typer.echo(f"{path}: {len(found)} 处违规 / violation(s)")
+        for v in found:
+            item = f" [{v.item_id}]" if v.item_id else ""
+            if lang in ("zh", "both"):
+                typer.echo(f"  {v.rule}{item} {v.zh}")
+            if lang in ("en", "both"):
+                typer.echo(f"  {v.rule}{item} {v.en}")
+    if worst:
+        raise typer.Exit(worst)
 
 
 @app.command("run")

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from models.schema import SUBJECTS
+
 NATIONAL = Path(__file__).with_name("national.toml")
 KINDS = ("written", "oral", "reading", "practical", "physical")
 
@@ -45,6 +47,7 @@ class Policy:
     max_per_kp: int  # C4
     repeat_days: int  # C4
     needs_parent_allowed: bool  # C5
+    allocation_weights: dict[str, float] = field(default_factory=dict)  # default split of an evening
     sources: list[str] = field(default_factory=list)  # the files, national first
 
     def cap(self, grade: int) -> int:
@@ -75,6 +78,7 @@ _KEYS: dict[str, dict[str, str]] = {
         "repeat_days": "higher",
         "needs_parent_allowed": "false",
     },
+    "allocation": {"weights": "weights"},  # not a rule: a school's default split (班主任协调)
 }
 _TOP = {"name", "school", "region", "extends", "raises"}
 
@@ -188,6 +192,23 @@ def _check_value(rule: str, value: Any, where: str, problems: list[str]) -> Any:
                 continue
             out[span] = n
         return out
+    elif rule == "weights":
+        if not isinstance(value, dict):
+            problems.append(
+                f"{where}: should be a table of subject weights, e.g. {{ math = 2, chinese = 2 }}"
+            )
+            return None
+        unknown = [s for s in value if s not in SUBJECTS]
+        bad = [s for s, w in value.items() if isinstance(w, bool) or not isinstance(w, int | float) or w < 0]
+        if unknown:
+            problems.append(
+                f"{where}: unknown subject(s) {', '.join(unknown)} (known: {', '.join(SUBJECTS)})"
+            )
+        if bad:
+            problems.append(f"{where}: weights should be numbers >= 0 ({', '.join(bad)})")
+        if unknown or bad:
+            return None
+        return {s: float(w) for s, w in value.items()}
     elif rule in ("subset", "written-subset"):
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             problems.append(f"{where}: should be a list of names, got {value!r}")
@@ -212,7 +233,7 @@ def _merge(
         rule = "subset" if section == "kinds" else _KEYS[section][name]
         old = parent.get(key)
         where = f"{path}: key {key!r}"
-        if old is None or key in raises:
+        if old is None or key in raises or rule == "weights":
             merged[key] = value
             continue
         if rule == "lower" and value > old:
@@ -256,5 +277,23 @@ def _policy(merged: dict[str, Any], sources: list[str]) -> Policy:
         max_per_kp=merged["items.max_per_kp"],
         repeat_days=merged["items.repeat_days"],
         needs_parent_allowed=merged["items.needs_parent_allowed"],
+        allocation_weights=merged.get("allocation.weights", {}),
         sources=sources,
     )
+
+
+class PolicyBook:
+    """The policies of a deployment: `name` -> `<directory>/<name>.toml` ("national" is built in),
+    each loaded once. A school's `policy` column names its file."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._loaded: dict[str, Policy] = {}
+
+    def __call__(self, name: str) -> Policy:
+        if name not in self._loaded:
+            path = NATIONAL if name == "national" else self.directory / f"{name}.toml"
+            if not path.exists():
+                raise PolicyError([f"{path}: no policy file named {name!r} in {self.directory}"])
+            self._loaded[name] = load_policy(path)
+        return self._loaded[name]

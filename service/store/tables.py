@@ -16,6 +16,7 @@ from sqlalchemy import (
     Dialect,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -246,4 +247,59 @@ ledger_lines = Table(
     Column("minutes", Float, nullable=False),
     UniqueConstraint("student_id", "night", "item_id", name="uq_ledger_lines_student_night_item"),
     CheckConstraint("minutes > 0", name="minutes_positive"),
+    Index("ix_ledger_lines_plan_id", "plan_id"),
+)
+
+# Subject allocations (班主任协调): the head teacher's split of a class's evening per weekday
+# (0 = Monday). Without rows for a weekday, the school policy's default split applies.
+class_allocations = Table(
+    "class_allocations",
+    metadata,
+    Column("class_id", ID, ForeignKey("classes.class_id", ondelete="CASCADE"), primary_key=True),
+    Column("weekday", SmallInteger, primary_key=True),
+    Column("subject", String(16), primary_key=True),
+    Column("weight", Float, nullable=False),
+    CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
+    CheckConstraint("weight > 0", name="weight_positive"),
+)
+
+# Each subject's share of one student's evening: fixed when the evening is opened, moved only by
+# the head teacher releasing a subject's unused minutes that same night.
+evening_subjects = Table(
+    "evening_subjects",
+    metadata,
+    Column("student_id", ID, primary_key=True),
+    Column("night", Date, primary_key=True),
+    Column("subject", String(16), primary_key=True),
+    Column("allowance_minutes", Float, nullable=False),
+    Column("reserved_minutes", Float, nullable=False, default=0.0),
+    ForeignKeyConstraint(
+        ["student_id", "night"], ["evening_ledger.student_id", "evening_ledger.night"], ondelete="CASCADE"
+    ),
+    CheckConstraint("reserved_minutes >= 0", name="reserved_nonnegative"),
+    CheckConstraint("reserved_minutes <= allowance_minutes", name="reserved_within_allowance"),
+)
+
+allocation_releases = Table(
+    "allocation_releases",
+    metadata,
+    Column("release_id", Integer, primary_key=True, autoincrement=True),
+    Column("class_id", ID, ForeignKey("classes.class_id"), nullable=False),
+    Column("night", Date, nullable=False),
+    Column("from_subject", String(16), nullable=False),
+    Column("to_subjects", String(200), nullable=False),
+    Column("minutes", Float, nullable=False),  # summed over the class's students
+    Column("released_by", ID, nullable=False),
+    Column("released_at", UTCDateTime, nullable=False),
+)
+
+# T12: a parent's signature excusing tonight's written work. Recorded; never moves minutes.
+exemptions = Table(
+    "exemptions",
+    metadata,
+    Column("student_id", ID, ForeignKey("students.student_id"), primary_key=True),
+    Column("night", Date, primary_key=True),
+    Column("recorded_by", ID, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("note", String(200)),
 )

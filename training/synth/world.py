@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from models.schema import SUBJECTS
+from training.synth.checks import write_checks
 from training.synth.curriculum import CURRICULUM, KPDef
 from training.synth.items import GENERATORS
 from training.synth.truth import GroundTruth, KPState, TrueItem, TrueStudent
@@ -536,6 +537,7 @@ def generate(out: Path, seed: int, *, weeks: int = 8, items_per_kp: int = 34) ->
         ],
     )
     truth.write(out / "ground_truth")
+    write_checks(out, world)
     return {
         "schools": len(SCHOOLS),
         "knowledge_points": len(kps),

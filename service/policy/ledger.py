@@ -1,0 +1,558 @@
+"""The evening budget ledger: the single source of truth for how many minutes a student's evening
+has left, across all subjects (T5), on SQLite and PostgreSQL.
+
+One `evening_ledger` row per (student, night) holds the cap and what is reserved; one
+`evening_subjects` row per subject holds that subject's share (the head teacher's split) and what
+it has reserved. A reservation is one transaction: two guarded updates
+
+    UPDATE evening_ledger   SET reserved = reserved + :m WHERE ... AND reserved + :m <= cap
+    UPDATE evening_subjects SET reserved = reserved + :m WHERE ... AND reserved + :m <= allowance
+
+each checked by its row count (0 rows: it does not fit, roll back), with CHECK constraints as the
+backstop, the plan, its items and one ledger line per item (unique per student, night and item).
+The first statement of every writing transaction is a write, so SQLite takes its write lock at
+once (and waits its busy timeout) and PostgreSQL re-checks the guard on the locked row.
+
+Drafts hold their minutes until they expire; discarding or expiring releases them, publishing
+keeps them. Nothing here moves minutes from one night to another (T11, T12).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, case, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from service.policy.budget import day_type, default_weights, evening_cap, split
+from service.policy.policy import Policy
+from service.store import tables as t
+
+DRAFT_HOLD = timedelta(minutes=30)
+EPS = 1e-9
+
+
+class LedgerError(ValueError):
+    """A request the ledger refuses; `zh` and `en` say why, `rule` names the rule if there is one."""
+
+    def __init__(self, zh: str, en: str, rule: str | None = None) -> None:
+        super().__init__(en)
+        self.zh, self.en, self.rule = zh, en, rule
+
+
+class OverBudget(LedgerError):
+    """The reservation does not fit the evening or the subject's share: nothing was written."""
+
+
+@dataclass(frozen=True)
+class EveningSpec:
+    """What an evening row is opened with: the cap and each subject's share."""
+
+    student_id: str
+    night: date
+    day_type: str
+    cap_minutes: float
+    allowances: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class PlanLine:
+    item_id: str
+    tier: str
+    typical_minutes: float
+    reason_zh: str = ""
+    reason_en: str = ""
+
+
+@dataclass(frozen=True)
+class PlanDraft:
+    plan_id: str
+    student_id: str
+    night: date
+    subject: str
+    teacher_id: str
+    lines: Sequence[PlanLine]
+    conservative_minutes: float  # what is reserved: the set's conservative bound (C6, T10)
+    model_version: str | None = None
+
+
+@dataclass(frozen=True)
+class EveningView:
+    """An evening as the verifier needs it (other plans' reservations by subject)."""
+
+    cap_minutes: float
+    reserved: dict[str, float] = field(default_factory=dict)
+    allowances: dict[str, float] = field(default_factory=dict)
+
+
+def _upsert_ignore(conn: Connection, table: t.Table, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        conn.execute(postgresql.insert(table).on_conflict_do_nothing(), rows)
+    else:
+        conn.execute(sqlite.insert(table).on_conflict_do_nothing(), rows)
+
+
+def evening_spec(conn: Connection, policy_of: Any, student_id: str, night: date) -> EveningSpec:
+    """The cap and subject shares of a student's evening, from the database and the school policy.
+
+    `policy_of(school_policy_name) -> Policy`. Performance is not an input (T11).
+    """
+    row = conn.execute(
+        select(
+            t.students.c.personal_cap_minutes,
+            t.classes.c.class_id,
+            t.classes.c.grade,
+            t.schools.c.school_id,
+            t.schools.c.policy,
+        )
+        .join(t.classes, t.classes.c.class_id == t.students.c.class_id)
+        .join(t.schools, t.schools.c.school_id == t.classes.c.school_id)
+        .where(t.students.c.student_id == student_id)
+    ).first()
+    if row is None:
+        raise LedgerError(f"没有学生 {student_id}", f"no student {student_id}")
+    policy: Policy = policy_of(row.policy or "national")
+    calendar = {
+        d.day: d.day_type
+        for d in conn.execute(
+            select(t.calendar_days.c.day, t.calendar_days.c.day_type).where(
+                t.calendar_days.c.school_id == row.school_id, t.calendar_days.c.day == night
+            )
+        )
+    }
+    cap = evening_cap(policy, row.grade, row.personal_cap_minutes)
+    return EveningSpec(
+        student_id, night, day_type(calendar, night), cap, split(cap, class_weights(conn, policy, row, night))
+    )
+
+
+def class_weights(conn: Connection, policy: Policy, klass: Any, night: date) -> dict[str, float]:
+    """The head teacher's split for the class on this weekday, else the school's default."""
+    weekday = night.weekday()
+    rows = conn.execute(
+        select(t.class_allocations.c.subject, t.class_allocations.c.weight).where(
+            t.class_allocations.c.class_id == klass.class_id, t.class_allocations.c.weekday == weekday
+        )
+    ).all()
+    if rows:
+        return {r.subject: r.weight for r in rows}
+    subjects = conn.execute(
+        select(t.class_subjects.c.subject)
+        .where(t.class_subjects.c.class_id == klass.class_id)
+        .order_by(t.class_subjects.c.subject)
+    ).scalars()
+    return default_weights(policy, klass.grade, list(subjects), weekday)
+
+
+def set_allocation(engine: Engine, class_id: str, weekday: int, weights: Mapping[str, float]) -> None:
+    """The head teacher's split of this class's evenings on one weekday (from the next evening opened)."""
+    if not 0 <= weekday <= 6:
+        raise LedgerError(f"星期 {weekday} 不在 0-6 之间", f"weekday {weekday} is not within 0-6")
+    bad = [s for s, w in weights.items() if not w > 0]
+    if bad or not weights:
+        raise LedgerError(
+            f"每门学科的份额必须大于 0：{', '.join(bad) or '（空）'}",
+            f"every subject's weight must be above 0: {', '.join(bad) or '(none given)'}",
+        )
+    with engine.begin() as conn:
+        conn.execute(
+            delete(t.class_allocations).where(
+                t.class_allocations.c.class_id == class_id, t.class_allocations.c.weekday == weekday
+            )
+        )
+        conn.execute(
+            insert(t.class_allocations),
+            [
+                {"class_id": class_id, "weekday": weekday, "subject": s, "weight": w}
+                for s, w in weights.items()
+            ],
+        )
+
+
+def open_evenings(conn: Connection, specs: Iterable[EveningSpec]) -> None:
+    """Create the evening rows that do not exist yet (an existing evening is never changed)."""
+    specs = list(specs)
+    _upsert_ignore(
+        conn,
+        t.evening_ledger,
+        [
+            {
+                "student_id": s.student_id,
+                "night": s.night,
+                "cap_minutes": s.cap_minutes,
+                "reserved_minutes": 0.0,
+            }
+            for s in specs
+        ],
+    )
+    _upsert_ignore(
+        conn,
+        t.evening_subjects,
+        [
+            {
+                "student_id": s.student_id,
+                "night": s.night,
+                "subject": subject,
+                "allowance_minutes": minutes,
+                "reserved_minutes": 0.0,
+            }
+            for s in specs
+            for subject, minutes in s.allowances.items()
+        ],
+    )
+
+
+def _guarded_add(conn: Connection, table: t.Table, limit: Any, where: Any, minutes: float) -> bool:
+    result = conn.execute(
+        update(table)
+        .where(where, table.c.reserved_minutes + minutes <= limit)
+        .values(reserved_minutes=table.c.reserved_minutes + minutes)
+    )
+    return result.rowcount == 1
+
+
+def _subtract(conn: Connection, table: t.Table, where: Any, minutes: float) -> None:
+    left = table.c.reserved_minutes - minutes
+    conn.execute(update(table).where(where).values(reserved_minutes=case((left < EPS, 0.0), else_=left)))
+
+
+def _evening_where(table: t.Table, student_id: str, night: date) -> Any:
+    return and_(table.c.student_id == student_id, table.c.night == night)
+
+
+def _subject_where(student_id: str, night: date, subject: str) -> Any:
+    return and_(
+        _evening_where(t.evening_subjects, student_id, night), t.evening_subjects.c.subject == subject
+    )
+
+
+def reserve(
+    engine: Engine, draft: PlanDraft, spec: EveningSpec, *, now: datetime, hold: timedelta = DRAFT_HOLD
+) -> None:
+    """Book a draft plan's conservative minutes on its student's evening, or raise OverBudget.
+
+    All or nothing: the plan, its items, its ledger lines and both reservations, or none of them.
+    """
+    minutes = float(draft.conservative_minutes)
+    typical = sum(line.typical_minutes for line in draft.lines)
+    if not draft.lines or minutes <= 0 or minutes + EPS < typical:
+        raise LedgerError(
+            "计划必须有题目，且保守用时不低于典型用时之和",
+            "a plan needs items and a conservative time no lower than their typical total",
+            "T10",
+        )
+    try:
+        with engine.begin() as conn:
+            _book(conn, draft, spec, minutes, typical, now + hold, now)
+    except _NoRoom as full:  # rolled back: say what is left
+        raise _over(engine, draft, minutes, full.args[0]) from None
+    except IntegrityError as exc:  # rolled back
+        if "ledger_lines" in str(exc.orig) or "uq_ledger_lines" in str(exc):
+            raise LedgerError(
+                "这道题今晚已经布置给这名学生了（同一晚不重复布置）",
+                "this item is already set for this student tonight (no item twice on one night)",
+                "C4",
+            ) from None
+        raise LedgerError(
+            f"计划 {draft.plan_id} 已存在或引用了不存在的学生/题目：{exc.orig}",
+            f"plan {draft.plan_id} exists already or names an unknown student or item: {exc.orig}",
+        ) from None
+
+
+class _NoRoom(Exception):
+    pass
+
+
+def _book(
+    conn: Connection,
+    draft: PlanDraft,
+    spec: EveningSpec,
+    minutes: float,
+    typical: float,
+    expires: datetime,
+    now: datetime,
+) -> None:
+    open_evenings(conn, [spec])  # a write first: SQLite's write lock is taken here
+    where = _evening_where(t.evening_ledger, draft.student_id, draft.night)
+    if not _guarded_add(conn, t.evening_ledger, t.evening_ledger.c.cap_minutes, where, minutes):
+        raise _NoRoom("evening")
+    subject_where = _subject_where(draft.student_id, draft.night, draft.subject)
+    if not _guarded_add(
+        conn, t.evening_subjects, t.evening_subjects.c.allowance_minutes, subject_where, minutes
+    ):
+        raise _NoRoom("subject")
+    conn.execute(
+        insert(t.plans).values(
+            plan_id=draft.plan_id,
+            student_id=draft.student_id,
+            night=draft.night,
+            subject=draft.subject,
+            teacher_id=draft.teacher_id,
+            status="draft",
+            model_version=draft.model_version,
+            typical_minutes=typical,
+            conservative_minutes=minutes,
+            created_at=now,
+            expires_at=expires,
+        )
+    )
+    conn.execute(
+        insert(t.plan_items),
+        [
+            {
+                "plan_id": draft.plan_id,
+                "item_id": line.item_id,
+                "tier": line.tier,
+                "position": k,
+                "typical_minutes": line.typical_minutes,
+                "reason_zh": line.reason_zh,
+                "reason_en": line.reason_en,
+            }
+            for k, line in enumerate(draft.lines)
+        ],
+    )
+    # Each item's line carries its share of the conservative bound, so the lines sum to what is reserved.
+    scale = minutes / typical if typical > 0 else 0.0
+    shares = [line.typical_minutes * scale for line in draft.lines]
+    shares[-1] = minutes - sum(shares[:-1])
+    conn.execute(
+        insert(t.ledger_lines),
+        [
+            {
+                "student_id": draft.student_id,
+                "night": draft.night,
+                "subject": draft.subject,
+                "plan_id": draft.plan_id,
+                "item_id": line.item_id,
+                "minutes": share,
+            }
+            for line, share in zip(draft.lines, shares, strict=True)
+        ],
+    )
+
+
+def _over(engine: Engine, draft: PlanDraft, minutes: float, which: str) -> OverBudget:
+    with engine.connect() as conn:
+        view = evening_view(conn, draft.student_id, draft.night)
+    subject_left = view.allowances.get(draft.subject, 0.0) - view.reserved.get(draft.subject, 0.0)
+    evening_left = view.cap_minutes - sum(view.reserved.values())
+    if which == "evening":
+        return OverBudget(
+            f"今晚只剩 {max(evening_left, 0):.1f} 分钟（上限 {view.cap_minutes:.0f} 分钟，各科合计），这套作业要 {minutes:.1f} 分钟",
+            f"tonight has {max(evening_left, 0):.1f} minutes left (cap {view.cap_minutes:.0f}, all subjects together); this set needs {minutes:.1f}",
+            "T5",
+        )
+    return OverBudget(
+        f"{draft.subject} 今晚的份额只剩 {max(subject_left, 0):.1f} 分钟，这套作业要 {minutes:.1f} 分钟；请班主任调剂",
+        f"{draft.subject}'s share of tonight has {max(subject_left, 0):.1f} minutes left; this set needs {minutes:.1f}: ask the head teacher to reallocate",
+        "T5",
+    )
+
+
+def evening_view(
+    conn: Connection, student_id: str, night: date, *, exclude_plan: str | None = None
+) -> EveningView:
+    """The evening's cap, each subject's share and what each subject holds (without `exclude_plan`)."""
+    cap = conn.execute(
+        select(t.evening_ledger.c.cap_minutes).where(_evening_where(t.evening_ledger, student_id, night))
+    ).scalar()
+    if cap is None:
+        return EveningView(cap_minutes=float("nan"))
+    allowances = dict(
+        conn.execute(
+            select(t.evening_subjects.c.subject, t.evening_subjects.c.allowance_minutes).where(
+                _evening_where(t.evening_subjects, student_id, night)
+            )
+        ).tuples()
+    )
+    held = select(t.ledger_lines.c.subject, func.sum(t.ledger_lines.c.minutes)).where(
+        _evening_where(t.ledger_lines, student_id, night)
+    )
+    if exclude_plan is not None:
+        held = held.where(t.ledger_lines.c.plan_id != exclude_plan)
+    reserved = {s: float(m) for s, m in conn.execute(held.group_by(t.ledger_lines.c.subject)).tuples()}
+    return EveningView(float(cap), reserved, {s: float(m) for s, m in allowances.items()})
+
+
+def _release(conn: Connection, plan_id: str) -> None:
+    rows = conn.execute(
+        select(
+            t.ledger_lines.c.student_id,
+            t.ledger_lines.c.night,
+            t.ledger_lines.c.subject,
+            func.sum(t.ledger_lines.c.minutes).label("minutes"),
+        )
+        .where(t.ledger_lines.c.plan_id == plan_id)
+        .group_by(t.ledger_lines.c.student_id, t.ledger_lines.c.night, t.ledger_lines.c.subject)
+    ).all()
+    for r in rows:
+        _subtract(conn, t.evening_ledger, _evening_where(t.evening_ledger, r.student_id, r.night), r.minutes)
+        _subtract(conn, t.evening_subjects, _subject_where(r.student_id, r.night, r.subject), r.minutes)
+    conn.execute(delete(t.ledger_lines).where(t.ledger_lines.c.plan_id == plan_id))
+
+
+def discard(engine: Engine, plan_id: str) -> bool:
+    """Discard a draft and release its minutes; False if it is not a draft (any more)."""
+    with engine.begin() as conn:
+        claimed = conn.execute(
+            update(t.plans)
+            .where(t.plans.c.plan_id == plan_id, t.plans.c.status == "draft")
+            .values(status="discarded", expires_at=None)
+        )
+        if claimed.rowcount != 1:
+            return False
+        _release(conn, plan_id)
+        return True
+
+
+def expire_drafts(engine: Engine, now: datetime) -> int:
+    """Release every draft whose hold has run out; the number released."""
+    with engine.connect() as conn:
+        due = list(
+            conn.execute(
+                select(t.plans.c.plan_id).where(t.plans.c.status == "draft", t.plans.c.expires_at <= now)
+            ).scalars()
+        )
+    released = 0
+    for plan_id in due:
+        with engine.begin() as conn:
+            claimed = conn.execute(
+                update(t.plans)
+                .where(t.plans.c.plan_id == plan_id, t.plans.c.status == "draft", t.plans.c.expires_at <= now)
+                .values(status="discarded", expires_at=None)
+            )
+            if claimed.rowcount == 1:
+                _release(conn, plan_id)
+                released += 1
+    return released
+
+
+def publish(engine: Engine, plan_id: str, *, now: datetime) -> None:
+    """Publish a live draft: its minutes stay reserved for good. An expired draft cannot be published."""
+    with engine.begin() as conn:
+        done = conn.execute(
+            update(t.plans)
+            .where(t.plans.c.plan_id == plan_id, t.plans.c.status == "draft", t.plans.c.expires_at > now)
+            .values(status="published", expires_at=None)
+        )
+        if done.rowcount != 1:
+            status = conn.execute(select(t.plans.c.status).where(t.plans.c.plan_id == plan_id)).scalar()
+            if status is None:
+                raise LedgerError(f"没有计划 {plan_id}", f"no plan {plan_id}")
+            if status == "draft":
+                raise LedgerError(
+                    "草稿已过期，预留的时间已释放：请重新生成",
+                    "the draft has expired and its minutes were released: plan again",
+                )
+            raise LedgerError(f"计划的状态是 {status}，不是草稿", f"the plan is {status}, not a draft")
+
+
+def release_unused(
+    engine: Engine,
+    specs: Sequence[EveningSpec],
+    subject: str,
+    to_subjects: Sequence[str],
+    *,
+    class_id: str,
+    released_by: str,
+    now: datetime,
+) -> float:
+    """The head teacher gives what `subject` has not reserved tonight to other subjects, for the
+    students of `specs` (one class, one night). Only that night's shares move; the cap does not.
+    Returns the minutes moved, summed over the students."""
+    targets = [s for s in dict.fromkeys(to_subjects) if s != subject]
+    if not targets or not specs:
+        raise LedgerError("请指定接收时间的其他学科", "name the other subject(s) that receive the minutes")
+    nights = {s.night for s in specs}
+    if len(nights) != 1:
+        raise LedgerError("一次只能调剂一个晚上", "release one night at a time")
+    moved = 0.0
+    with engine.begin() as conn:
+        open_evenings(conn, specs)
+        for spec in sorted(specs, key=lambda s: s.student_id):  # one lock order: no deadlocks
+            where = _subject_where(spec.student_id, spec.night, subject)
+            row = conn.execute(
+                select(t.evening_subjects.c.allowance_minutes, t.evening_subjects.c.reserved_minutes)
+                .where(where)
+                .with_for_update()
+            ).first()
+            if row is None:
+                continue
+            free = row.allowance_minutes - row.reserved_minutes
+            if free <= EPS:
+                continue
+            conn.execute(
+                update(t.evening_subjects)
+                .where(where)
+                .values(allowance_minutes=t.evening_subjects.c.reserved_minutes)
+            )
+            _upsert_ignore(
+                conn,
+                t.evening_subjects,
+                [
+                    {
+                        "student_id": spec.student_id,
+                        "night": spec.night,
+                        "subject": s,
+                        "allowance_minutes": 0.0,
+                        "reserved_minutes": 0.0,
+                    }
+                    for s in targets
+                ],
+            )
+            for s in targets:
+                conn.execute(
+                    update(t.evening_subjects)
+                    .where(_subject_where(spec.student_id, spec.night, s))
+                    .values(allowance_minutes=t.evening_subjects.c.allowance_minutes + free / len(targets))
+                )
+            moved += free
+        conn.execute(
+            insert(t.allocation_releases).values(
+                class_id=class_id,
+                night=next(iter(nights)),
+                from_subject=subject,
+                to_subjects=",".join(targets),
+                minutes=moved,
+                released_by=released_by,
+                released_at=now,
+            )
+        )
+    return moved
+
+
+def record_exemption(
+    engine: Engine, student_id: str, night: date, *, recorded_by: str, now: datetime, note: str | None = None
+) -> None:
+    """A parent's signature excusing tonight's written work (T12). Nothing moves to another night."""
+    with engine.begin() as conn:
+        _upsert_ignore(
+            conn,
+            t.exemptions,
+            [
+                {
+                    "student_id": student_id,
+                    "night": night,
+                    "recorded_by": recorded_by,
+                    "recorded_at": now,
+                    "note": note,
+                }
+            ],
+        )
+
+
+def is_exempt(conn: Connection, student_id: str, night: date) -> bool:
+    return (
+        conn.execute(
+            select(t.exemptions.c.student_id).where(
+                t.exemptions.c.student_id == student_id, t.exemptions.c.night == night
+            )
+        ).first()
+        is not None
+    )
