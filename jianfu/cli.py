@@ -171,6 +171,33 @@ def bench_verifier(
         raise typer.Exit(1)
 
 
+@bench_app.command("ledger")
+def bench_ledger(
+    out: Annotated[Path, typer.Option("--out", help="JSON result file.")],
+    workers: Annotated[int, typer.Option("--workers", help="Concurrent teachers (threads).")] = 16,
+    per_worker: Annotated[int, typer.Option("--per-worker", help="Reservations each teacher tries.")] = 400,
+    postgres_url: Annotated[
+        str | None, typer.Option("--postgres-url", help="PostgreSQL to use (default: start a throwaway one).")
+    ] = None,
+) -> None:
+    """Concurrent reservations on one class's evening: evenings over the cap (target 0) and reservations/second."""
+    from benchmarks.ledger import run
+
+    result = run(workers=workers, per_worker=per_worker, postgres_url=postgres_url)
+    _write_result(out, result)
+    for name in ("sqlite", "postgresql"):
+        r = result[name]
+        guard = r["evening_guard_only"]
+        typer.echo(
+            f"{name:>10}: {r['over_cap_evenings']} evenings over the cap; {r['reservations_per_second']:,.0f} reservations/s "
+            f"({guard['accepted']} accepted, {guard.get('refused_T5', 0)} refused, {guard.get('discarded', 0)} discarded, "
+            f"{guard['nearly_full_evenings']}/{guard['evenings']} evenings nearly full)"
+        )
+    typer.echo(f"wrote {out}")
+    if any(result[name]["over_cap_evenings"] for name in ("sqlite", "postgresql")):
+        raise typer.Exit(1)
+
+
 def _write_result(out: Path, result: dict[str, Any]) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

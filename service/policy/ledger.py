@@ -369,14 +369,14 @@ def evening_view(
             select(t.evening_subjects.c.subject, t.evening_subjects.c.allowance_minutes).where(
                 _evening_where(t.evening_subjects, student_id, night)
             )
-        ).tuples()
+        ).all()
     )
     held = select(t.ledger_lines.c.subject, func.sum(t.ledger_lines.c.minutes)).where(
         _evening_where(t.ledger_lines, student_id, night)
     )
     if exclude_plan is not None:
         held = held.where(t.ledger_lines.c.plan_id != exclude_plan)
-    reserved = {s: float(m) for s, m in conn.execute(held.group_by(t.ledger_lines.c.subject)).tuples()}
+    reserved = {s: float(m) for s, m in conn.execute(held.group_by(t.ledger_lines.c.subject)).all()}
     return EveningView(float(cap), reserved, {s: float(m) for s, m in allowances.items()})
 
 
