@@ -29,6 +29,7 @@ from service.policy.ledger import (
     LedgerError,
     PlanDraft,
     PlanLine,
+    class_students,
     discard,
     evening_spec,
     reserve,
@@ -59,13 +60,7 @@ def hammer(
     engine = make_engine(url, pool_size=workers, max_overflow=4)
     book = PolicyBook(policies)
     with engine.connect() as conn:
-        students = list(
-            conn.execute(
-                select(t.students.c.student_id)
-                .where(t.students.c.class_id == class_id)
-                .order_by(t.students.c.student_id)
-            ).scalars()
-        )
+        students = class_students(conn, class_id)
         specs = {}
         for sid in students:
             spec = evening_spec(conn, book, sid, night)

@@ -21,6 +21,7 @@ from service.policy.ledger import (
     OverBudget,
     PlanDraft,
     PlanLine,
+    class_students,
     discard,
     evening_spec,
     evening_view,
@@ -44,13 +45,7 @@ G5 = "east-5-1"
 
 def _students(engine: Engine, class_id: str) -> list[str]:
     with engine.connect() as conn:
-        return list(
-            conn.execute(
-                select(t.students.c.student_id)
-                .where(t.students.c.class_id == class_id)
-                .order_by(t.students.c.student_id)
-            ).scalars()
-        )
+        return class_students(conn, class_id)
 
 
 def _items(engine: Engine, subject: str, n: int) -> list[str]:
@@ -131,11 +126,12 @@ def test_T5_released_minutes_go_to_other_subjects_tonight_only(reference_engine:
     first, second = sorted(specs[0].allowances)
     reserve(reference_engine, _draft(reference_engine, "p1", students[0], first, 10.0), specs[0], now=NOW)
     moved = release_unused(
-        reference_engine, specs, first, [second], class_id=G5, released_by="head-1", now=NOW
+        reference_engine, BOOK, G5, TUESDAY, first, [second], released_by="head-1", now=NOW
     )
     assert moved == pytest.approx(sum(spec.allowances[first] for spec in specs) - 10.0)
     with reference_engine.connect() as conn:
         view = evening_view(conn, students[0], TUESDAY)
+    assert view is not None
     assert view.allowances == {first: pytest.approx(10.0), second: pytest.approx(specs[0].cap_minutes - 10.0)}
     reserve(
         reference_engine,
@@ -156,7 +152,7 @@ def test_T5_released_minutes_go_to_other_subjects_tonight_only(reference_engine:
 
 
 def test_T5_head_teacher_split_per_weekday(reference_engine: Engine) -> None:
-    set_allocation(reference_engine, G5, TUESDAY.weekday(), {"math": 2, "chinese": 1})
+    set_allocation(reference_engine, BOOK, G5, TUESDAY.weekday(), {"math": 2, "chinese": 1})
     spec = _spec(reference_engine, _students(reference_engine, G5)[0])
     assert spec.allowances == {"math": pytest.approx(40.0), "chinese": pytest.approx(20.0)}
     other_day = _spec(reference_engine, _students(reference_engine, G5)[0], TUESDAY + timedelta(days=1))
@@ -164,9 +160,39 @@ def test_T5_head_teacher_split_per_weekday(reference_engine: Engine) -> None:
         30.0
     )
     with pytest.raises(LedgerError):
-        set_allocation(reference_engine, G5, 7, {"math": 1})
+        set_allocation(reference_engine, BOOK, G5, 7, {"math": 1})
     with pytest.raises(LedgerError):
-        set_allocation(reference_engine, G5, 1, {"math": 0})
+        set_allocation(reference_engine, BOOK, G5, 1, {"math": 0})
+
+
+def test_T8_T1_shares_never_name_more_subjects_than_the_policy_allows(reference_engine: Engine) -> None:
+    with pytest.raises(LedgerError) as refused:
+        set_allocation(reference_engine, BOOK, G5, 1, {"math": 1, "chinese": 1, "english": 1})
+    assert refused.value.rule == "T8"
+    with pytest.raises(LedgerError) as refused:
+        set_allocation(reference_engine, BOOK, "east-2-1", 1, {"math": 1, "chinese": 1})
+    assert refused.value.rule == "T1"
+    set_allocation(
+        reference_engine, BOOK, "west-5-1", 1, {"math": 1, "chinese": 1, "english": 1}
+    )  # no T8 there
+    # Releasing to a third subject: refused while both subjects hold minutes, allowed once one holds none.
+    students = _students(reference_engine, G5)
+    spec = _spec(reference_engine, students[0])
+    first, second = sorted(spec.allowances)
+    third = next(s for s in ("chinese", "english", "math", "pe") if s not in spec.allowances)
+    reserve(reference_engine, _draft(reference_engine, "p1", students[0], first, 10.0), spec, now=NOW)
+    reserve(
+        reference_engine,
+        _draft(reference_engine, "p2", students[1], second, 10.0),
+        _spec(reference_engine, students[1]),
+        now=NOW,
+    )
+    with pytest.raises(LedgerError) as refused:
+        release_unused(reference_engine, BOOK, G5, TUESDAY, first, [third], released_by="head-1", now=NOW)
+    assert refused.value.rule == "T8"
+    assert discard(reference_engine, "p1")
+    moved = release_unused(reference_engine, BOOK, G5, TUESDAY, first, [third], released_by="head-1", now=NOW)
+    assert moved > 0
 
 
 # --- the cap itself -----------------------------------------------------------------------------
@@ -256,8 +282,9 @@ def test_drafts_expire_discard_and_publish(reference_engine: Engine) -> None:
     assert expire_drafts(reference_engine, NOW + timedelta(hours=1)) == 1  # p2 only
     assert _reserved(reference_engine, students[1]) == pytest.approx(12.0)  # published: kept
     assert _reserved(reference_engine, students[2]) == 0.0  # expired: released
+    assert discard(reference_engine, "p1") is False  # a published plan is not a draft
     with pytest.raises(LedgerError, match="published"):
-        discard(reference_engine, "p1") or publish(reference_engine, "p1", now=NOW)
+        publish(reference_engine, "p1", now=NOW)
     reserve(reference_engine, _draft(reference_engine, "p9", students[2], subject, 5.0), specs[2], now=NOW)
     with pytest.raises(LedgerError, match="expired"):
         publish(reference_engine, "p9", now=NOW + timedelta(hours=2))

@@ -63,9 +63,10 @@ class EveningSpec:
 class PlanLine:
     item_id: str
     tier: str
-    typical_minutes: float
+    typical_minutes: float  # for this student
     reason_zh: str = ""
     reason_en: str = ""
+    review: bool = False  # an error-book review (C4 lets it come back within the repeat window)
 
 
 @dataclass(frozen=True)
@@ -150,8 +151,36 @@ def class_weights(conn: Connection, policy: Policy, klass: Any, night: date) -> 
     return default_weights(policy, klass.grade, list(subjects), weekday)
 
 
-def set_allocation(engine: Engine, class_id: str, weekday: int, weights: Mapping[str, float]) -> None:
-    """The head teacher's split of this class's evenings on one weekday (from the next evening opened)."""
+def _class_policy(conn: Connection, policy_of: Any, class_id: str) -> tuple[int, Policy]:
+    row = conn.execute(
+        select(t.classes.c.grade, t.schools.c.policy)
+        .join(t.schools, t.schools.c.school_id == t.classes.c.school_id)
+        .where(t.classes.c.class_id == class_id)
+    ).first()
+    if row is None:
+        raise LedgerError(f"没有班级 {class_id}", f"no class {class_id}")
+    return row.grade, policy_of(row.policy or "national")
+
+
+def _too_many_subjects(grade: int, policy: Policy, subjects: Iterable[str]) -> LedgerError | None:
+    limit = policy.subjects_per_evening(grade)
+    subjects = sorted(set(subjects))
+    if limit is None or len(subjects) <= limit:
+        return None
+    rule = "T1" if grade <= 2 else "T8"
+    return LedgerError(
+        f"{grade}年级每晚最多 {limit} 门学科有作业，这里有 {len(subjects)} 门（{'、'.join(subjects)}）",
+        f"grade {grade} gets homework from at most {limit} subject(s) per evening; this gives {len(subjects)} ({', '.join(subjects)})",
+        rule,
+    )
+
+
+def set_allocation(
+    engine: Engine, policy_of: Any, class_id: str, weekday: int, weights: Mapping[str, float]
+) -> None:
+    """The head teacher's split of this class's evenings on one weekday (from the next evening
+    opened). It may name no more subjects than the policy allows per evening (T1, T8), so the
+    guarded shares keep that rule even when teachers book at the same moment."""
     if not 0 <= weekday <= 6:
         raise LedgerError(f"星期 {weekday} 不在 0-6 之间", f"weekday {weekday} is not within 0-6")
     bad = [s for s, w in weights.items() if not w > 0]
@@ -161,6 +190,10 @@ def set_allocation(engine: Engine, class_id: str, weekday: int, weights: Mapping
             f"every subject's weight must be above 0: {', '.join(bad) or '(none given)'}",
         )
     with engine.begin() as conn:
+        grade, policy = _class_policy(conn, policy_of, class_id)
+        problem = _too_many_subjects(grade, policy, weights)
+        if problem:
+            raise problem
         conn.execute(
             delete(t.class_allocations).where(
                 t.class_allocations.c.class_id == class_id, t.class_allocations.c.weekday == weekday
@@ -251,7 +284,7 @@ def reserve(
         with engine.begin() as conn:
             _book(conn, draft, spec, minutes, typical, now + hold, now)
     except _NoRoom as full:  # rolled back: say what is left
-        raise _over(engine, draft, minutes, full.args[0]) from None
+        raise _over(engine, draft, spec, minutes, full.args[0]) from None
     except IntegrityError as exc:  # rolled back
         if "ledger_lines" in str(exc.orig) or "uq_ledger_lines" in str(exc):
             raise LedgerError(
@@ -337,9 +370,11 @@ def _book(
     )
 
 
-def _over(engine: Engine, draft: PlanDraft, minutes: float, which: str) -> OverBudget:
+def _over(engine: Engine, draft: PlanDraft, spec: EveningSpec, minutes: float, which: str) -> OverBudget:
     with engine.connect() as conn:
-        view = evening_view(conn, draft.student_id, draft.night)
+        view = evening_view(conn, draft.student_id, draft.night) or EveningView(
+            spec.cap_minutes, {}, dict(spec.allowances)
+        )
     subject_left = view.allowances.get(draft.subject, 0.0) - view.reserved.get(draft.subject, 0.0)
     evening_left = view.cap_minutes - sum(view.reserved.values())
     if which == "evening":
@@ -357,13 +392,14 @@ def _over(engine: Engine, draft: PlanDraft, minutes: float, which: str) -> OverB
 
 def evening_view(
     conn: Connection, student_id: str, night: date, *, exclude_plan: str | None = None
-) -> EveningView:
-    """The evening's cap, each subject's share and what each subject holds (without `exclude_plan`)."""
+) -> EveningView | None:
+    """The evening's cap, each subject's share and what each subject holds (without `exclude_plan`);
+    None if nothing has been booked on that evening yet."""
     cap = conn.execute(
         select(t.evening_ledger.c.cap_minutes).where(_evening_where(t.evening_ledger, student_id, night))
     ).scalar()
     if cap is None:
-        return EveningView(cap_minutes=float("nan"))
+        return None
     allowances = dict(
         conn.execute(
             select(t.evening_subjects.c.subject, t.evening_subjects.c.allowance_minutes).where(
@@ -453,28 +489,58 @@ def publish(engine: Engine, plan_id: str, *, now: datetime) -> None:
             raise LedgerError(f"计划的状态是 {status}，不是草稿", f"the plan is {status}, not a draft")
 
 
+def class_students(conn: Connection, class_id: str) -> list[str]:
+    return list(
+        conn.execute(
+            select(t.students.c.student_id)
+            .where(t.students.c.class_id == class_id)
+            .order_by(t.students.c.student_id)
+        ).scalars()
+    )
+
+
 def release_unused(
     engine: Engine,
-    specs: Sequence[EveningSpec],
+    policy_of: Any,
+    class_id: str,
+    night: date,
     subject: str,
     to_subjects: Sequence[str],
     *,
-    class_id: str,
     released_by: str,
     now: datetime,
 ) -> float:
-    """The head teacher gives what `subject` has not reserved tonight to other subjects, for the
-    students of `specs` (one class, one night). Only that night's shares move; the cap does not.
+    """The head teacher gives what `subject` has not reserved tonight to other subjects, for every
+    student of the class. Only that night's shares move; the cap does not, and nothing is carried
+    to another night. The subjects with a share tonight stay within the policy's limit (T1, T8).
     Returns the minutes moved, summed over the students."""
     targets = [s for s in dict.fromkeys(to_subjects) if s != subject]
-    if not targets or not specs:
+    if not targets:
         raise LedgerError("请指定接收时间的其他学科", "name the other subject(s) that receive the minutes")
-    nights = {s.night for s in specs}
-    if len(nights) != 1:
-        raise LedgerError("一次只能调剂一个晚上", "release one night at a time")
+    with engine.connect() as conn:
+        grade, policy = _class_policy(conn, policy_of, class_id)
+        specs = [evening_spec(conn, policy_of, sid, night) for sid in class_students(conn, class_id)]
     moved = 0.0
     with engine.begin() as conn:
-        open_evenings(conn, specs)
+        open_evenings(conn, specs)  # a write first
+        shares = conn.execute(
+            select(
+                t.evening_subjects.c.subject,
+                func.max(t.evening_subjects.c.allowance_minutes).label("allowance"),
+                func.max(t.evening_subjects.c.reserved_minutes).label("reserved"),
+            )
+            .where(
+                t.evening_subjects.c.night == night,
+                t.evening_subjects.c.student_id.in_([s.student_id for s in specs]),
+            )
+            .group_by(t.evening_subjects.c.subject)
+        ).all()
+        staying = {
+            r.subject for r in shares if r.allowance > EPS and (r.subject != subject or r.reserved > EPS)
+        }
+        problem = _too_many_subjects(grade, policy, staying | set(targets))
+        if problem:
+            raise problem
         for spec in sorted(specs, key=lambda s: s.student_id):  # one lock order: no deadlocks
             where = _subject_where(spec.student_id, spec.night, subject)
             row = conn.execute(
@@ -516,7 +582,7 @@ def release_unused(
         conn.execute(
             insert(t.allocation_releases).values(
                 class_id=class_id,
-                night=next(iter(nights)),
+                night=night,
                 from_subject=subject,
                 to_subjects=",".join(targets),
                 minutes=moved,

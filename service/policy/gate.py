@@ -1,0 +1,201 @@
+"""The gate every proposed set passes, whoever proposed it (the planner, its fallback, a teacher by
+hand): read the set's context from the database, verify it, and only then reserve its minutes.
+
+The verifier judges a snapshot; the reservation's guarded updates are what holds when two teachers
+submit at the same moment (a set that passed the verifier can still lose the race for the last
+minutes, and is then refused with T5). Item facts (kind, knowledge points, needs_parent,
+near-duplicate group) come from the item bank, never from the proposer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select
+
+from service.policy.ledger import (
+    EveningView,
+    LedgerError,
+    PlanDraft,
+    PlanLine,
+    evening_spec,
+    evening_view,
+    is_exempt,
+    reserve,
+)
+from service.policy.verifier import (
+    ClassContext,
+    EveningState,
+    HomeworkSet,
+    SetItem,
+    StudentContext,
+    Violation,
+    verify,
+)
+from service.store import tables as t
+
+
+@dataclass(frozen=True)
+class Proposal:
+    plan_id: str
+    teacher_id: str
+    student_id: str
+    night: date
+    subject: str
+    items: Sequence[PlanLine]
+    conservative_minutes: float
+    basic_conservative_minutes: float
+    slot: str = "evening"
+    model_version: str | None = None
+
+
+@dataclass
+class Outcome:
+    violations: list[Violation] = field(default_factory=list)
+    reserved: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.reserved and not self.violations
+
+
+def context(
+    conn: Connection, policy_of: Any, proposal: Proposal
+) -> tuple[HomeworkSet, StudentContext, ClassContext, EveningState, Any]:
+    """The verifier's inputs for a proposal, from the database (the plan itself left out)."""
+    spec = evening_spec(conn, policy_of, proposal.student_id, proposal.night)
+    student_row = conn.execute(
+        select(t.students.c.personal_cap_minutes, t.classes.c.class_id, t.classes.c.grade, t.schools.c.policy)
+        .join(t.classes, t.classes.c.class_id == t.students.c.class_id)
+        .join(t.schools, t.schools.c.school_id == t.classes.c.school_id)
+        .where(t.students.c.student_id == proposal.student_id)
+    ).one()
+    policy = policy_of(student_row.policy or "national")
+    ids = [i.item_id for i in proposal.items]
+    facts = {r.item_id: r for r in conn.execute(select(t.items).where(t.items.c.item_id.in_(ids)))}
+    unknown = sorted(set(ids) - set(facts))
+    if unknown:
+        raise LedgerError(
+            f"题库里没有这些题：{', '.join(unknown)}", f"no such items in the bank: {', '.join(unknown)}"
+        )
+    kps: dict[str, list[str]] = {}
+    for row in conn.execute(
+        select(t.item_kps.c.item_id, t.item_kps.c.kp_id)
+        .where(t.item_kps.c.item_id.in_(ids))
+        .order_by(t.item_kps.c.item_id, t.item_kps.c.position)
+    ):
+        kps.setdefault(row.item_id, []).append(row.kp_id)
+    kp_ids = {kp for values in kps.values() for kp in values}
+    kp_grades = dict(
+        conn.execute(
+            select(t.knowledge_points.c.kp_id, t.knowledge_points.c.grade).where(
+                t.knowledge_points.c.kp_id.in_(kp_ids)
+            )
+        ).all()
+    )
+    taught = dict(
+        conn.execute(
+            select(t.teaching_progress.c.kp_id, t.teaching_progress.c.taught_on).where(
+                t.teaching_progress.c.class_id == student_row.class_id,
+                t.teaching_progress.c.kp_id.in_(kp_ids),
+            )
+        ).all()
+    )
+    recent = _recently_set(conn, proposal, policy.repeat_days)
+    view = evening_view(conn, proposal.student_id, proposal.night, exclude_plan=proposal.plan_id)
+    if view is None:  # nothing booked yet: the evening as it will be opened
+        view = EveningView(spec.cap_minutes, {}, dict(spec.allowances))
+    evening = EveningState(
+        proposal.night,
+        spec.day_type,
+        view.cap_minutes,
+        view.reserved,
+        view.allowances.get(proposal.subject, 0.0),
+    )
+    hw_set = HomeworkSet(
+        proposal.subject,
+        tuple(
+            SetItem(
+                i.item_id,
+                i.tier,
+                facts[i.item_id].kind,
+                tuple(kps.get(i.item_id, ())),
+                i.typical_minutes,
+                facts[i.item_id].needs_parent,
+                facts[i.item_id].dup_group,
+                i.review,
+            )
+            for i in proposal.items
+        ),
+        proposal.conservative_minutes,
+        proposal.basic_conservative_minutes,
+        proposal.slot,
+    )
+    student = StudentContext(
+        proposal.student_id,
+        student_row.personal_cap_minutes,
+        is_exempt(conn, proposal.student_id, proposal.night),
+        recent,
+    )
+    klass = ClassContext(student_row.class_id, student_row.grade, kp_grades, taught)
+    return hw_set, student, klass, evening, policy
+
+
+def _recently_set(conn: Connection, proposal: Proposal, days: int) -> dict[str, date]:
+    """item -> the latest night within the repeat window it was set for (or done by) this student."""
+    since = proposal.night - timedelta(days=days)
+    ids = [i.item_id for i in proposal.items]
+    recent: dict[str, date] = {}
+    planned = (
+        select(t.plan_items.c.item_id, t.plans.c.night)
+        .join(t.plans, t.plans.c.plan_id == t.plan_items.c.plan_id)
+        .where(
+            t.plans.c.student_id == proposal.student_id,
+            t.plans.c.status.in_(("draft", "published", "exempted", "done")),
+            t.plans.c.night >= since,
+            t.plans.c.night <= proposal.night,
+            t.plans.c.plan_id != proposal.plan_id,
+            t.plan_items.c.item_id.in_(ids),
+        )
+    )
+    done = select(t.attempts.c.item_id, t.attempts.c.night).where(
+        t.attempts.c.student_id == proposal.student_id,
+        t.attempts.c.night >= since,
+        t.attempts.c.night <= proposal.night,
+        t.attempts.c.item_id.in_(ids),
+    )
+    for query in (planned, done):
+        for item_id, night in conn.execute(query):
+            if item_id not in recent or night > recent[item_id]:
+                recent[item_id] = night
+    return recent
+
+
+def submit(engine: Engine, policy_of: Any, proposal: Proposal, *, now: datetime) -> Outcome:
+    """Verify a proposed set against every HARD rule and, only if it passes, reserve it as a draft."""
+    if not proposal.items:
+        raise LedgerError("这套作业没有题目", "the set has no items")
+    with engine.connect() as conn:
+        hw_set, student, klass, evening, policy = context(conn, policy_of, proposal)
+        spec = evening_spec(conn, policy_of, proposal.student_id, proposal.night)
+    violations = verify(hw_set, student, klass, evening, policy)
+    if violations:
+        return Outcome(violations, reserved=False)
+    draft = PlanDraft(
+        proposal.plan_id,
+        proposal.student_id,
+        proposal.night,
+        proposal.subject,
+        proposal.teacher_id,
+        proposal.items,
+        max(proposal.conservative_minutes, sum(i.typical_minutes for i in proposal.items)),
+        proposal.model_version,
+    )
+    try:
+        reserve(engine, draft, spec, now=now)
+    except LedgerError as exc:  # lost a race since the snapshot: the guard holds the rule
+        return Outcome([Violation(exc.rule or "T5", exc.zh, exc.en)], reserved=False)
+    return Outcome([], reserved=True)
