@@ -232,7 +232,17 @@ class DurationModel(RegressorMixin, BaseEstimator):
         """Seconds that the set's total exceeds with probability at most 1 - level."""
         if len(X_set) == 0:
             return 0.0
-        m, s = self._set_moments(*self._params(X_set), self.rho_)
+        return self.bound_of(*self._params(X_set))
+
+    def item_params(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """(log-median, log-variance) of each item's seconds: compute once, bound many subsets."""
+        return self._params(X)
+
+    def bound_of(self, mu: np.ndarray, s2: np.ndarray) -> float:
+        """set_bound of the items whose item_params are (mu, s2)."""
+        if len(mu) == 0:
+            return 0.0
+        m, s = self._set_moments(np.asarray(mu), np.asarray(s2), self.rho_)
         return math.exp(m + self.q_ * s)
 
 

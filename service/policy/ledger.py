@@ -151,7 +151,7 @@ def class_weights(conn: Connection, policy: Policy, klass: Any, night: date) -> 
     return default_weights(policy, klass.grade, list(subjects), weekday)
 
 
-def _class_policy(conn: Connection, policy_of: Any, class_id: str) -> tuple[int, Policy]:
+def class_policy(conn: Connection, policy_of: Any, class_id: str) -> tuple[int, Policy]:
     row = conn.execute(
         select(t.classes.c.grade, t.schools.c.policy)
         .join(t.schools, t.schools.c.school_id == t.classes.c.school_id)
@@ -190,7 +190,7 @@ def set_allocation(
             f"every subject's weight must be above 0: {', '.join(bad) or '(none given)'}",
         )
     with engine.begin() as conn:
-        grade, policy = _class_policy(conn, policy_of, class_id)
+        grade, policy = class_policy(conn, policy_of, class_id)
         problem = _too_many_subjects(grade, policy, weights)
         if problem:
             raise problem
@@ -518,7 +518,7 @@ def release_unused(
     if not targets:
         raise LedgerError("请指定接收时间的其他学科", "name the other subject(s) that receive the minutes")
     with engine.connect() as conn:
-        grade, policy = _class_policy(conn, policy_of, class_id)
+        grade, policy = class_policy(conn, policy_of, class_id)
         specs = [evening_spec(conn, policy_of, sid, night) for sid in class_students(conn, class_id)]
     moved = 0.0
     with engine.begin() as conn:

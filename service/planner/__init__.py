@@ -1,0 +1,1 @@
+"""The planner: candidates, utilities from the models, the optimiser, tiers, explanations, class plans."""

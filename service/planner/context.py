@@ -1,0 +1,238 @@
+"""What the planner reads from the database for one class, subject and night: the candidate items
+(inside the syllabus and the class's teaching, of kinds the grade may have, never needing a
+parent), each student's answer history (replayed into the same StudentState as training), their
+open error-book entries, what was set for them recently, and tonight's exemptions."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, select
+
+from models.features import ItemInfo, Priors, StudentState
+from service.policy.policy import Policy
+from service.store import tables as t
+
+
+@dataclass(frozen=True)
+class Candidate:
+    item_id: str
+    kind: str
+    kps: tuple[str, ...]
+    dup_group: str | None
+    info: ItemInfo
+
+
+@dataclass
+class OpenError:
+    item_id: str
+    error_at: float  # epoch seconds
+    last_at: float
+    right: int
+    wrong: int
+    box: int
+
+
+@dataclass
+class StudentFacts:
+    student_id: str
+    display_name: str | None
+    personal_cap: int | None
+    exempt: bool
+    state: StudentState
+    recent: dict[str, date]  # item -> last night set or done
+    open_errors: dict[str, OpenError] = field(default_factory=dict)
+
+
+@dataclass
+class ClassFacts:
+    class_id: str
+    grade: int
+    school_id: str
+    policy_name: str
+    timezone: str
+    subject: str
+    night: date
+    evening_at: float  # epoch seconds of 19:00 local on the night
+    candidates: list[Candidate]
+    kp_meta: dict[str, tuple[str, str, int]]  # kp -> (unit, name, grade)
+    students: list[StudentFacts]
+
+
+def evening_epoch(night: date, timezone: str) -> float:
+    return datetime.combine(night, time(19, 0), ZoneInfo(timezone)).timestamp()
+
+
+def load_class(
+    conn: Connection, policy: Policy, class_id: str, subject: str, night: date, priors: Priors
+) -> ClassFacts:
+    klass = conn.execute(
+        select(t.classes.c.grade, t.classes.c.school_id, t.schools.c.policy, t.schools.c.timezone)
+        .join(t.schools, t.schools.c.school_id == t.classes.c.school_id)
+        .where(t.classes.c.class_id == class_id)
+    ).first()
+    if klass is None:
+        raise LookupError(f"no class {class_id}")
+    grade = klass.grade
+    taught = dict(
+        conn.execute(
+            select(t.teaching_progress.c.kp_id, t.teaching_progress.c.taught_on).where(
+                t.teaching_progress.c.class_id == class_id, t.teaching_progress.c.subject == subject
+            )
+        ).all()
+    )
+    kp_meta = {
+        r.kp_id: (r.unit, r.name, r.grade)
+        for r in conn.execute(
+            select(
+                t.knowledge_points.c.kp_id,
+                t.knowledge_points.c.unit,
+                t.knowledge_points.c.name,
+                t.knowledge_points.c.grade,
+            ).where(t.knowledge_points.c.subject == subject)
+        )
+    }
+    allowed_kinds = set(policy.allowed_kinds(grade))
+    if policy.written_only_in and subject not in policy.written_only_in:
+        allowed_kinds.discard("written")
+    item_kps: dict[str, list[str]] = defaultdict(list)
+    for item_id, kp in conn.execute(
+        select(t.item_kps.c.item_id, t.item_kps.c.kp_id)
+        .join(t.items, t.items.c.item_id == t.item_kps.c.item_id)
+        .where(t.items.c.subject == subject)
+        .order_by(t.item_kps.c.item_id, t.item_kps.c.position)
+    ):
+        item_kps[item_id].append(kp)
+    candidates = []
+    for row in conn.execute(select(t.items).where(t.items.c.subject == subject).order_by(t.items.c.item_id)):
+        kps = tuple(item_kps.get(row.item_id, ()))
+        if row.needs_parent or row.kind not in allowed_kinds or not kps:  # C5, T1, T9
+            continue
+        if any(kp not in kp_meta or kp_meta[kp][2] > grade for kp in kps):  # C1
+            continue
+        if any(kp not in taught or taught[kp] > night for kp in kps):  # C2
+            continue
+        info = ItemInfo(kps, row.kind, row.grade, row.est_minutes)
+        candidates.append(Candidate(row.item_id, row.kind, kps, row.dup_group, info))
+    students = _students(conn, class_id, subject, night, priors, policy.repeat_days, klass.timezone)
+    return ClassFacts(
+        class_id, grade, klass.school_id, klass.policy or "national", klass.timezone, subject, night,
+        evening_epoch(night, klass.timezone), candidates, kp_meta, students,
+    )  # fmt: skip
+
+
+def _students(
+    conn: Connection,
+    class_id: str,
+    subject: str,
+    night: date,
+    priors: Priors,
+    repeat_days: int,
+    timezone: str,
+) -> list[StudentFacts]:
+    rows = conn.execute(
+        select(t.students.c.student_id, t.students.c.display_name, t.students.c.personal_cap_minutes)
+        .where(t.students.c.class_id == class_id)
+        .order_by(t.students.c.student_id)
+    ).all()
+    ids = [r.student_id for r in rows]
+    exempt = set(
+        conn.execute(
+            select(t.exemptions.c.student_id).where(
+                t.exemptions.c.night == night, t.exemptions.c.student_id.in_(ids)
+            )
+        ).scalars()
+    )
+    info_of = _item_info(conn)
+    states = {sid: StudentState() for sid in ids}
+    recent: dict[str, dict[str, date]] = {sid: {} for sid in ids}
+    history: dict[str, dict[str, list[tuple[float, int]]]] = {sid: defaultdict(list) for sid in ids}
+    since = night - timedelta(days=repeat_days)
+    for r in conn.execute(
+        select(
+            t.attempts.c.student_id,
+            t.attempts.c.item_id,
+            t.attempts.c.correct,
+            t.attempts.c.submitted_at,
+            t.attempts.c.seconds,
+            t.attempts.c.night,
+        )
+        .where(t.attempts.c.student_id.in_(ids), t.attempts.c.night < night)
+        .order_by(t.attempts.c.student_id, t.attempts.c.submitted_at, t.attempts.c.event_id)
+    ):
+        at = r.submitted_at.timestamp()
+        info = info_of[r.item_id]
+        seconds = float(r.seconds) if r.seconds is not None else math.nan
+        states[r.student_id].update(r.item_id, info, int(r.correct), priors, at, seconds)
+        history[r.student_id][r.item_id].append((at, int(r.correct)))
+        if r.night >= since:
+            _latest(recent[r.student_id], r.item_id, r.night)
+    for sid, item_id, planned in conn.execute(
+        select(t.plans.c.student_id, t.plan_items.c.item_id, t.plans.c.night)
+        .join(t.plan_items, t.plan_items.c.plan_id == t.plans.c.plan_id)
+        .where(
+            t.plans.c.student_id.in_(ids),
+            t.plans.c.status.in_(("draft", "published", "exempted", "done")),
+            t.plans.c.night >= since,
+            t.plans.c.night <= night,
+        )
+    ):
+        _latest(recent[sid], item_id, planned)
+    open_errors: dict[str, dict[str, OpenError]] = {sid: {} for sid in ids}
+    at_night = evening_epoch(night, timezone)
+    for e in conn.execute(
+        select(
+            t.error_book.c.student_id,
+            t.error_book.c.item_id,
+            t.error_book.c.created_at,
+            t.error_book.c.resolved_at,
+        )
+        .join(t.items, t.items.c.item_id == t.error_book.c.item_id)
+        .where(t.error_book.c.student_id.in_(ids), t.items.c.subject == subject)
+    ):
+        created = e.created_at.timestamp()
+        if created > at_night or (e.resolved_at is not None and e.resolved_at.timestamp() <= at_night):
+            continue
+        meetings = [(a, y) for a, y in history[e.student_id].get(e.item_id, []) if a >= created]
+        right = sum(y for _, y in meetings[1:])
+        wrong = 1 + sum(1 - y for _, y in meetings[1:])
+        box = 1
+        for _, y in meetings[1:]:
+            box = box + 1 if y else 1
+        last = meetings[-1][0] if meetings else created
+        open_errors[e.student_id][e.item_id] = OpenError(e.item_id, created, last, right, wrong, box)
+    return [
+        StudentFacts(
+            r.student_id,
+            r.display_name,
+            r.personal_cap_minutes,
+            r.student_id in exempt,
+            states[r.student_id],
+            recent[r.student_id],
+            open_errors[r.student_id],
+        )
+        for r in rows
+    ]
+
+
+def _latest(recent: dict[str, date], item_id: str, night: date) -> None:
+    if item_id not in recent or night > recent[item_id]:
+        recent[item_id] = night
+
+
+def _item_info(conn: Connection) -> dict[str, ItemInfo]:
+    kps: dict[str, list[str]] = defaultdict(list)
+    for item_id, kp in conn.execute(
+        select(t.item_kps.c.item_id, t.item_kps.c.kp_id).order_by(t.item_kps.c.item_id, t.item_kps.c.position)
+    ):
+        kps[item_id].append(kp)
+    return {
+        r.item_id: ItemInfo(tuple(kps.get(r.item_id, ())), r.kind, r.grade, r.est_minutes)
+        for r in conn.execute(
+            select(t.items.c.item_id, t.items.c.kind, t.items.c.grade, t.items.c.est_minutes)
+        )
+    }

@@ -1,0 +1,507 @@
+"""Tiered sets for every student of a class: utilities from the models, the optimiser, the time
+bound, explanations and mastery levels, then the gate (verifier + ledger) for every set.
+
+For each student: the evening's remaining minutes (cap, other subjects, this subject's share, the
+teacher's request) → candidates (the class's syllabus-safe items, minus what was set recently, plus
+the student's due error-book reviews) → the basic tier (today's lesson and due reviews, aimed at a
+P(correct) band where practice pays) fitted first → the extension tier (harder band, practical /
+reading kinds encouraged) in what is left → the whole set's conservative bound checked against the
+remaining minutes → the gate. A set the gate refuses is shrunk until it passes (the response says
+so); nothing unverified is kept.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine
+
+from models.bundle import Bundle
+from models.features import TIME_FEATURES, feature_matrix
+from models.review import Revisit
+from service.planner.context import Candidate, ClassFacts, StudentFacts, load_class
+from service.planner.optimise import Problem, solve
+from service.policy.gate import Proposal, submit
+from service.policy.ledger import EveningView, PlanLine, class_policy, evening_spec, evening_view
+
+DAY = 86_400.0
+LEVELS = (("A", 0.85), ("B", 0.70), ("C", 0.50), ("D", 0.0))
+NON_WRITTEN_BONUS = {"practical": 0.6, "reading": 0.5, "oral": 0.3, "physical": 0.5}  # C7
+
+
+@dataclass(frozen=True)
+class PlannerConfig:
+    basic_band: tuple[float, float] = (0.65, 0.90)
+    extension_band: tuple[float, float] = (0.35, 0.70)
+    too_hard: float = 0.35  # C3: never below this predicted P(correct)
+    basic_share: float = 0.75  # of the remaining minutes, for the basic tier
+    per_kp: int = 2  # spread: items per knowledge point in one set (the policy's cap may be lower)
+    max_reviews: int = 3  # due reviews per set: they replace new items, today's lesson keeps a place
+    review_threshold: float = 0.8  # an error-book item is due when predicted recall falls below this
+    max_candidates: int = 300  # per class, before the students' own reviews
+    shortlist: int = 40  # per student and tier, by utility per minute, handed to the optimiser
+    time_limit: float = 0.2  # seconds for the exact optimiser per tier
+    hold: timedelta = timedelta(minutes=30)
+
+
+@dataclass
+class PlannedItem:
+    item_id: str
+    tier: str
+    kind: str
+    kps: tuple[str, ...]
+    typical_minutes: float
+    p_correct: float
+    review: bool
+    reason_zh: str
+    reason_en: str
+
+
+@dataclass
+class StudentPlan:
+    student_id: str
+    display_name: str | None
+    status: str  # draft / exempt / no_time / nothing_to_set / refused
+    plan_id: str | None = None
+    items: list[PlannedItem] = field(default_factory=list)
+    typical_minutes: float = 0.0
+    conservative_minutes: float = 0.0
+    available_minutes: float = 0.0
+    method: str = ""
+    notes: list[str] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+    levels: dict[str, str] = field(default_factory=dict)  # kp -> A-D (R5: levels, never ranks)
+
+
+@dataclass
+class ClassPlan:
+    class_id: str
+    subject: str
+    night: date
+    model_version: str | None
+    students: list[StudentPlan]
+    summary: dict[str, Any]
+
+
+def level_of(p: float) -> str:
+    return next(name for name, floor in LEVELS if p >= floor)
+
+
+def plan_class(
+    engine: Engine,
+    bundle: Bundle,
+    policy_of: Any,
+    class_id: str,
+    subject: str,
+    night: date,
+    focus_kps: list[str],
+    teacher_id: str,
+    *,
+    now: datetime,
+    share_minutes: float | None = None,
+    model_version: str | None = None,
+    config: PlannerConfig | None = None,
+) -> ClassPlan:
+    """Draft plans for every student of the class, each verified and reserved (or said why not)."""
+    config = config or PlannerConfig()
+    with engine.connect() as conn:
+        _, policy = class_policy(conn, policy_of, class_id)
+        facts = load_class(conn, policy, class_id, subject, night, bundle.priors)
+        evenings = {}
+        for s in facts.students:
+            spec = evening_spec(conn, policy_of, s.student_id, night)
+            view = evening_view(conn, s.student_id, night) or EveningView(
+                spec.cap_minutes, {}, dict(spec.allowances)
+            )
+            evenings[s.student_id] = view
+    unknown = [kp for kp in focus_kps if kp not in facts.kp_meta]
+    if unknown:
+        raise ValueError(f"unknown knowledge points for {subject}: {', '.join(unknown)}")
+    pool = _class_pool(facts, set(focus_kps), config)
+    plans = []
+    for student in facts.students:
+        plans.append(
+            _plan_student(
+                engine,
+                bundle,
+                policy_of,
+                facts,
+                pool,
+                student,
+                evenings[student.student_id],
+                set(focus_kps),
+                teacher_id,
+                now,
+                share_minutes,
+                model_version,
+                config,
+                policy,
+            )
+        )
+    return ClassPlan(class_id, subject, night, model_version, plans, _summary(plans, set(focus_kps)))
+
+
+def _class_pool(facts: ClassFacts, focus: set[str], config: PlannerConfig) -> list[Candidate]:
+    """Today's lesson first, then the most recently taught points, up to max_candidates."""
+    order = {kp: k for k, kp in enumerate(facts.kp_meta)}
+    ranked = sorted(
+        facts.candidates,
+        key=lambda c: (0 if set(c.kps) & focus else 1, -max(order.get(kp, 0) for kp in c.kps), c.item_id),
+    )
+    return ranked[: config.max_candidates]
+
+
+def _remaining(view: EveningView, subject: str, share_minutes: float | None) -> float:
+    evening_left = view.cap_minutes - sum(view.reserved.values())
+    subject_left = view.allowances.get(subject, 0.0) - view.reserved.get(subject, 0.0)
+    left = min(evening_left, subject_left)
+    if share_minutes is not None:
+        left = min(left, share_minutes - view.reserved.get(subject, 0.0))
+    return max(0.0, left)
+
+
+def _plan_student(
+    engine: Engine,
+    bundle: Bundle,
+    policy_of: Any,
+    facts: ClassFacts,
+    pool: list[Candidate],
+    student: StudentFacts,
+    view: EveningView,
+    focus: set[str],
+    teacher_id: str,
+    now: datetime,
+    share_minutes: float | None,
+    model_version: str | None,
+    config: PlannerConfig,
+    policy: Any,
+) -> StudentPlan:
+    plan = StudentPlan(student.student_id, student.display_name, "draft")
+    available = _remaining(view, facts.subject, share_minutes)
+    plan.available_minutes = round(available, 2)
+    scored = _score(bundle, facts, pool, student, config)
+    plan.levels = _levels(scored)
+    if student.exempt:  # T12: a parent excused tonight; nothing is set, nothing moves to tomorrow
+        plan.status = "exempt"
+        return plan
+    if available < 1.0:
+        plan.status = "no_time"
+        plan.notes.append("no minutes left tonight for this subject")
+        return plan
+    chosen = _choose(bundle, scored, focus, available, config, policy)
+    if not chosen:
+        plan.status = "nothing_to_set"
+        return plan
+    # The gate: verify against the database and reserve; shrink what it refuses.
+    plan_id = f"plan-{uuid.uuid4().hex[:16]}"
+    for attempt in range(len(chosen)):
+        items = [scored.item(i) for i in chosen]
+        whole, basic = _bounds(bundle, scored, chosen)
+        proposal = Proposal(
+            plan_id, teacher_id, student.student_id, facts.night, facts.subject,
+            [PlanLine(i.item_id, i.tier, i.typical_minutes, i.reason_zh, i.reason_en, i.review) for i in items],
+            whole, basic, model_version=model_version,
+        )  # fmt: skip
+        outcome = submit(engine, policy_of, proposal, now=now)
+        if outcome.ok:
+            plan.plan_id = plan_id
+            plan.items = items
+            plan.typical_minutes = round(sum(i.typical_minutes for i in items), 2)
+            plan.conservative_minutes = round(whole, 2)
+            plan.method = scored.method
+            if attempt:
+                plan.notes.append(
+                    f"the fallback removed {attempt} item(s) until the verifier accepted the set"
+                )
+            return plan
+        plan.violations = [f"{v.rule}: {v.en}" for v in outcome.violations]
+        chosen = _drop_least(scored, chosen)
+        if not chosen:
+            break
+    plan.status = "refused"
+    return plan
+
+
+@dataclass
+class _Scored:
+    candidates: list[Candidate]
+    p: np.ndarray
+    minutes: np.ndarray  # typical minutes
+    mu: np.ndarray  # log-seconds median and variance of each item (the duration model)
+    s2: np.ndarray
+    review: np.ndarray  # bool: a due error-book review
+    review_days: np.ndarray
+    tiers: dict[int, str] = field(default_factory=dict)
+    utility: dict[int, float] = field(default_factory=dict)
+    reasons: dict[int, tuple[str, str]] = field(default_factory=dict)
+    method: str = "exact"
+    kp_meta: dict[str, tuple[str, str, int]] = field(default_factory=dict)
+
+    def item(self, i: int) -> PlannedItem:
+        c = self.candidates[i]
+        zh, en = self.reasons[i]
+        return PlannedItem(c.item_id, self.tiers[i], c.kind, c.kps, round(float(self.minutes[i]), 2),
+                           round(float(self.p[i]), 3), bool(self.review[i]), zh, en)  # fmt: skip
+
+
+def _score(
+    bundle: Bundle, facts: ClassFacts, pool: list[Candidate], student: StudentFacts, config: PlannerConfig
+) -> _Scored:
+    """P(correct) and typical minutes of every candidate for this student; due reviews added."""
+    by_id = {c.item_id: c for c in facts.candidates}
+    reviews = _due_reviews(bundle, facts, by_id, student, config)
+    candidates = [c for c in pool if c.item_id not in student.recent and c.item_id not in reviews]
+    candidates += [by_id[i] for i in reviews]  # only reviews inside the syllabus and allowed kinds
+    state, priors = student.state, bundle.priors
+    X = feature_matrix([state.features(c.item_id, c.info, priors, facts.evening_at) for c in candidates])
+    p = bundle.p_correct(X) if len(candidates) else np.zeros(0)
+    X_time = np.asarray(
+        [state.time_features(c.item_id, c.info, priors) for c in candidates], dtype=np.float64
+    ).reshape(-1, len(TIME_FEATURES))
+    mu, s2 = bundle.duration.item_params(X_time) if len(candidates) else (np.zeros(0), np.zeros(0))
+    minutes = np.exp(mu) / 60.0
+    review = np.array([c.item_id in reviews for c in candidates], dtype=bool)
+    days = np.array([reviews.get(c.item_id, 0.0) for c in candidates])
+    return _Scored(candidates, p, np.maximum(minutes, 0.2), mu, s2, review, days, kp_meta=facts.kp_meta)
+
+
+def _due_reviews(
+    bundle: Bundle,
+    facts: ClassFacts,
+    by_id: dict[str, Candidate],
+    student: StudentFacts,
+    config: PlannerConfig,
+) -> dict[str, float]:
+    """Open error-book items due tonight (R1, from grade 3) -> days since the error."""
+    if facts.grade < 3:
+        return {}
+    due = {}
+    for e in student.open_errors.values():
+        delta = (facts.evening_at - e.last_at) / DAY
+        if delta < 1.0:
+            continue  # the same day: not a review yet
+        since = (facts.evening_at - e.error_at) / DAY
+        if e.item_id not in by_id:
+            continue
+        info = by_id[e.item_id].info
+        rate = bundle.priors.item_rate(e.item_id, info.kps)
+        revisit = Revisit(delta, e.right, e.wrong, math.log(rate / (1 - rate)), since, e.box, 0)
+        if bundle.review is None or bundle.review.due_in_days(revisit, config.review_threshold) <= delta:
+            due[e.item_id] = since
+    return due
+
+
+def _band(p: float, lo: float, hi: float) -> float:
+    if lo <= p <= hi:
+        return 1.0
+    distance = lo - p if p < lo else p - hi
+    return math.exp(-distance / 0.1)
+
+
+def _choose(
+    bundle: Bundle, s: _Scored, focus: set[str], available: float, config: PlannerConfig, policy: Any
+) -> list[int]:
+    """Basic tier first within basic_share of the minutes, then the extension tier; the whole set's
+    conservative bound within `available`."""
+    n = len(s.candidates)
+    basic_value = np.zeros(n)
+    extension_value = np.zeros(n)
+    for i, c in enumerate(s.candidates):
+        p = float(s.p[i])
+        if p < config.too_hard:  # C3: nothing in the student's "too hard" zone
+            continue
+        is_focus = bool(set(c.kps) & focus)
+        # Basic: today's lesson and due reviews first; practice on earlier points when those run out.
+        bonus = (1.5 if s.review[i] else 0.0) + (1.0 if is_focus else 0.0)
+        basic_value[i] = 0.3 + bonus + _band(p, *config.basic_band)
+        if not s.review[i]:
+            extension_value[i] = 0.5 + _band(p, *config.extension_band) + NON_WRITTEN_BONUS.get(c.kind, 0.0)
+    per_kp = min(config.per_kp, policy.max_per_kp)
+    inflation = [_inflation(bundle, s, basic_value + extension_value)]
+
+    def fit(value: np.ndarray, chosen: list[int], limit: float) -> list[int]:
+        """Items of one tier added to `chosen` so that the whole set's bound stays within `limit`."""
+        for _ in range(4):  # shrink the optimiser's capacity until the conservative bound fits
+            left = limit - (_bounds(bundle, s, chosen)[0] if chosen else 0.0)
+            picked = _optimise(
+                s, value, chosen, left / inflation[0], per_kp, policy.max_per_dup_group, config
+            )
+            whole = _bounds(bundle, s, chosen + picked)[0] if chosen + picked else 0.0
+            if whole <= limit + 1e-9:
+                return picked
+            inflation[0] *= whole / limit * 1.02
+        while picked and _bounds(bundle, s, chosen + picked)[0] > limit:
+            picked = picked[:-1]
+        s.method = "fallback"
+        return picked
+
+    basic = fit(basic_value, [], available * config.basic_share)
+    if not basic:  # the basic tier may use the whole evening rather than be empty
+        basic = fit(basic_value, [], available)
+    if not basic:
+        return []  # no extension without a basic tier
+    for i in basic:
+        s.tiers[i] = "basic"
+        s.reasons[i] = _reason(s, i, "basic", focus)
+    extension = fit(extension_value, basic, available)
+    for i in extension:
+        s.tiers[i] = "extension"
+        s.reasons[i] = _reason(s, i, "extension", focus)
+    return basic + extension
+
+
+def _inflation(bundle: Bundle, s: _Scored, value: np.ndarray) -> float:
+    """Conservative bound per typical minute for this student, from a set of their top items."""
+    top = [int(i) for i in np.argsort(-value)[:6] if value[int(i)] > 0]
+    if not top:
+        return 1.5
+    bound = bundle.duration.bound_of(s.mu[top], s.s2[top]) / 60.0
+    return max(1.0, bound / float(s.minutes[top].sum()))
+
+
+def _optimise(
+    s: _Scored,
+    value: np.ndarray,
+    taken: list[int],
+    capacity: float,
+    per_kp: int,
+    per_dup: int,
+    config: PlannerConfig,
+) -> list[int]:
+    if capacity <= 0:
+        return []
+    eligible = [i for i in range(len(value)) if value[i] > 0 and i not in taken]
+    eligible.sort(key=lambda i: -value[i] / s.minutes[i])
+    # A diverse shortlist: the best few of every knowledge point first, then the best of the rest.
+    seen: Counter[str] = Counter()
+    first: list[int] = []
+    rest: list[int] = []
+    for i in eligible:
+        kp = s.candidates[i].kps[0]
+        (first if seen[kp] < per_kp + 1 else rest).append(i)
+        seen[kp] += 1
+    eligible = (first + rest)[: config.shortlist]
+    if not eligible:
+        return []
+    idx = np.array(eligible)
+    kp_used = Counter(kp for i in taken for kp in s.candidates[i].kps)
+    dup_used = Counter(s.candidates[i].dup_group for i in taken if s.candidates[i].dup_group)
+    groups: dict[tuple[str, str], list[int]] = {}
+    for local, i in enumerate(eligible):
+        c = s.candidates[i]
+        for kp in c.kps:
+            groups.setdefault(("kp", kp), []).append(local)
+        if c.dup_group:
+            groups.setdefault(("dup", c.dup_group), []).append(local)
+    constraints = []
+    for (kind, key), members in groups.items():
+        cap = (per_kp - kp_used[key]) if kind == "kp" else (per_dup - dup_used[key])
+        constraints.append((np.array(members), max(cap, 0)))
+    reviews = [local for local, i in enumerate(eligible) if s.review[i]]
+    if reviews:
+        constraints.append(
+            (np.array(reviews), max(config.max_reviews - sum(1 for i in taken if s.review[i]), 0))
+        )
+    solution = solve(Problem(value[idx], s.minutes[idx], capacity, constraints), config.time_limit)
+    if solution.method != "exact":
+        s.method = "fallback"
+    return [int(idx[k]) for k in solution.chosen]
+
+
+def _bounds(bundle: Bundle, s: _Scored, chosen: list[int]) -> tuple[float, float]:
+    """(whole set, basic tier) conservative minutes by the duration model's calibrated set bound."""
+    if not chosen:
+        return 0.0, 0.0
+    whole = bundle.duration.bound_of(s.mu[chosen], s.s2[chosen]) / 60.0
+    basic_rows = [i for i in chosen if s.tiers.get(i, "basic") == "basic"]
+    basic = bundle.duration.bound_of(s.mu[basic_rows], s.s2[basic_rows]) / 60.0 if basic_rows else 0.0
+    typical = float(s.minutes[chosen].sum())
+    return max(whole, typical), max(basic, float(s.minutes[basic_rows].sum()) if basic_rows else 0.0)
+
+
+def _drop_least(s: _Scored, chosen: list[int]) -> list[int]:
+    """The fallback's shrink step: drop the extension item worth least per minute, else a basic one."""
+    if not chosen:
+        return chosen
+    extension = [i for i in chosen if s.tiers[i] == "extension"]
+    pool = extension or chosen
+    worst = min(pool, key=lambda i: (s.p[i], -s.minutes[i]))
+    return [i for i in chosen if i != worst]
+
+
+def _reason(s: _Scored, i: int, tier: str, focus: set[str]) -> tuple[str, str]:
+    c = s.candidates[i]
+    unit = s.kp_meta.get(c.kps[0], ("", "", 0))[0]
+    if s.review[i]:
+        days = max(1, round(float(s.review_days[i])))
+        return f"复习：{days}天前做错", f"review: wrong {days} days ago"
+    if tier == "basic":
+        if set(c.kps) & focus:
+            return f"今天新课 {unit}", f"today's lesson {unit}"
+        return f"巩固：{unit}", f"practice: {unit}"
+    kinds = {"practical": ("实践活动", "practical activity"), "reading": ("阅读", "reading"),
+             "oral": ("口头表达", "speaking"), "physical": ("体育锻炼", "physical activity")}  # fmt: skip
+    if c.kind in kinds:
+        zh, en = kinds[c.kind]
+        return f"拓展：{zh}", f"extension: {en}"
+    return "拓展：挑战题", "extension: challenge"
+
+
+def _levels(s: _Scored) -> dict[str, str]:
+    """Mastery level (等级 A-D) per knowledge point: the mean predicted P(correct) on its items."""
+    sums: dict[str, list[float]] = {}
+    for c, p in zip(s.candidates, s.p, strict=True):
+        for kp in c.kps:
+            sums.setdefault(kp, []).append(float(p))
+    return {kp: level_of(sum(v) / len(v)) for kp, v in sorted(sums.items())}
+
+
+def _summary(plans: list[StudentPlan], focus: set[str]) -> dict[str, Any]:
+    """Class totals and distributions; no student is ranked (R5). Attention by level (R6)."""
+    drafted = [p for p in plans if p.status == "draft"]
+
+    def spread(values: list[float]) -> dict[str, float]:
+        if not values:
+            return {"min": 0.0, "median": 0.0, "max": 0.0}
+        return {
+            "min": round(min(values), 1),
+            "median": round(statistics.median(values), 1),
+            "max": round(max(values), 1),
+        }
+
+    coverage: Counter[str] = Counter()
+    for p in drafted:
+        for kp in {kp for i in p.items for kp in i.kps}:
+            coverage[kp] += 1
+    attention = [
+        {
+            "student_id": p.student_id,
+            "display_name": p.display_name,
+            "levels": {kp: lv for kp, lv in p.levels.items() if kp in focus},
+        }
+        for p in sorted(plans, key=lambda p: p.student_id)
+        if any(p.levels.get(kp) == "D" for kp in focus)
+    ]
+    return {
+        "students": len(plans),
+        "planned": len(drafted),
+        "by_status": dict(Counter(p.status for p in plans)),
+        "minutes": {
+            "basic": spread([sum(i.typical_minutes for i in p.items if i.tier == "basic") for p in drafted]),
+            "extension": spread(
+                [sum(i.typical_minutes for i in p.items if i.tier == "extension") for p in drafted]
+            ),
+            "conservative": spread([p.conservative_minutes for p in drafted]),
+        },
+        "kp_coverage": dict(sorted(coverage.items())),
+        "students_with_reviews": sum(1 for p in drafted if any(i.review for i in p.items)),
+        "fallback_used": sum(1 for p in drafted if p.method == "fallback" or p.notes),
+        "attention_by_level": attention,
+    }
