@@ -21,7 +21,28 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from models.features import AnswerLog, Priors, StudentState
+from models.features import (
+    ITEM_KINDS,
+    TIME_FEATURES,
+    TIME_PRIOR_WEIGHT,
+    AnswerLog,
+    ItemInfo,
+    Priors,
+    StudentState,
+)
+
+ITEM_LOG_SECONDS = TIME_FEATURES.index("item_log_seconds")
+ITEM_TIMED_LOG = TIME_FEATURES.index("item_timed_log")
+EST_MINUTES_LOG = TIME_FEATURES.index("est_minutes_log")
+KIND = TIME_FEATURES.index("kind")
+GRADE = TIME_FEATURES.index("grade")
+
+
+def _group(info: ItemInfo) -> tuple[float, float]:
+    """(kind, grade) as the time features encode them."""
+    kind = float(ITEM_KINDS.index(info.kind)) if info.kind in ITEM_KINDS else math.nan
+    return kind, float(info.grade) if info.grade is not None else math.nan
+
 
 RHO_GRID = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6)
 
@@ -128,6 +149,7 @@ class DurationModel(RegressorMixin, BaseEstimator):
     def fit(self, X: Any, y: Any) -> DurationModel:
         """y: seconds spent (> 0)."""
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=np.float64, y_numeric=True)
+        X = self._corrected(X)
         if np.any(~(y > 0)):
             raise ValueError("seconds must be positive; drop untimed answers before fitting")
         target = np.log(y)
@@ -155,7 +177,7 @@ class DurationModel(RegressorMixin, BaseEstimator):
     def log_mu(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
-        return np.asarray(self.booster_.predict(X))
+        return np.asarray(self.booster_.predict(self._corrected(X)))
 
     def predict(self, X: Any) -> np.ndarray:
         """Typical (median) seconds per item."""
@@ -166,7 +188,7 @@ class DurationModel(RegressorMixin, BaseEstimator):
         if self.variance_ is None:
             return np.full(len(X), self.sigma_**2)
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
-        return np.clip(np.asarray(self.variance_.predict(X)), 0.01, 4.0)
+        return np.clip(np.asarray(self.variance_.predict(self._corrected(X))), 0.01, 4.0)
 
     def _set_moments(self, mu: np.ndarray, s2: np.ndarray, rho: float) -> tuple[float, float]:
         """(m, s): log of the set total ~ Normal(m, s²), by moment matching."""
@@ -177,8 +199,104 @@ class DurationModel(RegressorMixin, BaseEstimator):
         log_var = math.log1p(variance / total**2)
         return math.log(total) - log_var / 2, math.sqrt(log_var)
 
+    def fit_item_spread(
+        self, priors: Priors, item_info: dict[str, ItemInfo], min_answers: int = 5
+    ) -> DurationModel:
+        """Learn, from items with enough timed answers, what a new item's typical time is likely to
+        be and how uncertain that is — call before `fit`.
+
+        A new item (no timed answers yet, e.g. on the day its point is taught) has only the
+        teacher's minutes, or nothing, behind its time feature. Here its cold-start value is
+        replaced by a regression, fitted on well-timed items, on the teacher's minutes (when given)
+        and the mean time of items of the same kind and grade; the regression's residual variance
+        `tau2` is added to the item's log-variance, both fading as its own timed answers come in.
+        (Without this, an optimiser choosing the cheapest-looking items picks exactly the items
+        whose time is most underestimated.)"""
+        overall = priors.timed_sum / priors.timed if priors.timed > 0 else math.nan
+        rows = []
+        for item, info in item_info.items():
+            n, m, var = priors.item_log_seconds(item)
+            if n >= min_answers:
+                rows.append((_group(info), info.est_minutes, m, var, n))
+        self.item_overall_ = overall
+        self.item_line_ = None
+        self.item_tau2_ = 0.0
+        self.item_within_ = 1.0
+        if len(rows) < 10 or overall != overall:
+            return self
+        groups: dict[tuple[float, float], list[float]] = {}
+        for g, _, m, _, _ in rows:
+            groups.setdefault(g, []).append(m)
+        self.item_groups_ = {g: float(np.mean(v)) for g, v in groups.items()}
+        residuals, noise = [], []
+        lines: dict[bool, tuple[float, ...] | None] = {}
+        for with_est in (True, False):
+            part = [r for r in rows if (r[1] is not None) == with_est]
+            if len(part) < 10:
+                lines[with_est] = None
+                continue
+            gm = np.array([self.item_groups_[r[0]] for r in part])
+            cols = [np.ones(len(part)), gm]
+            if with_est:
+                cols.append(np.log(np.array([r[1] for r in part]) * 60.0))
+            A = np.column_stack(cols)
+            y = np.array([r[2] for r in part])
+            coef = np.linalg.lstsq(A, y, rcond=None)[0]
+            lines[with_est] = tuple(float(c) for c in coef)
+            residuals += list(y - A @ coef)
+            noise += [r[3] / r[4] for r in part]
+        self.item_line_ = lines
+        self.item_tau2_ = (
+            max(float(np.mean(np.square(residuals))) - float(np.mean(noise)), 0.0) if residuals else 0.0
+        )
+        self.item_within_ = max(float(np.median([r[3] for r in rows])), 1e-3)
+        return self
+
+    def _cold_estimate(self, X: np.ndarray) -> np.ndarray:
+        """The regression's log-seconds for each row's item as if it had no timed answers (NaN where
+        no regression applies)."""
+        lines = self.item_line_ or {}
+        gm = np.array(
+            [self.item_groups_.get((k, g), np.nan) for k, g in zip(X[:, KIND], X[:, GRADE], strict=True)]
+        )
+        gm = np.where(np.isnan(gm), self.item_overall_, gm)
+        est = X[:, EST_MINUTES_LOG]
+        out = np.full(len(X), np.nan)
+        with_est = ~np.isnan(est)
+        line = lines.get(True)
+        if line is not None:
+            a, c, b = line
+            out[with_est] = a + c * gm[with_est] + b * (est[with_est] + math.log(60.0))
+        line = lines.get(False)
+        if line is not None:
+            a, c = line
+            out[~with_est] = a + c * gm[~with_est]
+        return out
+
+    def _corrected(self, X: np.ndarray) -> np.ndarray:
+        """The item's typical-time feature with its cold-start part replaced by the regression."""
+        if getattr(self, "item_line_", None) is None:
+            return X
+        X = X.copy()
+        n = np.expm1(np.nan_to_num(X[:, ITEM_TIMED_LOG], nan=0.0))
+        est = X[:, EST_MINUTES_LOG]
+        old = np.where(np.isnan(est), self.item_overall_, est + math.log(60.0))  # what the feature used
+        new = self._cold_estimate(X)
+        weight = TIME_PRIOR_WEIGHT / (n + TIME_PRIOR_WEIGHT)  # the fallback's share in the feature
+        shift = np.where(np.isnan(new), 0.0, weight * (new - old))
+        X[:, ITEM_LOG_SECONDS] += shift
+        return X
+
+    def epistemic(self, X: Any) -> np.ndarray:
+        """Extra log-variance of each item's typical time for items with few timed answers."""
+        tau2 = getattr(self, "item_tau2_", 0.0)
+        if tau2 <= 0:
+            return np.zeros(len(X))
+        n = np.expm1(np.nan_to_num(np.asarray(X, dtype=np.float64)[:, ITEM_TIMED_LOG], nan=0.0))
+        return 1.0 / (1.0 / tau2 + n / self.item_within_)
+
     def _params(self, X_set: Any) -> tuple[np.ndarray, np.ndarray]:
-        return self.log_mu(X_set), self.log_sigma2(X_set)
+        return self.log_mu(X_set), self.log_sigma2(X_set) + self.epistemic(X_set)
 
     def _many_params(self, sets: Sequence[Any]) -> list[tuple[np.ndarray, np.ndarray]]:
         """_params of many sets with one call to each booster."""
@@ -235,8 +353,24 @@ class DurationModel(RegressorMixin, BaseEstimator):
         return self.bound_of(*self._params(X_set))
 
     def item_params(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
-        """(log-median, log-variance) of each item's seconds: compute once, bound many subsets."""
-        return self._params(X)
+        """(log-median, log-variance) of each item's seconds, for choosing items and bounding sets:
+        compute once, bound many subsets.
+
+        An item nobody has been timed on yet is never taken to be quicker than items of its kind
+        and grade, whatever the teacher's minutes say: a planner that picks the cheapest-looking
+        items would otherwise pick exactly those whose estimate is too low (the same items for a
+        whole class), and the evening would overrun."""
+        X = np.asarray(X, dtype=np.float64)
+        mu, s2 = self._params(X)
+        cold = (np.nan_to_num(X[:, ITEM_TIMED_LOG], nan=0.0) <= 0) & ~np.isnan(X[:, EST_MINUTES_LOG])
+        if np.any(cold) and getattr(self, "item_line_", None) is not None:
+            plain = X[cold].copy()
+            plain[:, EST_MINUTES_LOG] = np.nan  # as if the teacher had given no minutes
+            plain[:, ITEM_LOG_SECONDS] = self.item_overall_
+            mu_plain, s2_plain = self._params(plain)
+            mu[cold] = np.maximum(mu[cold], mu_plain)
+            s2[cold] = np.maximum(s2[cold], s2_plain)
+        return mu, s2
 
     def bound_of(self, mu: np.ndarray, s2: np.ndarray) -> float:
         """set_bound of the items whose item_params are (mu, s2)."""

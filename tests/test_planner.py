@@ -268,3 +268,43 @@ def test_solve_falls_back_when_time_runs_out() -> None:
     problem = _random_problem(np.random.default_rng(1), 400)
     solution = solve(problem, time_limit=1e-6)
     assert solution.method == "fallback" and problem.feasible(solution.chosen) and solution.objective > 0
+
+
+def test_the_state_cache_equals_a_fresh_replay_after_new_and_late_answers(
+    school: Engine, bundle: Bundle
+) -> None:
+    from service.planner.context import StateCache, load_class
+
+    policy = BOOK("sch-east")
+    cache = StateCache(bundle.priors)
+    with school.connect() as conn:
+        load_class(conn, policy, "east-5-1", "math", TUESDAY, bundle.priors, cache)
+        students = [
+            r
+            for r in conn.execute(
+                select(t.students.c.student_id).where(t.students.c.class_id == "east-5-1")
+            ).scalars()
+        ][:3]
+        items = list(
+            conn.execute(select(t.items.c.item_id).where(t.items.c.subject == "math").limit(3)).scalars()
+        )
+    answers = [(TUESDAY, datetime(2026, 11, 3, 12, k, tzinfo=UTC)) for k in range(3)]  # tonight's homework
+    answers.append((date(2026, 10, 20), datetime(2026, 10, 20, 12, 0, tzinfo=UTC)))  # a late paper upload
+    with school.begin() as conn:
+        conn.execute(insert(t.attempts), [
+            {"event_id": f"new{k}", "student_id": students[k % 3], "item_id": items[k % 3], "night": night,
+             "submitted_at": at, "submitted_offset_min": 480, "correct": k % 2 == 0, "seconds": 200,
+             "score": None, "source": "paper"} for k, (night, at) in enumerate(answers)])  # fmt: skip
+    wednesday = TUESDAY + timedelta(days=1)
+    with school.connect() as conn:
+        cached = load_class(conn, policy, "east-5-1", "math", wednesday, bundle.priors, cache)
+        fresh = load_class(conn, policy, "east-5-1", "math", wednesday, bundle.priors)
+    probe = cached.candidates[:20]
+    for a, b in zip(cached.students, fresh.students, strict=True):
+        assert a.state.index == b.state.index
+        for c in probe:
+            assert a.state.features(c.item_id, c.info, bundle.priors, cached.evening_at) == pytest.approx(
+                b.state.features(c.item_id, c.info, bundle.priors, fresh.evening_at), nan_ok=True
+            )
+        assert a.recent == b.recent
+    assert sum(s.state.index for s in cached.students) > 0

@@ -81,8 +81,10 @@ def fit_bundle(school: SchoolData, data_fingerprint: str, fit_booster: BoosterFi
             "no answer in the homework log says how long it took (seconds): the time model cannot be fitted"
         )
     assert data.X_time is not None
-    duration = DurationModel().fit(data.X_time[timed], train_seconds[timed])
     priors = data.priors  # every training answer, times included: what serving uses
+    duration = (
+        DurationModel().fit_item_spread(priors, log.item_info).fit(data.X_time[timed], train_seconds[timed])
+    )
     # Students are independent: replaying the calibration students alone gives the same features.
     calibration_log = log.take(np.flatnonzero(split.calibration))
     calibration_sessions = sessions_of(calibration_log, EVENING_GAP_MINUTES)

@@ -9,9 +9,10 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from models.features import ItemInfo, Priors, StudentState
 from service.policy.policy import Policy
@@ -68,7 +69,13 @@ def evening_epoch(night: date, timezone: str) -> float:
 
 
 def load_class(
-    conn: Connection, policy: Policy, class_id: str, subject: str, night: date, priors: Priors
+    conn: Connection,
+    policy: Policy,
+    class_id: str,
+    subject: str,
+    night: date,
+    priors: Priors,
+    cache: StateCache | None = None,
 ) -> ClassFacts:
     klass = conn.execute(
         select(t.classes.c.grade, t.classes.c.school_id, t.schools.c.policy, t.schools.c.timezone)
@@ -118,7 +125,7 @@ def load_class(
             continue
         info = ItemInfo(kps, row.kind, row.grade, row.est_minutes)
         candidates.append(Candidate(row.item_id, row.kind, kps, row.dup_group, info))
-    students = _students(conn, class_id, subject, night, priors, policy.repeat_days, klass.timezone)
+    students = _students(conn, class_id, subject, night, priors, policy.repeat_days, klass.timezone, cache)
     return ClassFacts(
         class_id, grade, klass.school_id, klass.policy or "national", klass.timezone, subject, night,
         evening_epoch(night, klass.timezone), candidates, kp_meta, students,
@@ -133,6 +140,7 @@ def _students(
     priors: Priors,
     repeat_days: int,
     timezone: str,
+    cache: StateCache | None = None,
 ) -> list[StudentFacts]:
     rows = conn.execute(
         select(t.students.c.student_id, t.students.c.display_name, t.students.c.personal_cap_minutes)
@@ -147,30 +155,17 @@ def _students(
             )
         ).scalars()
     )
-    info_of = _item_info(conn)
-    states = {sid: StudentState() for sid in ids}
-    recent: dict[str, dict[str, date]] = {sid: {} for sid in ids}
-    history: dict[str, dict[str, list[tuple[float, int]]]] = {sid: defaultdict(list) for sid in ids}
+    cache = cache if cache is not None else StateCache(priors)
+    cache.catch_up(conn, ids, night)
+    states = {sid: cache.entries[sid].state for sid in ids}
+    history = {sid: cache.entries[sid].history for sid in ids}
     since = night - timedelta(days=repeat_days)
-    for r in conn.execute(
-        select(
-            t.attempts.c.student_id,
-            t.attempts.c.item_id,
-            t.attempts.c.correct,
-            t.attempts.c.submitted_at,
-            t.attempts.c.seconds,
-            t.attempts.c.night,
-        )
-        .where(t.attempts.c.student_id.in_(ids), t.attempts.c.night < night)
-        .order_by(t.attempts.c.student_id, t.attempts.c.submitted_at, t.attempts.c.event_id)
-    ):
-        at = r.submitted_at.timestamp()
-        info = info_of[r.item_id]
-        seconds = float(r.seconds) if r.seconds is not None else math.nan
-        states[r.student_id].update(r.item_id, info, int(r.correct), priors, at, seconds)
-        history[r.student_id][r.item_id].append((at, int(r.correct)))
-        if r.night >= since:
-            _latest(recent[r.student_id], r.item_id, r.night)
+    recent: dict[str, dict[str, date]] = {sid: {} for sid in ids}
+    for sid in ids:
+        for item_id, answers in history[sid].items():
+            last_night = max(a[2] for a in answers)
+            if last_night >= since:
+                recent[sid][item_id] = last_night
     for sid, item_id, planned in conn.execute(
         select(t.plans.c.student_id, t.plan_items.c.item_id, t.plans.c.night)
         .join(t.plan_items, t.plan_items.c.plan_id == t.plans.c.plan_id)
@@ -197,7 +192,7 @@ def _students(
         created = e.created_at.timestamp()
         if created > at_night or (e.resolved_at is not None and e.resolved_at.timestamp() <= at_night):
             continue
-        meetings = [(a, y) for a, y in history[e.student_id].get(e.item_id, []) if a >= created]
+        meetings = [(a, y) for a, y, _ in history[e.student_id].get(e.item_id, []) if a >= created]
         right = sum(y for _, y in meetings[1:])
         wrong = 1 + sum(1 - y for _, y in meetings[1:])
         box = 1
@@ -217,6 +212,79 @@ def _students(
         )
         for r in rows
     ]
+
+
+@dataclass
+class _Entry:
+    state: StudentState
+    history: dict[str, list[tuple[float, int, date]]]  # item -> (at, correct, night) of every answer
+    before: date = date.min  # every answer of a night before this one is in
+    count: int = 0  # how many answers that is
+
+
+class StateCache:
+    """Students' model states, kept between plans and brought up to date with only the answers of
+    the nights since (the same StudentState.update as training's replay, in the same order). If an
+    answer of an earlier night arrives late (a paper upload), that student is replayed from the start."""
+
+    def __init__(self, priors: Priors) -> None:
+        self.priors = priors
+        self.entries: dict[str, _Entry] = {}
+        self._info: dict[str, ItemInfo] | None = None
+
+    def _query(self, ids: list[str], night: date) -> Any:
+        return (
+            select(
+                t.attempts.c.student_id,
+                t.attempts.c.item_id,
+                t.attempts.c.correct,
+                t.attempts.c.submitted_at,
+                t.attempts.c.seconds,
+                t.attempts.c.night,
+            )
+            .where(t.attempts.c.student_id.in_(ids), t.attempts.c.night < night)
+            .order_by(t.attempts.c.student_id, t.attempts.c.submitted_at, t.attempts.c.event_id)
+        )
+
+    def catch_up(self, conn: Connection, ids: list[str], night: date) -> None:
+        if self._info is None:
+            self._info = _item_info(conn)
+        known = [sid for sid in ids if sid in self.entries and self.entries[sid].before <= night]
+        befores = {self.entries[sid].before for sid in known}
+        if len(befores) != 1 or len(known) != len(ids):
+            self._replay(conn, ids, night)
+            return
+        before = befores.pop()
+        counts: dict[str, int] = dict(
+            conn.execute(
+                select(t.attempts.c.student_id, func.count())
+                .where(t.attempts.c.student_id.in_(ids), t.attempts.c.night < before)
+                .group_by(t.attempts.c.student_id)
+            ).all()
+        )
+        late = [sid for sid in ids if counts.get(sid, 0) != self.entries[sid].count]
+        if late:
+            self._replay(conn, late, night)
+        current = [sid for sid in ids if sid not in late]
+        if current and before < night:
+            for r in conn.execute(self._query(current, night).where(t.attempts.c.night >= before)):
+                self._take(self.entries[r.student_id], r)
+        for sid in current:
+            self.entries[sid].before = night
+
+    def _replay(self, conn: Connection, ids: list[str], night: date) -> None:
+        for sid in ids:
+            self.entries[sid] = _Entry(StudentState(), defaultdict(list), night)
+        for r in conn.execute(self._query(ids, night)):
+            self._take(self.entries[r.student_id], r)
+
+    def _take(self, entry: _Entry, r: Any) -> None:
+        assert self._info is not None
+        at = r.submitted_at.timestamp()
+        seconds = float(r.seconds) if r.seconds is not None else math.nan
+        entry.state.update(r.item_id, self._info[r.item_id], int(r.correct), self.priors, at, seconds)
+        entry.history[r.item_id].append((at, int(r.correct), r.night))
+        entry.count += 1
 
 
 def _latest(recent: dict[str, date], item_id: str, night: date) -> None:

@@ -26,7 +26,7 @@ from sqlalchemy import Engine
 from models.bundle import Bundle
 from models.features import TIME_FEATURES, feature_matrix
 from models.review import Revisit
-from service.planner.context import Candidate, ClassFacts, StudentFacts, load_class
+from service.planner.context import Candidate, ClassFacts, StateCache, StudentFacts, load_class
 from service.planner.optimise import Problem, solve
 from service.policy.gate import Proposal, submit
 from service.policy.ledger import EveningView, PlanLine, class_policy, evening_spec, evening_view
@@ -108,12 +108,15 @@ def plan_class(
     share_minutes: float | None = None,
     model_version: str | None = None,
     config: PlannerConfig | None = None,
+    cache: StateCache | None = None,
 ) -> ClassPlan:
     """Draft plans for every student of the class, each verified and reserved (or said why not)."""
     config = config or PlannerConfig()
+    if cache is not None and cache.priors is not bundle.priors:
+        raise ValueError("the state cache was built with another model's priors; use a new cache")
     with engine.connect() as conn:
         _, policy = class_policy(conn, policy_of, class_id)
-        facts = load_class(conn, policy, class_id, subject, night, bundle.priors)
+        facts = load_class(conn, policy, class_id, subject, night, bundle.priors, cache)
         evenings = {}
         for s in facts.students:
             spec = evening_spec(conn, policy_of, s.student_id, night)
@@ -236,6 +239,14 @@ class _Scored:
     minutes: np.ndarray  # typical minutes
     mu: np.ndarray  # log-seconds median and variance of each item (the duration model)
     s2: np.ndarray
+
+    @property
+    def weight(self) -> np.ndarray:
+        """The optimiser's minutes: the mean, not the median, so that an item whose time is
+        uncertain (a new item) does not look cheap — choosing by underestimated minutes would
+        fill sets with items that take longer than planned."""
+        return np.exp(self.mu + self.s2 / 2) / 60.0
+
     review: np.ndarray  # bool: a due error-book review
     review_days: np.ndarray
     tiers: dict[int, str] = field(default_factory=dict)
@@ -266,7 +277,7 @@ def _score(
         [state.time_features(c.item_id, c.info, priors) for c in candidates], dtype=np.float64
     ).reshape(-1, len(TIME_FEATURES))
     mu, s2 = bundle.duration.item_params(X_time) if len(candidates) else (np.zeros(0), np.zeros(0))
-    minutes = np.exp(mu) / 60.0
+    minutes = np.exp(mu) / 60.0  # typical (median) minutes, what the student sees
     review = np.array([c.item_id in reviews for c in candidates], dtype=bool)
     days = np.array([reviews.get(c.item_id, 0.0) for c in candidates])
     return _Scored(candidates, p, np.maximum(minutes, 0.2), mu, s2, review, days, kp_meta=facts.kp_meta)
@@ -342,7 +353,15 @@ def _choose(
         s.method = "fallback"
         return picked
 
-    basic = fit(basic_value, [], available * config.basic_share)
+    # Today's lesson always has a place in the basic tier: its best item (by value per minute)
+    # that fits goes in first, then the optimiser fills the rest.
+    seed: list[int] = []
+    focus_items = [i for i in range(n) if basic_value[i] > 0 and set(s.candidates[i].kps) & focus]
+    for i in sorted(focus_items, key=lambda i: -basic_value[i] / s.weight[i]):
+        if _bounds(bundle, s, [i])[0] <= available * config.basic_share:
+            seed = [i]
+            break
+    basic = seed + fit(basic_value, seed, available * config.basic_share)
     if not basic:  # the basic tier may use the whole evening rather than be empty
         basic = fit(basic_value, [], available)
     if not basic:
@@ -363,7 +382,7 @@ def _inflation(bundle: Bundle, s: _Scored, value: np.ndarray) -> float:
     if not top:
         return 1.5
     bound = bundle.duration.bound_of(s.mu[top], s.s2[top]) / 60.0
-    return max(1.0, bound / float(s.minutes[top].sum()))
+    return max(1.0, bound / float(s.weight[top].sum()))
 
 
 def _optimise(
@@ -378,7 +397,8 @@ def _optimise(
     if capacity <= 0:
         return []
     eligible = [i for i in range(len(value)) if value[i] > 0 and i not in taken]
-    eligible.sort(key=lambda i: -value[i] / s.minutes[i])
+    weight = s.weight
+    eligible.sort(key=lambda i: -value[i] / weight[i])
     # A diverse shortlist: the best few of every knowledge point first, then the best of the rest.
     seen: Counter[str] = Counter()
     first: list[int] = []
@@ -409,7 +429,7 @@ def _optimise(
         constraints.append(
             (np.array(reviews), max(config.max_reviews - sum(1 for i in taken if s.review[i]), 0))
         )
-    solution = solve(Problem(value[idx], s.minutes[idx], capacity, constraints), config.time_limit)
+    solution = solve(Problem(value[idx], weight[idx], capacity, constraints), config.time_limit)
     if solution.method != "exact":
         s.method = "fallback"
     return [int(idx[k]) for k in solution.chosen]

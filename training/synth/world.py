@@ -265,14 +265,14 @@ def build_progress(rng: np.random.Generator, kps: list[KP]) -> dict[str, list[tu
     return progress
 
 
-def _cap(school: SchoolDef, grade: int) -> int:
+def school_cap(school: SchoolDef, grade: int) -> int:
     return min(NATIONAL_CAP[grade], school.caps.get(grade, NATIONAL_CAP[grade]))
 
 
-def _homework_nights(end: date) -> list[date]:
+def homework_nights(end: date, start: date = LOG_START) -> list[date]:
     """School days, Sundays before a school day (one weekend evening) and two light holiday evenings."""
     nights = []
-    for day in _days(LOG_START, end):
+    for day in _days(start, end):
         kind = day_type(day)
         if (
             (kind == "school_day" and day_type(day + timedelta(days=1)) != "holiday")
@@ -285,7 +285,7 @@ def _homework_nights(end: date) -> list[date]:
     return nights
 
 
-def _subjects_tonight(school: SchoolDef, cls: ClassDef, night: date) -> list[str]:
+def subjects_tonight(school: SchoolDef, cls: ClassDef, night: date) -> list[str]:
     n = night.toordinal()
     if cls.grade <= 2:  # T1: one subject, no written work
         return [CLASS_SUBJECTS[2][n % 4]]
@@ -311,7 +311,7 @@ def simulate(world: World, rng: np.random.Generator, weeks: int) -> None:
         students_by_class[cls.class_id].append(sid)
     open_errors: dict[str, dict[str, list[Any]]] = defaultdict(dict)  # student -> item -> entry row
     event_no = entry_no = 0
-    nights = _homework_nights(end)
+    nights = homework_nights(end)
     for school in SCHOOLS:
         for cls in school.classes:
             taught = sorted(world.progress[cls.class_id], key=lambda p: (p[1], p[0].kp_id))
@@ -321,8 +321,8 @@ def simulate(world: World, rng: np.random.Generator, weeks: int) -> None:
                     for kp, on in taught:
                         if on == night or (on == LAST_YEAR and night == LOG_START):
                             truth.teach(sid, kp.kp_id)
-                subjects = _subjects_tonight(school, cls, night)
-                share = (_cap(school, cls.grade) or 20) / len(subjects) * 0.75
+                subjects = subjects_tonight(school, cls, night)
+                share = (school_cap(school, cls.grade) or 20) / len(subjects) * 0.75
                 for subject in subjects:
                     known = [kp for kp, on in taught if on <= night and kp.d.subject == subject]
                     if not known:
@@ -441,8 +441,9 @@ raises = ["caps.9"]
 """
 
 
-def generate(out: Path, seed: int, *, weeks: int = 8, items_per_kp: int = 34) -> dict[str, int]:
-    """Write a whole synthetic world into `out`; return how many records of each kind."""
+def build_world(seed: int, *, weeks: int = 8, items_per_kp: int = 34) -> World:
+    """The whole synthetic world in memory, its hidden students as they are at the end of the logs
+    (deterministic: the same seed gives the same world as `generate` writes)."""
     rng_kp, rng_items, rng_students, rng_progress, rng_sim = _streams(seed, 5)
     truth = GroundTruth()
     kps = build_curriculum(rng_kp)
@@ -451,7 +452,24 @@ def generate(out: Path, seed: int, *, weeks: int = 8, items_per_kp: int = 34) ->
     progress = build_progress(rng_progress, kps)
     world = World(kps, items, truth, students, progress)
     simulate(world, rng_sim, weeks)
-    end = LOG_START + timedelta(weeks=weeks) - timedelta(days=1)
+    return world
+
+
+def log_end(weeks: int = 8) -> date:
+    return LOG_START + timedelta(weeks=weeks) - timedelta(days=1)
+
+
+def generate(out: Path, seed: int, *, weeks: int = 8, items_per_kp: int = 34) -> dict[str, int]:
+    """Write a whole synthetic world into `out`; return how many records of each kind."""
+    world = build_world(seed, weeks=weeks, items_per_kp=items_per_kp)
+    kps, items, truth, students, progress = (
+        world.kps,
+        world.items,
+        world.truth,
+        world.students,
+        world.progress,
+    )
+    end = log_end(weeks)
 
     out.mkdir(parents=True, exist_ok=True)
     (out / "policies").mkdir(exist_ok=True)
