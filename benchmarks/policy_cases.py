@@ -443,7 +443,9 @@ def _inject_c1(c: _Built, rng: random.Random) -> str:
         kp = f"{c.hw_set.subject}-g{g}-{j:02d}z"
         grades[kp] = g
         how = "knowledge point of a later grade"
-    items[j] = replace(items[j], kp_ids=(*items[j].kp_ids[:-1], kp))
+    points = list(items[j].kp_ids)
+    points[rng.randrange(len(points))] = kp  # any position of the item's points
+    items[j] = replace(items[j], kp_ids=tuple(points))
     c.set_items(items)
     c.klass = replace(c.klass, kp_grades=grades)
     return how
@@ -460,7 +462,9 @@ def _inject_c2(c: _Built, rng: random.Random) -> str:
     if rng.random() < 0.5:
         taught[kp] = c.evening.night + timedelta(days=rng.randint(1, 30))
         how = "knowledge point taught only later"
-    items[j] = replace(items[j], kp_ids=(kp, *items[j].kp_ids[1:]))
+    points = list(items[j].kp_ids)
+    points[rng.randrange(len(points))] = kp
+    items[j] = replace(items[j], kp_ids=tuple(points))
     c.set_items(items)
     c.klass = replace(c.klass, kp_grades=grades, taught=taught)
     return how

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, insert, select
 
-from service.policy.gate import Proposal, submit
+from service.policy.gate import Proposal, bank_timing, submit
 from service.policy.ledger import LedgerError, PlanLine, publish, record_exemption, set_allocation
 from service.policy.policy import PolicyBook
 from service.store import tables as t
@@ -49,6 +49,8 @@ def _bank(engine: Engine, *, taught_by: date | None = NIGHT, kind: str = "writte
             t.items.c.subject == subject,
             t.items.c.kind == kind,
             t.items.c.needs_parent == needs_parent,
+            (t.items.c.est_minutes <= 3.0)
+            | (t.items.c.est_minutes.is_(None) & (t.items.c.kind != "written")),
         )
         .order_by(t.item_kps.c.kp_id, t.items.c.item_id)
     )
@@ -73,6 +75,10 @@ def _proposal(plan_id: str, student: str, items: list[str], *, night: date = NIG
     return Proposal(plan_id, "teacher-math", student, night, subject, proposed, total * 1.4, basic * 1.4)
 
 
+def _submit(engine: Engine, proposal: Proposal, now: datetime = NOW):  # type: ignore[no-untyped-def]
+    return submit(engine, BOOK, proposal, now=now, timing=bank_timing(engine))
+
+
 def _plans(engine: Engine) -> int:
     with engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(t.plans)).scalar_one()
@@ -80,7 +86,7 @@ def _plans(engine: Engine) -> int:
 
 def test_a_hand_written_set_that_keeps_every_rule_is_reserved(school: Engine) -> None:
     student = _student(school)
-    outcome = submit(school, BOOK, _proposal("p1", student, _bank(school)), now=NOW)
+    outcome = _submit(school, _proposal("p1", student, _bank(school)), now=NOW)
     assert outcome.ok, [str(v) for v in outcome.violations]
     with school.connect() as conn:
         plan = conn.execute(select(t.plans).where(t.plans.c.plan_id == "p1")).one()
@@ -91,7 +97,7 @@ def test_C5_an_item_that_needs_a_parent_is_refused_and_nothing_is_written(school
     student = _student(school)
     parent_item = _bank(school, kind="physical", needs_parent=True, subject="pe", n=1, taught_by=None)
     set_allocation(school, BOOK, G5, NIGHT.weekday(), {"pe": 1, "chinese": 1})
-    outcome = submit(school, BOOK, _proposal("p1", student, parent_item, subject="pe"), now=NOW)
+    outcome = _submit(school, _proposal("p1", student, parent_item, subject="pe"), now=NOW)
     assert {v.rule for v in outcome.violations} == {"C5"}
     assert not outcome.reserved and _plans(school) == 0
 
@@ -108,7 +114,7 @@ def test_C2_the_class_s_own_teaching_progress_decides(school: Engine) -> None:
             ).all()
         )
     ahead = [i for i in later if taught[i] > NIGHT - timedelta(days=20)][:1]
-    outcome = submit(school, BOOK, _proposal("p1", student, ahead, night=NIGHT - timedelta(days=21)), now=NOW)
+    outcome = _submit(school, _proposal("p1", student, ahead, night=NIGHT - timedelta(days=21)), now=NOW)
     assert {v.rule for v in outcome.violations} == {"C2"}
 
 
@@ -117,36 +123,89 @@ def test_C4_an_item_set_two_nights_ago_comes_back_only_as_a_review(school: Engin
     items = _bank(school)
     sunday = NIGHT - timedelta(days=2)
     set_allocation(school, BOOK, G5, sunday.weekday(), {"math": 1, "chinese": 1})
-    assert submit(school, BOOK, _proposal("p0", student, items, night=sunday), now=NOW - timedelta(days=2)).ok
+    assert _submit(school, _proposal("p0", student, items, night=sunday), now=NOW - timedelta(days=2)).ok
     publish(school, "p0", now=NOW - timedelta(days=2))
-    again = submit(school, BOOK, _proposal("p1", student, items[:1]), now=NOW)
+    again = _submit(school, _proposal("p1", student, items[:1]), now=NOW)
     assert {v.rule for v in again.violations} == {"C4"}
-    review = submit(school, BOOK, _proposal("p2", student, items[:1], review=True), now=NOW)
+    claimed = _submit(school, _proposal("p2", student, items[:1], review=True), now=NOW)
+    assert {v.rule for v in claimed.violations} == {"C4"}  # "review" without an error-book entry
+    with school.begin() as conn:
+        conn.execute(insert(t.error_book).values(
+            entry_id="eb-x", student_id=student, item_id=items[0], created_at=NOW - timedelta(days=2),
+            created_offset_min=480, error_type="concept"))  # fmt: skip
+    review = _submit(school, _proposal("p3", student, items[:1], review=True), now=NOW)
     assert review.ok
+    later = _submit(school, _proposal("p4", student, items[1:2], night=sunday - timedelta(days=3)), now=NOW)
+    assert {v.rule for v in later.violations} == {"C4"}  # set for a later night: not earlier either
 
 
 def test_T12_after_a_parent_s_exemption_written_items_are_refused(school: Engine) -> None:
     student = _student(school)
     record_exemption(school, student, NIGHT, recorded_by="parent-1", now=NOW)
-    outcome = submit(school, BOOK, _proposal("p1", student, _bank(school)), now=NOW)
+    outcome = _submit(school, _proposal("p1", student, _bank(school)), now=NOW)
     assert {v.rule for v in outcome.violations} == {"T12"} and not outcome.reserved
     oral = _bank(school, kind="practical", n=1)
-    assert submit(school, BOOK, _proposal("p2", student, oral), now=NOW).ok
+    assert _submit(school, _proposal("p2", student, oral), now=NOW).ok
 
 
 def test_T5_a_second_set_in_the_same_subject_gets_only_what_is_left_of_its_share(school: Engine) -> None:
     student = _student(school)
     items = _bank(school, n=8)
-    assert submit(school, BOOK, _proposal("p1", student, items[:4]), now=NOW).ok  # 22.4 of maths' 30
-    outcome = submit(school, BOOK, _proposal("p2", student, items[4:]), now=NOW)
+    assert _submit(school, _proposal("p1", student, items[:4]), now=NOW).ok  # 22.4 of maths' 30
+    outcome = _submit(school, _proposal("p2", student, items[4:]), now=NOW)
     assert {v.rule for v in outcome.violations} == {"T5"} and not outcome.reserved
-    assert submit(school, BOOK, _proposal("p3", student, items[4:5], minutes=5.0), now=NOW).ok  # 7 more fit
+    assert _submit(school, _proposal("p3", student, items[4:5], minutes=5.0), now=NOW).ok  # 7 more fit
 
 
 def test_unknown_items_and_empty_sets_are_refused_by_name(school: Engine) -> None:
     student = _student(school)
     with pytest.raises(LedgerError, match="no-such-item"):
-        submit(school, BOOK, _proposal("p1", student, ["no-such-item"]), now=NOW)
+        _submit(school, _proposal("p1", student, ["no-such-item"]), now=NOW)
     with pytest.raises(LedgerError, match="no items"):
-        submit(school, BOOK, _proposal("p1", student, []), now=NOW)
+        _submit(school, _proposal("p1", student, []), now=NOW)
     assert _plans(school) == 0
+
+
+def test_T2_the_gate_never_takes_a_proposer_s_minutes_below_the_bank_s(school: Engine) -> None:
+    """Declaring 0.1 minutes per item does not make a long set fit: the gate's timing is the floor."""
+    student = _student(school)
+    items = _bank(school, n=12)
+    tiny = _proposal("p1", student, items, minutes=0.1)
+    outcome = _submit(school, tiny)
+    assert not outcome.reserved and {v.rule for v in outcome.violations} <= {"T5", "C4"}
+    assert "T5" in {v.rule for v in outcome.violations}
+    assert _plans(school) == 0
+
+
+def test_items_of_another_subject_are_refused_by_name(school: Engine) -> None:
+    student = _student(school)
+    english = _bank(school, subject="english", n=1, taught_by=None)
+    with pytest.raises(LedgerError, match=english[0]):
+        _submit(school, _proposal("p1", student, english, subject="math"))
+
+
+def test_C4_near_duplicate_and_point_caps_hold_for_the_night_not_one_set(school: Engine) -> None:
+    student = _student(school)
+    with school.connect() as conn:
+        group = conn.execute(
+            select(t.items.c.dup_group, func.count()).where(t.items.c.subject == "math", t.items.c.grade == 5)
+            .group_by(t.items.c.dup_group).having(func.count() >= 2).order_by(t.items.c.dup_group)
+        ).first()[0]  # fmt: skip
+        same = list(
+            conn.execute(
+                select(t.items.c.item_id)
+                .where(t.items.c.dup_group == group)
+                .order_by(t.items.c.item_id)
+                .limit(2)
+            ).scalars()
+        )
+    first = _submit(school, _proposal("p1", student, same[:1], minutes=2.0))
+    assert first.ok, first.violations
+    second = _submit(school, _proposal("p2", student, same[1:2], minutes=2.0))
+    assert "C4" in {v.rule for v in second.violations} and not second.reserved
+
+
+def test_T10_missing_minutes_are_refused_not_ignored(school: Engine) -> None:
+    student = _student(school)
+    outcome = _submit(school, _proposal("p1", student, _bank(school, n=2), minutes=float("nan")))
+    assert {v.rule for v in outcome.violations} == {"T10"} and not outcome.reserved

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, insert, select, text, update
+from sqlalchemy import Engine, case, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from benchmarks.ledger import hammer
@@ -27,6 +27,7 @@ from service.policy.ledger import (
     evening_view,
     expire_drafts,
     is_exempt,
+    open_evenings,
     publish,
     record_exemption,
     release_unused,
@@ -324,3 +325,29 @@ def test_T5_check_constraint_is_the_backstop(reference_engine: Engine) -> None:
     assert _reserved(reference_engine, student) == pytest.approx(10.0)
     with reference_engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM evening_subjects")).scalar_one() == 2
+
+
+def test_T11_a_changed_personal_cap_moves_the_evening_s_cap_unless_plans_are_above_it(
+    reference_engine: Engine,
+) -> None:
+    students = _students(reference_engine, G5)
+    s0, s1 = students[0], students[1]
+    for student in (s0, s1):
+        spec = _spec(reference_engine, student)
+        reserve(
+            reference_engine,
+            _draft(reference_engine, f"p-{student}", student, sorted(spec.allowances)[0], 20.0),
+            spec,
+            now=NOW,
+        )
+    with reference_engine.begin() as conn:
+        conn.execute(update(t.students).where(t.students.c.student_id.in_([s0, s1])).values(
+            personal_cap_minutes=case((t.students.c.student_id == s0, 45), else_=15)))  # fmt: skip
+    for student in (s0, s1):
+        with reference_engine.begin() as conn:
+            open_evenings(conn, [_spec(reference_engine, student)])
+    with reference_engine.connect() as conn:
+        caps = dict(conn.execute(select(t.evening_ledger.c.student_id, t.evening_ledger.c.cap_minutes)
+                                 .where(t.evening_ledger.c.night == TUESDAY)).all())  # fmt: skip
+    assert caps[s0] == 45.0  # follows the new rule
+    assert caps[s1] == 60.0  # 20 minutes already reserved: stays until a plan is withdrawn

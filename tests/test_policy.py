@@ -86,3 +86,35 @@ def test_extends_must_lead_to_a_file(tmp_path: Path) -> None:
     school = _write(tmp_path, "school", 'school = "s"\nextends = "nowhere"\n')
     with pytest.raises(PolicyError, match=r"key 'extends': no policy file .*nowhere.toml"):
         load_policy(school)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('region = "r2"\nextends = "national"\nraises = ["days.noon_assignment", "caps.9"]\n[days]\nnoon_assignment = true\n',
+         "'days.noon_assignment' cannot be raised; a region may raise only minutes caps"),
+        ('region = "r2"\nextends = "national"\nraises = ["items.needs_parent_allowed"]\n[items]\nneeds_parent_allowed = true\n',
+         "'items.needs_parent_allowed' cannot be raised"),
+        ('region = "r2"\nextends = "region"\nraises = ["caps.5"]\n[caps]\n"5" = 300\n',
+         "key 'extends': a region's file extends the national one directly"),
+    ],
+    ids=["noon", "needs parent", "a file calling itself a region"],
+)  # fmt: skip
+def test_a_region_may_raise_only_caps_and_only_over_national(region: Path, text: str, message: str) -> None:
+    path = _write(region.parent, "r2", text)
+    with pytest.raises(PolicyError) as refused:
+        load_policy(path)
+    assert any(message in p for p in refused.value.problems), refused.value.problems
+
+
+def test_an_empty_written_subject_list_cannot_undo_a_stricter_one(region: Path) -> None:
+    strict = _write(
+        region.parent, "strict", 'school = "s"\nextends = "region"\n[subjects]\nwritten_only_in = ["math"]\n'
+    )
+    assert load_policy(strict).written_only_in == ("math",)
+    loose = _write(
+        region.parent, "loose", 'school = "s2"\nextends = "strict"\n[subjects]\nwritten_only_in = []\n'
+    )
+    with pytest.raises(PolicyError) as refused:
+        load_policy(loose)
+    assert any("an empty list lets every subject set written work" in p for p in refused.value.problems)

@@ -224,5 +224,44 @@ def test_the_verifier_shares_no_code_with_the_planner() -> None:
         if isinstance(node, ast.Import | ast.ImportFrom)
         for alias in node.names
     }
-    assert imported <= {"__future__", "collections", "collections.abc", "dataclasses", "datetime",
+    assert imported <= {"__future__", "collections", "collections.abc", "dataclasses", "datetime", "math",
                         "models.schema", "service.policy.policy"}, imported  # fmt: skip
+
+
+def test_T10_nan_infinite_zero_or_negative_minutes_are_refused() -> None:
+    req = _valid()
+    for bad in (float("nan"), float("inf"), 0.0, -5.0):
+        items = (replace(req.hw_set.items[0], minutes=bad), *req.hw_set.items[1:])
+        assert _run(req, hw_set=replace(req.hw_set, items=items)) == ["T10"], bad
+    assert _run(req, hw_set=replace(req.hw_set, conservative_minutes=float("nan"))) == ["T10"]
+
+
+def test_T7_any_slot_but_the_evening_is_refused() -> None:
+    req = _valid()
+    for slot in ("noon", "Noon", "lunch"):
+        assert _run(req, hw_set=replace(req.hw_set, slot=slot)) == ["T7"]
+
+
+def test_C1_an_item_without_knowledge_points_is_refused() -> None:
+    req = _valid()
+    items = (replace(req.hw_set.items[0], kp_ids=()), *req.hw_set.items[1:])
+    assert _run(req, hw_set=replace(req.hw_set, items=items)) == ["C1"]
+
+
+def test_C4_caps_count_what_other_plans_set_tonight() -> None:
+    req = _valid()
+    first = req.hw_set.items[0]
+    other = (("other-item", first.dup_group, ("some-kp",)),)
+    assert _run(req, student=replace(req.student, tonight=other)) == ["C4"]  # near-duplicate group
+    same = ((first.item_id, None, ()),)
+    assert _run(req, student=replace(req.student, tonight=same)) == ["C4"]  # the same item again
+    unrelated = (("x", "another-group", ("another-kp",)),)
+    assert _run(req, student=replace(req.student, tonight=unrelated)) == []
+
+
+def test_independent_violations_are_all_reported_not_only_the_first() -> None:
+    req = read_check(CHECKS / "violates-C5.json")
+    noon = replace(req.hw_set, slot="noon")
+    assert _run(req, hw_set=noon) == ["T7", "C5"]
+    exempt_noon = read_check(CHECKS / "violates-T12.json")
+    assert set(_run(exempt_noon, hw_set=replace(exempt_noon.hw_set, slot="noon"))) == {"T7", "T12"}

@@ -154,11 +154,11 @@ def plan_class(
 def _class_pool(facts: ClassFacts, focus: set[str], config: PlannerConfig) -> list[Candidate]:
     """Today's lesson first, then the most recently taught points, up to max_candidates."""
     order = {kp: k for k, kp in enumerate(facts.kp_meta)}
-    ranked = sorted(
+    ordered = sorted(
         facts.candidates,
         key=lambda c: (0 if set(c.kps) & focus else 1, -max(order.get(kp, 0) for kp in c.kps), c.item_id),
     )
-    return ranked[: config.max_candidates]
+    return ordered[: config.max_candidates]
 
 
 def _remaining(view: EveningView, subject: str, share_minutes: float | None) -> float:
@@ -212,7 +212,8 @@ def _plan_student(
             [PlanLine(i.item_id, i.tier, i.typical_minutes, i.reason_zh, i.reason_en, i.review) for i in items],
             whole, basic, model_version=model_version,
         )  # fmt: skip
-        outcome = submit(engine, policy_of, proposal, now=now)
+        timing = _ModelTiming([i.typical_minutes for i in items], whole, basic)
+        outcome = submit(engine, policy_of, proposal, now=now, timing=timing)
         if outcome.ok:
             plan.plan_id = plan_id
             plan.items = items
@@ -230,6 +231,18 @@ def _plan_student(
             break
     plan.status = "refused"
     return plan
+
+
+@dataclass(frozen=True)
+class _ModelTiming:
+    """The duration model's minutes for the set the planner proposes (the gate's floor)."""
+
+    minutes: list[float]
+    whole: float
+    basic: float
+
+    def __call__(self, proposal: Proposal) -> tuple[list[float], float, float]:
+        return self.minutes, self.whole, self.basic
 
 
 @dataclass
@@ -484,7 +497,7 @@ def _levels(s: _Scored) -> dict[str, str]:
 
 
 def _summary(plans: list[StudentPlan], focus: set[str]) -> dict[str, Any]:
-    """Class totals and distributions; no student is ranked (R5). Attention by level (R6)."""
+    """Class totals and distributions; no student is put in order of results (R5). Attention by level (R6)."""
     drafted = [p for p in plans if p.status == "draft"]
 
     def spread(values: list[float]) -> dict[str, float]:

@@ -113,11 +113,15 @@ class _Reader:
         return value
 
 
+def _no_constant(name: str) -> Any:
+    raise json.JSONDecodeError(f"{name} is not a number JSON allows", name, 0)
+
+
 def read_check(path: Path) -> CheckRequest:
     """The verifier's inputs from a check file, or CheckFileError naming every problem."""
     r = _Reader(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
+        data = json.loads(path.read_text(encoding="utf-8-sig"), parse_constant=_no_constant)
     except OSError as exc:
         raise CheckFileError([f"{path}: cannot be read: {exc}"]) from None
     except json.JSONDecodeError as exc:
@@ -151,14 +155,31 @@ def read_check(path: Path) -> CheckRequest:
     s = r.obj(
         top.get("student", {}),
         "$.student",
-        {"student_id", "personal_cap_minutes", "exempt", "recent"},
+        {"student_id", "personal_cap_minutes", "exempt", "recent", "tonight"},
         {"student_id"},
     )
+    tonight = []
+    raw_tonight = s.get("tonight", [])
+    if not isinstance(raw_tonight, list):
+        r.bad("$.student.tonight", "should be a list")
+        raw_tonight = []
+    for k, raw in enumerate(raw_tonight):
+        where = f"$.student.tonight[{k}]"
+        e = r.obj(raw, where, {"item_id", "dup_group", "kp_ids"}, {"item_id", "kp_ids"})
+        points = e.get("kp_ids", [])
+        if not isinstance(points, list) or not all(isinstance(x, str) for x in points):
+            r.bad(f"{where}.kp_ids", f"should be a list of knowledge point ids, got {points!r}")
+            points = []
+        group = e.get("dup_group")
+        tonight.append(
+            (r.text(e, "item_id", where), group if isinstance(group, str) else None, tuple(points))
+        )
     student = StudentContext(
         r.text(s, "student_id", "$.student"),
         r.number(s.get("personal_cap_minutes"), "$.student.personal_cap_minutes", whole=True, optional=True),
         r.flag(s, "exempt", "$.student"),
         {k: r.day(v, f"$.student.recent.{k}") for k, v in r.mapping(s, "recent", "$.student").items()},
+        tuple(tonight),
     )
 
     e = r.obj(

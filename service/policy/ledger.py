@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine, and_, case, delete, func, insert, sel
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
+from models.schema import SUBJECTS
 from service.policy.budget import day_type, default_weights, evening_cap, split
 from service.policy.policy import Policy
 from service.store import tables as t
@@ -169,8 +170,8 @@ def _too_many_subjects(grade: int, policy: Policy, subjects: Iterable[str]) -> L
         return None
     rule = "T1" if grade <= 2 else "T8"
     return LedgerError(
-        f"{grade}年级每晚最多 {limit} 门学科有作业，这里有 {len(subjects)} 门（{'、'.join(subjects)}）",
-        f"grade {grade} gets homework from at most {limit} subject(s) per evening; this gives {len(subjects)} ({', '.join(subjects)})",
+        f"{grade}年级每晚最多 {limit} 门学科有作业，这样会有 {len(subjects)} 门（{'、'.join(SUBJECTS.get(s, s) for s in subjects)}）：请减少到 {limit} 门",
+        f"grade {grade} gets homework from at most {limit} subject(s) per evening; this gives {len(subjects)} ({', '.join(subjects)}): keep {limit}",
         rule,
     )
 
@@ -209,21 +210,26 @@ def set_allocation(
 
 
 def open_evenings(conn: Connection, specs: Iterable[EveningSpec]) -> None:
-    """Create the evening rows that do not exist yet (an existing evening is never changed)."""
+    """Create the evening rows that do not exist yet. An existing evening keeps its shares and
+    reservations; its cap follows the rules as they are now (a student's own cap set or lifted
+    since), unless more than the new cap is already reserved — then it stays, and the verifier
+    names the difference (T11) until a plan is withdrawn."""
     specs = list(specs)
-    _upsert_ignore(
-        conn,
-        t.evening_ledger,
-        [
-            {
-                "student_id": s.student_id,
-                "night": s.night,
-                "cap_minutes": s.cap_minutes,
-                "reserved_minutes": 0.0,
-            }
-            for s in specs
-        ],
-    )
+    rows = [
+        {"student_id": s.student_id, "night": s.night, "cap_minutes": s.cap_minutes, "reserved_minutes": 0.0}
+        for s in specs
+    ]
+    if rows:
+        statement = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(t.evening_ledger)
+        conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=["student_id", "night"],
+                set_={"cap_minutes": statement.excluded.cap_minutes},
+                where=(t.evening_ledger.c.reserved_minutes <= statement.excluded.cap_minutes)
+                & (t.evening_ledger.c.cap_minutes != statement.excluded.cap_minutes),
+            ),
+            rows,
+        )
     _upsert_ignore(
         conn,
         t.evening_subjects,
@@ -286,7 +292,11 @@ def reserve(
     except _NoRoom as full:  # rolled back: say what is left
         raise _over(engine, draft, spec, minutes, full.args[0]) from None
     except IntegrityError as exc:  # rolled back
-        if "ledger_lines" in str(exc.orig) or "uq_ledger_lines" in str(exc):
+        text = str(exc.orig)
+        if (
+            "uq_ledger_lines" in text
+            or "ledger_lines.student_id, ledger_lines.night, ledger_lines.item_id" in text
+        ):
             raise LedgerError(
                 "这道题今晚已经布置给这名学生了（同一晚不重复布置）",
                 "this item is already set for this student tonight (no item twice on one night)",
@@ -379,8 +389,8 @@ def _over(engine: Engine, draft: PlanDraft, spec: EveningSpec, minutes: float, w
     evening_left = view.cap_minutes - sum(view.reserved.values())
     if which == "evening":
         return OverBudget(
-            f"今晚只剩 {max(evening_left, 0):.1f} 分钟（上限 {view.cap_minutes:.0f} 分钟，各科合计），这套作业要 {minutes:.1f} 分钟",
-            f"tonight has {max(evening_left, 0):.1f} minutes left (cap {view.cap_minutes:.0f}, all subjects together); this set needs {minutes:.1f}",
+            f"今晚只剩 {max(evening_left, 0):.1f} 分钟（上限 {view.cap_minutes:.0f} 分钟，各科合计），这套作业要 {minutes:.1f} 分钟：请删减 {minutes - max(evening_left, 0):.1f} 分钟",
+            f"tonight has {max(evening_left, 0):.1f} minutes left (cap {view.cap_minutes:.0f}, all subjects together); this set needs {minutes:.1f}: cut {minutes - max(evening_left, 0):.1f} minutes",
             "T5",
         )
     return OverBudget(
@@ -523,6 +533,17 @@ def release_unused(
     moved = 0.0
     with engine.begin() as conn:
         open_evenings(conn, specs)  # a write first
+        # Lock the class's shares tonight before looking at them, in one order (student, subject):
+        # a booking cannot slip in between the check and the move, and two releases cannot deadlock.
+        conn.execute(
+            select(t.evening_subjects.c.student_id)
+            .where(
+                t.evening_subjects.c.night == night,
+                t.evening_subjects.c.student_id.in_([s.student_id for s in specs]),
+            )
+            .order_by(t.evening_subjects.c.student_id, t.evening_subjects.c.subject)
+            .with_for_update()
+        ).all()
         shares = conn.execute(
             select(
                 t.evening_subjects.c.subject,

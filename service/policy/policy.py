@@ -99,6 +99,14 @@ def load_policy(path: Path) -> Policy:
             problems.append(
                 f"{child}: key 'raises': only a region's file may raise a value; a school may only tighten"
             )
+        if is_region and data.get("extends") != "national":
+            problems.append(f"{child}: key 'extends': a region's file extends the national one directly")
+        for key in sorted(raises):
+            if not key.startswith("caps."):
+                problems.append(
+                    f"{child}: key 'raises': {key!r} cannot be raised; a region may raise only minutes caps (T3), never switch a rule off"
+                )
+        raises = {key for key in raises if key.startswith("caps.")}
         merged = _merge(merged, _normalise(data, child, problems), child, raises, problems)
     if problems:
         raise PolicyError(problems)
@@ -253,6 +261,10 @@ def _merge(
                 if span in old and n > old[span]:
                     problems.append(f"{where}: {span[0]}-{span[1]} = {n} is above the {old[span]} it extends")
             value = combined
+        elif rule == "written-subset" and old and not value:
+            problems.append(
+                f"{where}: an empty list lets every subject set written work; the policy it extends allows only {', '.join(old)}"
+            )
         elif (rule == "written-subset" and old and not set(value) <= set(old)) or (
             rule == "subset" and not set(value) <= set(old)
         ):

@@ -15,6 +15,7 @@ cap (T1 grades 1-2, T2 3-6, T3 7-9, T4 10-12).
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -74,6 +75,9 @@ class StudentContext:
     personal_cap_minutes: int | None = None  # lower than the policy's cap, never higher
     exempt: bool = False  # a parent signed tonight's exemption from written work (T12)
     recent: Mapping[str, date] = field(default_factory=dict)  # item -> last night it was set
+    # Items other plans already set for this student tonight: (item, near-duplicate group, points).
+    # The near-duplicate and per-point caps (C4) hold for the night, not only for one set.
+    tonight: tuple[tuple[str, str | None, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -120,7 +124,7 @@ def verify(
     out: list[Violation] = []
     out += _kinds(hw_set, klass.grade, student, policy)
     out += _subjects(hw_set, klass.grade, evening, policy)
-    if hw_set.slot == "noon" and not policy.noon_assignment:
+    if hw_set.slot != "evening" and not (hw_set.slot == "noon" and policy.noon_assignment):
         out.append(
             Violation(
                 "T7",
@@ -213,6 +217,16 @@ def _subjects(hw_set: HomeworkSet, grade: int, evening: EveningState, policy: Po
 def _syllabus(hw_set: HomeworkSet, klass: ClassContext, night: date) -> list[Violation]:
     out = []
     for item in hw_set.items:
+        if not item.kp_ids:
+            out.append(
+                Violation(
+                    "C1",
+                    "这道题没有标注知识点，无法确认在课程标准之内：请删除它或先在题库里标注知识点。",
+                    "This item names no knowledge point, so it cannot be shown to be within the curriculum standard: remove it or tag it in the item bank first.",
+                    item.item_id,
+                )
+            )
+            continue
         for kp in item.kp_ids:
             kp_grade = klass.kp_grades.get(kp)
             if kp_grade is None or kp_grade > klass.grade:
@@ -250,6 +264,16 @@ def _syllabus(hw_set: HomeworkSet, klass: ClassContext, night: date) -> list[Vio
 def _repetition(hw_set: HomeworkSet, student: StudentContext, night: date, policy: Policy) -> list[Violation]:
     out = []
     ids = Counter(item.item_id for item in hw_set.items)
+    already = {item_id for item_id, _, _ in student.tonight}
+    for item_id in sorted(set(ids) & already):
+        out.append(
+            Violation(
+                "C4",
+                "这道题今晚已经在另一份作业里布置给这名学生了：请换一道题。",
+                "This item is already set for this student tonight in another set: choose another item.",
+                item_id,
+            )
+        )
     for item_id, n in sorted(ids.items()):
         if n > 1:
             out.append(
@@ -261,23 +285,25 @@ def _repetition(hw_set: HomeworkSet, student: StudentContext, night: date, polic
                 )
             )
     groups = Counter(item.dup_group for item in hw_set.items if item.dup_group)
+    groups.update(group for _, group, _ in student.tonight if group and group in groups)
     for group, n in sorted(groups.items()):
         if n > policy.max_per_dup_group:
             out.append(
                 Violation(
                     "C4",
-                    f"近似题组 {group} 有{n}道题（最多{policy.max_per_dup_group}道）：请删掉{n - policy.max_per_dup_group}道，避免机械重复。",
-                    f"Near-duplicate group {group} has {n} items (at most {policy.max_per_dup_group}): remove {n - policy.max_per_dup_group} to avoid mechanical repetition.",
+                    f"近似题（{', '.join(i.item_id for i in hw_set.items if i.dup_group == group)}）今晚共有{n}道（最多{policy.max_per_dup_group}道）：请删掉{n - policy.max_per_dup_group}道，避免机械重复。",
+                    f"Near-identical items ({', '.join(i.item_id for i in hw_set.items if i.dup_group == group)}) come to {n} tonight (at most {policy.max_per_dup_group}): remove {n - policy.max_per_dup_group} to avoid mechanical repetition.",
                 )
             )
     kps = Counter(kp for item in hw_set.items for kp in set(item.kp_ids))
+    kps.update(kp for _, _, points in student.tonight for kp in set(points) if kp in kps)
     for kp, n in sorted(kps.items()):
         if n > policy.max_per_kp:
             out.append(
                 Violation(
                     "C4",
-                    f"知识点 {kp} 有{n}道题（最多{policy.max_per_kp}道）：请删掉{n - policy.max_per_kp}道。",
-                    f"Knowledge point {kp} has {n} items (at most {policy.max_per_kp}): remove {n - policy.max_per_kp}.",
+                    f"知识点 {kp} 今晚共有{n}道题（最多{policy.max_per_kp}道）：请删掉{n - policy.max_per_kp}道。",
+                    f"Knowledge point {kp} has {n} items tonight (at most {policy.max_per_kp}): remove {n - policy.max_per_kp}.",
                 )
             )
     for item in hw_set.items:
@@ -321,10 +347,27 @@ def _budget(
         out.append(
             Violation(
                 "T11",
-                f"今晚的作业时间上限被改成了 {_m(evening.cap_minutes)} 分钟，而规定是 {_m(own_cap)} 分钟；上限不能因成绩或惩罚而改变：请让学校恢复上限。",
-                f"Tonight's cap was changed to {_m(evening.cap_minutes)} minutes where the rules give {_m(own_cap)}; the cap never depends on performance or punishment: ask the school to restore it.",
+                f"今晚账本上的上限是 {_m(evening.cap_minutes)} 分钟，而按规定（年级上限和学生本人上限）应为 {_m(own_cap)} 分钟；上限只由规定决定，不因成绩或惩罚改变：请学校核对学生的上限设置，已超出新上限的作业请先撤回。",
+                f"Tonight's ledger cap is {_m(evening.cap_minutes)} minutes where the rules (grade cap, the student's own cap) give {_m(own_cap)}; the cap follows the rules only, never performance or punishment: ask the school to check the student's cap, and withdraw plans above the new cap first.",
             )
         )
+    numbers = [item.minutes for item in hw_set.items] + [
+        hw_set.conservative_minutes,
+        hw_set.basic_conservative_minutes,
+    ]
+    if (
+        not all(math.isfinite(x) for x in numbers)
+        or any(item.minutes <= 0 for item in hw_set.items)
+        or min(numbers[-2:]) < 0
+    ):
+        out.append(
+            Violation(
+                "T10",
+                "这套作业的用时估计不完整（有缺失、为零、为负或无穷大的分钟数），无法核定时间：请为每道题重新估算用时。",
+                "The set's time estimates are incomplete (missing, zero, negative or infinite minutes), so the evening cannot be checked: re-estimate every item's minutes.",
+            )
+        )
+        return out
     cap = min(own_cap, evening.cap_minutes)
     typical = sum(item.minutes for item in hw_set.items)
     basic_typical = sum(item.minutes for item in hw_set.items if item.tier == "basic")
@@ -351,12 +394,15 @@ def _budget(
     over = whole - max(remaining, 0.0)
     subject = SUBJECTS.get(hw_set.subject, hw_set.subject)
     if whole <= cap + EPS:
-        if subject_left < evening_left:
+        if evening.allowance_minutes is not None and evening.allowance_minutes <= EPS:
+            zh = f"班主任今晚没有给{subject}分配作业时间：请改到别的晚上，或请班主任调整今晚的分配。"
+            en = f"The head teacher's split gives {hw_set.subject} no time tonight: choose another evening or ask the head teacher to change tonight's split."
+        elif subject_left < evening_left:
             zh = f"{subject}今晚分到 {_m(max(subject_left, 0))} 分钟，这套作业保守估计 {_m(whole)} 分钟：请删减 {_m(over)} 分钟，或请班主任调剂。"
             en = f"{hw_set.subject} has {_m(max(subject_left, 0))} minutes of tonight's evening and this set may take {_m(whole)}: cut {_m(over)} minutes or ask the head teacher to reallocate."
         else:
-            zh = f"其他学科今晚已占用 {_m(used)} 分钟，只剩 {_m(max(evening_left, 0))} 分钟，这套作业保守估计 {_m(whole)} 分钟：请删减 {_m(over)} 分钟。"
-            en = f"Other subjects already hold {_m(used)} minutes of tonight, leaving {_m(max(evening_left, 0))}; this set may take {_m(whole)}: cut {_m(over)} minutes."
+            zh = f"今晚已布置的其他作业占用了 {_m(used)} 分钟，只剩 {_m(max(evening_left, 0))} 分钟，这套作业保守估计 {_m(whole)} 分钟：请删减 {_m(over)} 分钟。"
+            en = f"Homework already set tonight holds {_m(used)} minutes, leaving {_m(max(evening_left, 0))}; this set may take {_m(whole)}: cut {_m(over)} minutes."
         out.append(Violation("T5", zh, en))
     elif basic <= remaining + EPS:
         out.append(
