@@ -27,7 +27,7 @@ def instance(rng: np.random.Generator) -> tuple[Problem, list[np.ndarray], np.nd
     sizes = []
     left = n
     while left:
-        k = int(min(left, rng.integers(1, 6)))
+        k = min(left, int(rng.integers(1, 6)))
         sizes.append(k)
         left -= k
     order = rng.permutation(n)

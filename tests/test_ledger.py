@@ -351,3 +351,29 @@ def test_T11_a_changed_personal_cap_moves_the_evening_s_cap_unless_plans_are_abo
                                  .where(t.evening_ledger.c.night == TUESDAY)).all())  # fmt: skip
     assert caps[s0] == 45.0  # follows the new rule
     assert caps[s1] == 60.0  # 20 minutes already reserved: stays until a plan is withdrawn
+
+
+def test_T5_an_expired_draft_gives_its_minutes_back_when_someone_needs_them(reference_engine: Engine) -> None:
+    student = _students(reference_engine, G5)[0]
+    spec = _spec(reference_engine, student)
+    subject = sorted(spec.allowances)[0]
+    share = spec.allowances[subject]
+    reserve(reference_engine, _draft(reference_engine, "old", student, subject, share), spec, now=NOW)
+    with pytest.raises(OverBudget):  # the draft still holds the share
+        reserve(
+            reference_engine,
+            _draft(reference_engine, "new", student, subject, 5.0, item_offset=5),
+            spec,
+            now=NOW + timedelta(minutes=10),
+        )
+    later = NOW + timedelta(hours=1)  # its hold has run out: no scheduler needed
+    reserve(
+        reference_engine,
+        _draft(reference_engine, "new", student, subject, 5.0, item_offset=5),
+        spec,
+        now=later,
+    )
+    with reference_engine.connect() as conn:
+        statuses = dict(conn.execute(select(t.plans.c.plan_id, t.plans.c.status)).all())
+    assert statuses == {"old": "discarded", "new": "draft"}
+    assert _reserved(reference_engine, student) == pytest.approx(5.0)

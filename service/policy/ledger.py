@@ -287,8 +287,15 @@ def reserve(
             "T10",
         )
     try:
-        with engine.begin() as conn:
-            _book(conn, draft, spec, minutes, typical, now + hold, now)
+        try:
+            with engine.begin() as conn:
+                _book(conn, draft, spec, minutes, typical, now + hold, now)
+        except _NoRoom:
+            # Drafts whose hold has run out give their minutes back first (no scheduler needed).
+            if not expire_drafts(engine, now, student_id=draft.student_id, night=draft.night):
+                raise
+            with engine.begin() as conn:
+                _book(conn, draft, spec, minutes, typical, now + hold, now)
     except _NoRoom as full:  # rolled back: say what is left
         raise _over(engine, draft, spec, minutes, full.args[0]) from None
     except IntegrityError as exc:  # rolled back
@@ -457,14 +464,17 @@ def discard(engine: Engine, plan_id: str) -> bool:
         return True
 
 
-def expire_drafts(engine: Engine, now: datetime) -> int:
-    """Release every draft whose hold has run out; the number released."""
+def expire_drafts(
+    engine: Engine, now: datetime, *, student_id: str | None = None, night: date | None = None
+) -> int:
+    """Release every draft whose hold has run out (of one student's night, if given); how many."""
+    query = select(t.plans.c.plan_id).where(t.plans.c.status == "draft", t.plans.c.expires_at <= now)
+    if student_id is not None:
+        query = query.where(t.plans.c.student_id == student_id)
+    if night is not None:
+        query = query.where(t.plans.c.night == night)
     with engine.connect() as conn:
-        due = list(
-            conn.execute(
-                select(t.plans.c.plan_id).where(t.plans.c.status == "draft", t.plans.c.expires_at <= now)
-            ).scalars()
-        )
+        due = list(conn.execute(query).scalars())
     released = 0
     for plan_id in due:
         with engine.begin() as conn:
