@@ -81,3 +81,52 @@ def optimality(instances: int = 1000, seed: int = 20261125, time_limit: float = 
         "fallback_ratio_min": round(min(ratios), 5),
         "fallback_seconds_median": round(statistics.median(fallback_seconds), 4),
     }
+
+
+def class_45(repeats: int = 5, class_id: str = "east-5-1", subject: str = "math") -> dict[str, Any]:
+    """Planning the 45 students of one class end to end — student states, models, optimiser,
+    verifier and ledger — on a fresh copy of the sample database each time; seconds per class."""
+    import shutil
+    import tempfile
+    from datetime import UTC, date, datetime
+    from pathlib import Path
+
+    from service.planner.plan import plan_class
+    from service.policy.ledger import set_allocation
+    from service.policy.policy import PolicyBook
+    from service.store.db import make_engine, upgrade
+    from service.store.importer import import_files
+    from training.loaders.contract import load
+    from training.pipeline import fit_bundle
+
+    samples = Path(__file__).resolve().parent.parent / "data_samples"
+    bundle = fit_bundle(load(samples), "bench")
+    book = PolicyBook(samples / "policies")
+    night = date(2026, 10, 27)
+    seconds, candidates = [], []
+    with tempfile.TemporaryDirectory(prefix="jianfu-bench-plan-") as tmp:
+        base = Path(tmp) / "base.db"
+        engine = make_engine(f"sqlite:///{base}")
+        upgrade(engine)
+        import_files(engine, [samples])
+        engine.dispose()
+        for k in range(repeats):
+            path = Path(tmp) / f"run{k}.db"
+            shutil.copy(base, path)
+            engine = make_engine(f"sqlite:///{path}")
+            set_allocation(engine, book, class_id, night.weekday(), {subject: 1.0, "chinese": 1.0})
+            start = time.perf_counter()
+            plan = plan_class(engine, bundle, book, class_id, subject, night, [], "bench",
+                              now=datetime(2026, 10, 27, 8, tzinfo=UTC))  # fmt: skip
+            seconds.append(time.perf_counter() - start)
+            candidates.append(plan.summary["planned"])
+            engine.dispose()
+    return {
+        "class": class_id,
+        "students": len(plan.students),
+        "planned": candidates[-1],
+        "repeats": repeats,
+        "seconds": [round(s, 3) for s in seconds],
+        "seconds_median": round(statistics.median(seconds), 3),
+        "target_seconds": 1.0,
+    }
