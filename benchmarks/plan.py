@@ -130,3 +130,20 @@ def class_45(repeats: int = 5, class_id: str = "east-5-1", subject: str = "math"
         "seconds_median": round(statistics.median(seconds), 3),
         "target_seconds": 1.0,
     }
+
+
+def run(instances: int = 1000, repeats: int = 5, weeks: int = 4) -> dict[str, Any]:
+    from training.simulate import run as simulate
+
+    result: dict[str, Any] = {"optimality": optimality(instances), "class_45": class_45(repeats)}
+    learning = simulate(weeks=weeks)
+    policies = learning["policies"]
+    result["learning"] = {
+        **{k: v for k, v in learning.items() if k != "policies"},
+        "gain_per_minute": {name: p["gain_per_minute"] for name, p in policies.items()},
+        "true_over_cap_share": {name: p["true_over_cap_share"] for name, p in policies.items()},
+        "gain_per_minute_vs_same_set": policies["jianfu"]["gain_per_minute"]
+        / policies["same_set"]["gain_per_minute"],
+        "policies": policies,
+    }
+    return result

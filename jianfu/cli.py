@@ -198,6 +198,39 @@ def bench_ledger(
         raise typer.Exit(1)
 
 
+@bench_app.command("plan")
+def bench_plan(
+    out: Annotated[Path, typer.Option("--out", help="JSON result file.")],
+    instances: Annotated[int, typer.Option("--instances", help="Random optimiser instances.")] = 1000,
+    repeats: Annotated[int, typer.Option("--repeats", help="Timed plans of a class of 45.")] = 5,
+    weeks: Annotated[int, typer.Option("--weeks", help="Weeks of simulated evenings.")] = 4,
+) -> None:
+    """The planner: optimiser vs known optima, a class of 45 end to end, and learning per minute on
+    the synthetic school's hidden students against three baselines."""
+    from benchmarks.plan import run
+
+    result = run(instances=instances, repeats=repeats, weeks=weeks)
+    _write_result(out, result)
+    o, c, learning = result["optimality"], result["class_45"], result["learning"]
+    typer.echo(
+        f"optimality: {o['instances']} instances, exact gap max {o['exact_gap_max']:.2g} "
+        f"({o['exact_not_proven']} not proven), fallback median {o['fallback_ratio_median']:.4f} of the optimum"
+    )
+    typer.echo(f"class of 45: {c['seconds_median']:.2f} s median end to end (target 1.0)")
+    typer.echo(
+        f"learning ({learning['weeks']} weeks, {learning['students']} students, {learning['nights']} nights):"
+    )
+    for name in learning["gain_per_minute"]:
+        typer.echo(
+            f"  {name:>18}: gain/minute {learning['gain_per_minute'][name]:.5f}, "
+            f"true time over the cap on {learning['true_over_cap_share'][name]:.1%} of student-evenings"
+        )
+    typer.echo(
+        f"jianfu / same set, gain per minute: {learning['gain_per_minute_vs_same_set']:.2f} (target >= 1.20)"
+    )
+    typer.echo(f"wrote {out}")
+
+
 def _write_result(out: Path, result: dict[str, Any]) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

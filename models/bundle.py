@@ -24,7 +24,7 @@ from models.duration import DurationModel
 from models.features import Priors
 from models.review import HalfLifeRegression
 
-FORMAT = 1
+FORMAT = 2  # 2: the kp_log_seconds time feature
 
 
 def feature_config() -> dict[str, Any]:

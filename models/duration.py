@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from models.features import (
     ITEM_KINDS,
+    SUBJECT_INDEX,
     TIME_FEATURES,
     TIME_PRIOR_WEIGHT,
     AnswerLog,
@@ -36,12 +37,15 @@ ITEM_TIMED_LOG = TIME_FEATURES.index("item_timed_log")
 EST_MINUTES_LOG = TIME_FEATURES.index("est_minutes_log")
 KIND = TIME_FEATURES.index("kind")
 GRADE = TIME_FEATURES.index("grade")
+KP_LOG_SECONDS = TIME_FEATURES.index("kp_log_seconds")
+SUBJECT = TIME_FEATURES.index("subject")
 
 
-def _group(info: ItemInfo) -> tuple[float, float]:
-    """(kind, grade) as the time features encode them."""
+def _group(info: ItemInfo) -> tuple[float, float, float]:
+    """(subject, kind, grade) as the time features encode them."""
     kind = float(ITEM_KINDS.index(info.kind)) if info.kind in ITEM_KINDS else math.nan
-    return kind, float(info.grade) if info.grade is not None else math.nan
+    grade = float(info.grade) if info.grade is not None else math.nan
+    return SUBJECT_INDEX.get(info.subject or "", math.nan), kind, grade
 
 
 RHO_GRID = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6)
@@ -207,49 +211,52 @@ class DurationModel(RegressorMixin, BaseEstimator):
 
         A new item (no timed answers yet, e.g. on the day its point is taught) has only the
         teacher's minutes, or nothing, behind its time feature. Here its cold-start value is
-        replaced by a regression, fitted on well-timed items, on the teacher's minutes (when given)
-        and the mean time of items of the same kind and grade; the regression's residual variance
-        `tau2` is added to the item's log-variance, both fading as its own timed answers come in.
-        (Without this, an optimiser choosing the cheapest-looking items picks exactly the items
-        whose time is most underestimated.)"""
+        replaced by a regression, fitted on well-timed items, on its anchor — the mean time of the
+        other items of its knowledge points, else of items of its kind and grade — and the
+        teacher's minutes when given; the regression's residual variance `tau2` is added to the
+        item's log-variance, both fading as its own timed answers come in. (Without this, an
+        optimiser choosing the cheapest-looking items picks exactly those whose time is most
+        underestimated.)"""
         overall = priors.timed_sum / priors.timed if priors.timed > 0 else math.nan
         rows = []
         for item, info in item_info.items():
             n, m, var = priors.item_log_seconds(item)
             if n >= min_answers:
-                rows.append((_group(info), info.est_minutes, m, var, n))
+                rows.append(
+                    (_group(info), priors.kp_log_seconds(item, info.kps), info.est_minutes, m, var, n)
+                )
         self.item_overall_ = overall
-        self.item_line_ = None
+        self.item_line_: dict[bool, tuple[float, ...] | None] | None = None
         self.item_tau2_ = 0.0
         self.item_within_ = 1.0
         if len(rows) < 10 or overall != overall:
             return self
-        groups: dict[tuple[float, float], list[float]] = {}
-        for g, _, m, _, _ in rows:
+        groups: dict[tuple[float, float, float], list[float]] = {}
+        for g, _, _, m, _, _ in rows:
             groups.setdefault(g, []).append(m)
         self.item_groups_ = {g: float(np.mean(v)) for g, v in groups.items()}
         residuals, noise = [], []
         lines: dict[bool, tuple[float, ...] | None] = {}
         for with_est in (True, False):
-            part = [r for r in rows if (r[1] is not None) == with_est]
+            part = [r for r in rows if (r[2] is not None) == with_est]
             if len(part) < 10:
                 lines[with_est] = None
                 continue
-            gm = np.array([self.item_groups_[r[0]] for r in part])
-            cols = [np.ones(len(part)), gm]
+            anchor = np.array([r[1] if r[1] == r[1] else self.item_groups_[r[0]] for r in part])
+            cols = [np.ones(len(part)), anchor]
             if with_est:
-                cols.append(np.log(np.array([r[1] for r in part]) * 60.0))
+                cols.append(np.log(np.array([r[2] for r in part]) * 60.0))
             A = np.column_stack(cols)
-            y = np.array([r[2] for r in part])
+            y = np.array([r[3] for r in part])
             coef = np.linalg.lstsq(A, y, rcond=None)[0]
             lines[with_est] = tuple(float(c) for c in coef)
             residuals += list(y - A @ coef)
-            noise += [r[3] / r[4] for r in part]
+            noise += [r[4] / r[5] for r in part]
         self.item_line_ = lines
         self.item_tau2_ = (
             max(float(np.mean(np.square(residuals))) - float(np.mean(noise)), 0.0) if residuals else 0.0
         )
-        self.item_within_ = max(float(np.median([r[3] for r in rows])), 1e-3)
+        self.item_within_ = max(float(np.median([r[4] for r in rows])), 1e-3)
         return self
 
     def _cold_estimate(self, X: np.ndarray) -> np.ndarray:
@@ -257,20 +264,24 @@ class DurationModel(RegressorMixin, BaseEstimator):
         no regression applies)."""
         lines = self.item_line_ or {}
         gm = np.array(
-            [self.item_groups_.get((k, g), np.nan) for k, g in zip(X[:, KIND], X[:, GRADE], strict=True)]
+            [
+                self.item_groups_.get((float(a), float(k), float(g)), np.nan)
+                for a, k, g in zip(X[:, SUBJECT], X[:, KIND], X[:, GRADE], strict=True)
+            ]
         )
-        gm = np.where(np.isnan(gm), self.item_overall_, gm)
+        anchor = np.where(np.isnan(X[:, KP_LOG_SECONDS]), gm, X[:, KP_LOG_SECONDS])
+        anchor = np.where(np.isnan(anchor), self.item_overall_, anchor)
         est = X[:, EST_MINUTES_LOG]
         out = np.full(len(X), np.nan)
         with_est = ~np.isnan(est)
         line = lines.get(True)
         if line is not None:
             a, c, b = line
-            out[with_est] = a + c * gm[with_est] + b * (est[with_est] + math.log(60.0))
+            out[with_est] = a + c * anchor[with_est] + b * (est[with_est] + math.log(60.0))
         line = lines.get(False)
         if line is not None:
             a, c = line
-            out[~with_est] = a + c * gm[~with_est]
+            out[~with_est] = a + c * anchor[~with_est]
         return out
 
     def _corrected(self, X: np.ndarray) -> np.ndarray:
@@ -356,8 +367,8 @@ class DurationModel(RegressorMixin, BaseEstimator):
         """(log-median, log-variance) of each item's seconds, for choosing items and bounding sets:
         compute once, bound many subsets.
 
-        An item nobody has been timed on yet is never taken to be quicker than items of its kind
-        and grade, whatever the teacher's minutes say: a planner that picks the cheapest-looking
+        An item nobody has been timed on yet is never taken to be quicker than the other items of
+        its knowledge points (else of its kind and grade), whatever the teacher's minutes say: a planner that picks the cheapest-looking
         items would otherwise pick exactly those whose estimate is too low (the same items for a
         whole class), and the evening would overrun."""
         X = np.asarray(X, dtype=np.float64)

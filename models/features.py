@@ -29,6 +29,9 @@ TIME_PRIOR_WEIGHT = 3.0  # pseudo-answers of the fallback time behind an item's 
 SPEED_DECAY = 0.9  # weight of the earlier recent-speed estimate at each timed answer
 
 ITEM_KINDS = ("written", "oral", "reading", "practical", "physical")
+SUBJECT_INDEX = {
+    s: float(k) for k, s in enumerate(("chinese", "math", "english", "science", "morality", "pe", "art"))
+}
 
 # (name, monotone direction in P(correct)): +1 must not lower P when it grows, -1 must not raise it,
 # 0 free. Every feature a new *correct* answer changes is +1 or -1, so one more correct answer on a
@@ -89,6 +92,8 @@ TIME_FEATURES = (
     "student_speed_recent",  # the same, weighted towards recent answers
     "student_timed_log",
     "student_residual_sd",
+    "kp_log_seconds",  # the other items of its knowledge points: what a new item is likely to take
+    "subject",  # index in models.schema.SUBJECTS, NaN when unknown
 )
 MONOTONE = tuple(direction for _, direction in FEATURES)
 N_FEATURES = len(FEATURES)
@@ -112,6 +117,7 @@ class ItemInfo:
     kind: str | None = None
     grade: int | None = None
     est_minutes: float | None = None
+    subject: str | None = None
 
 
 @dataclass
@@ -128,6 +134,9 @@ class Priors:
     item_time_n: dict[str, float] = field(default_factory=dict)
     item_time_sum: dict[str, float] = field(default_factory=dict)
     item_time_sq: dict[str, float] = field(default_factory=dict)
+    # log-seconds per knowledge point (count, sum): how long a new item of the point is likely to take
+    kp_time_n: dict[str, float] = field(default_factory=dict)
+    kp_time_sum: dict[str, float] = field(default_factory=dict)
     answers: float = 0.0
     right: float = 0.0
     timed: float = 0.0  # answers with a time, and the sum and sum of squares of their log-seconds
@@ -175,6 +184,9 @@ class Priors:
                     self.item_time_n[item] = self.item_time_n.get(item, 0.0) + sign
                     self.item_time_sum[item] = self.item_time_sum.get(item, 0.0) + sign * t
                     self.item_time_sq[item] = self.item_time_sq.get(item, 0.0) + sign * t * t
+                    for kp in points:
+                        self.kp_time_n[kp] = self.kp_time_n.get(kp, 0.0) + sign
+                        self.kp_time_sum[kp] = self.kp_time_sum.get(kp, 0.0) + sign * t
                     self.timed += sign
                     self.timed_sum += sign * t
                     self.timed_sq += sign * t * t
@@ -219,6 +231,21 @@ class Priors:
         mean = self.item_time_sum[item] / n
         var = max(self.item_time_sq[item] / n - mean * mean, 0.0)
         return n, mean, var
+
+    def kp_log_seconds(self, item: str, kps: Sequence[str]) -> float:
+        """Mean log-seconds of the other items of the item's knowledge points (its own answers left
+        out, so a well-timed item and a new one see the same kind of number); NaN if none."""
+        found = self._memo.get(("kp_time", item))
+        if found is None:
+            own_n = self.item_time_n.get(item, 0.0)
+            own_sum = self.item_time_sum.get(item, 0.0)
+            means = []
+            for kp in kps:
+                n = self.kp_time_n.get(kp, 0.0) - own_n
+                if n >= 1:
+                    means.append((self.kp_time_sum.get(kp, 0.0) - own_sum) / n)
+            found = self._memo[("kp_time", item)] = sum(means) / len(means) if means else NAN
+        return float(found)
 
     def typical_log_seconds(self, item: str, info: ItemInfo) -> float:
         """The item's mean log-seconds, shrunk towards the teacher's estimate or the overall mean."""
@@ -426,6 +453,8 @@ class StudentState:
             self.time_recent if k else NAN,
             math.log1p(k),
             spread,
+            priors.kp_log_seconds(item, info.kps),
+            SUBJECT_INDEX.get(info.subject or "", NAN),
         ]
 
     # -- writing -----------------------------------------------------------------------------------

@@ -123,7 +123,7 @@ def load_class(
             continue
         if any(kp not in taught or taught[kp] > night for kp in kps):  # C2
             continue
-        info = ItemInfo(kps, row.kind, row.grade, row.est_minutes)
+        info = ItemInfo(kps, row.kind, row.grade, row.est_minutes, row.subject)
         candidates.append(Candidate(row.item_id, row.kind, kps, row.dup_group, info))
     students = _students(conn, class_id, subject, night, priors, policy.repeat_days, klass.timezone, cache)
     return ClassFacts(
@@ -299,8 +299,10 @@ def _item_info(conn: Connection) -> dict[str, ItemInfo]:
     ):
         kps[item_id].append(kp)
     return {
-        r.item_id: ItemInfo(tuple(kps.get(r.item_id, ())), r.kind, r.grade, r.est_minutes)
+        r.item_id: ItemInfo(tuple(kps.get(r.item_id, ())), r.kind, r.grade, r.est_minutes, r.subject)
         for r in conn.execute(
-            select(t.items.c.item_id, t.items.c.kind, t.items.c.grade, t.items.c.est_minutes)
+            select(
+                t.items.c.item_id, t.items.c.kind, t.items.c.grade, t.items.c.est_minutes, t.items.c.subject
+            )
         )
     }

@@ -52,7 +52,9 @@ def load(folder: Path, now: datetime | None = None) -> SchoolData:
             f"{folder / 'attempts.csv'}: the homework log is empty: there is nothing to learn from"
         )
     info = {
-        i.item_id: ItemInfo(kps=i.kp_ids, kind=i.kind, grade=i.grade, est_minutes=i.est_minutes)
+        i.item_id: ItemInfo(
+            kps=i.kp_ids, kind=i.kind, grade=i.grade, est_minutes=i.est_minutes, subject=i.subject
+        )
         for i in records["items"]
     }
     attempts.sort(key=lambda a: (a.student_id, a.submitted_at, a.event_id))
