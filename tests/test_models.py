@@ -244,3 +244,36 @@ def test_serving_state_updated_one_answer_at_a_time_gives_the_training_features(
         state.update(
             item, school.item_info[item], school.correct[r], data.priors, school.at[r], school.seconds[r]
         )
+
+
+def test_a_new_item_is_never_taken_to_be_quicker_than_the_other_items_of_its_point(school: AnswerLog) -> None:
+    """Cold start: a never-timed item with a (too) low teacher estimate is not predicted below what
+    the other items of its knowledge point take — choosing the cheapest-looking new items would
+    otherwise pick exactly those whose estimate is too low — and carries extra uncertainty."""
+    from models.features import ItemInfo, StudentState
+
+    data = training_set(school, sessions=sessions_of(school, 90))
+    assert data.X_time is not None
+    seconds = np.asarray(school.seconds)
+    timed = seconds > 0
+    model = DurationModel(n_estimators=100).fit_item_spread(data.priors, school.item_info)
+    model.fit(data.X_time[timed], seconds[timed])
+    assert model.item_tau2_ > 0
+    item = max(
+        (
+            i
+            for i in data.priors.item_time_n
+            if data.priors.kp_log_seconds(i, school.item_info[i].kps)
+            == data.priors.kp_log_seconds(i, school.item_info[i].kps)
+        ),
+        key=lambda i: data.priors.item_time_n[i],
+    )  # the most-timed item whose point has other timed items
+    kps = school.item_info[item].kps
+    point_minutes = np.exp(data.priors.kp_log_seconds(item, kps)) / 60
+    base = school.item_info[item]
+    state = StudentState()
+    low = ItemInfo(kps, base.kind, base.grade, est_minutes=float(point_minutes) / 10, subject=base.subject)
+    mu_new, s2_new = model.item_params(np.array([state.time_features("brand-new", low, data.priors)]))
+    _, s2_old = model.item_params(np.array([state.time_features(item, base, data.priors)]))
+    assert np.exp(mu_new[0]) / 60 > 0.5 * point_minutes  # not a tenth, as the estimate says
+    assert s2_new[0] > s2_old[0]  # less known, wider
