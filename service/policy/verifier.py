@@ -311,12 +311,18 @@ def _repetition(hw_set: HomeworkSet, student: StudentContext, night: date, polic
         if last is None or item.review:
             continue
         days = (night - last).days
-        if days < policy.repeat_days:
+        if abs(days) < policy.repeat_days:
+            when_zh = f"{days} 天前（{last}）刚布置过" if days >= 0 else f"已安排在 {-days} 天后（{last}）"
+            when_en = (
+                f"was set {days} days ago ({last})"
+                if days >= 0
+                else f"is already set for {last}, {-days} days later"
+            )
             out.append(
                 Violation(
                     "C4",
-                    f"这道题 {days} 天前（{last}）刚布置过，{policy.repeat_days} 天内不得重复（错题复习除外）：请换一道题。",
-                    f"This item was set {days} days ago ({last}); it may not come back within {policy.repeat_days} days unless it is an error-book review: choose another item.",
+                    f"这道题{when_zh}，{policy.repeat_days} 天内不得重复（错题复习除外）：请换一道题。",
+                    f"This item {when_en}; it may not come back within {policy.repeat_days} days unless it is an error-book review: choose another item.",
                     item.item_id,
                 )
             )
