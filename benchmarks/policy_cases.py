@@ -14,27 +14,10 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from service.policy.policy import Policy
+from service.policy.rules import SET_RULES
 from service.policy.verifier import ClassContext, EveningState, HomeworkSet, SetItem, StudentContext
 
-INJECTABLE = (
-    "T1",
-    "T2",
-    "T3",
-    "T4",
-    "T5",
-    "T6",
-    "T7",
-    "T8",
-    "T9",
-    "T10",
-    "T11",
-    "T12",
-    "C1",
-    "C2",
-    "C4",
-    "C5",
-    "C6",
-)
+INJECTABLE = SET_RULES
 SUBJECT_POOL = ("chinese", "math", "english", "science", "morality", "pe", "art")
 CORE = ("chinese", "math", "english")
 NON_WRITTEN = ("oral", "reading", "practical", "physical")

@@ -22,29 +22,11 @@ from benchmarks.policy_cases import INJECTABLE, make_case
 from benchmarks.verifier import count
 from jianfu.cli import app
 from service.policy.checkfile import read_check
+from service.policy.rules import SET_RULES
 from service.policy.verifier import verify
 from tests.conftest import ROOT, SAMPLES
 
 CHECKS = SAMPLES / "checks"
-SET_RULES = (
-    "T1",
-    "T2",
-    "T3",
-    "T4",
-    "T5",
-    "T6",
-    "T7",
-    "T8",
-    "T9",
-    "T10",
-    "T11",
-    "T12",
-    "C1",
-    "C2",
-    "C4",
-    "C5",
-    "C6",
-)
 
 
 def _rules(case) -> set[str]:  # type: ignore[no-untyped-def]

@@ -38,9 +38,9 @@ from sqlalchemy import Engine, insert, select, update
 
 from models.bundle import Bundle
 from service.planner.context import StateCache, load_class
-from service.planner.plan import PlannerConfig, _score, plan_class
+from service.planner.plan import PlannerConfig, plan_class, score_candidates
 from service.policy.budget import evening_cap
-from service.policy.ledger import publish, set_allocation
+from service.policy.ledger import class_policy, evening_spec, publish, set_allocation
 from service.policy.policy import PolicyBook
 from service.store import tables as t
 from service.store.db import make_engine, upgrade
@@ -215,8 +215,6 @@ def _sets(r: _Run, bundle: Bundle, book: PolicyBook, class_id: str, subject: str
                 out[sp.student_id] = [i.item_id for i in sp.items]
         return out
     with r.engine.connect() as conn:
-        from service.policy.ledger import class_policy, evening_spec
-
         _, policy = class_policy(conn, book, class_id)
         facts = load_class(conn, policy, class_id, subject, night, bundle.priors, r.cache)
         shares = {s.student_id: evening_spec(conn, book, s.student_id, night).allowances.get(subject, 0.0)
@@ -228,7 +226,7 @@ def _sets(r: _Run, bundle: Bundle, book: PolicyBook, class_id: str, subject: str
         # Today's lesson items, the same for everyone, sized to the class's average typical time.
         fresh = [c for c in pool if set(c.kps) & set(focus)
                  and not any(c.item_id in s.recent for s in facts.students)]  # fmt: skip
-        per_student = [_score(bundle, facts, fresh, s, config) for s in facts.students]
+        per_student = [score_candidates(bundle, facts, fresh, s, config) for s in facts.students]
         minutes_of = [
             {c.item_id: float(m) for c, m in zip(sc.candidates, sc.minutes, strict=True)}
             for sc in per_student
@@ -243,7 +241,7 @@ def _sets(r: _Run, bundle: Bundle, book: PolicyBook, class_id: str, subject: str
         return {s.student_id: list(chosen) for s in facts.students if not s.exempt}
     out = {}
     for s in facts.students:
-        sc = _score(bundle, facts, pool, s, config)
+        sc = score_candidates(bundle, facts, pool, s, config)
         order = list(range(len(sc.candidates)))
         if r.name == "random":
             rng.shuffle(order)

@@ -189,7 +189,7 @@ def _plan_student(
     plan = StudentPlan(student.student_id, student.display_name, "draft")
     available = _remaining(view, facts.subject, share_minutes)
     plan.available_minutes = round(available, 2)
-    scored = _score(bundle, facts, pool, student, config)
+    scored = score_candidates(bundle, facts, pool, student, config)
     plan.levels = _levels(scored)
     if student.exempt:  # T12: a parent excused tonight; nothing is set, nothing moves to tomorrow
         plan.status = "exempt"
@@ -275,7 +275,7 @@ class _Scored:
                            round(float(self.p[i]), 3), bool(self.review[i]), zh, en)  # fmt: skip
 
 
-def _score(
+def score_candidates(
     bundle: Bundle, facts: ClassFacts, pool: list[Candidate], student: StudentFacts, config: PlannerConfig
 ) -> _Scored:
     """P(correct) and typical minutes of every candidate for this student; due reviews added."""

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from service.policy.ledger import (
+    EveningSpec,
     EveningView,
     LedgerError,
     OverBudget,
@@ -65,10 +66,10 @@ class Outcome:
 
 
 def context(
-    conn: Connection, policy_of: Any, proposal: Proposal
+    conn: Connection, policy_of: Any, proposal: Proposal, spec: EveningSpec | None = None
 ) -> tuple[HomeworkSet, StudentContext, ClassContext, EveningState, Any]:
     """The verifier's inputs for a proposal, from the database (the plan itself left out)."""
-    spec = evening_spec(conn, policy_of, proposal.student_id, proposal.night)
+    spec = spec or evening_spec(conn, policy_of, proposal.student_id, proposal.night)
     student_row = conn.execute(
         select(t.students.c.personal_cap_minutes, t.classes.c.class_id, t.classes.c.grade, t.schools.c.policy)
         .join(t.classes, t.classes.c.class_id == t.students.c.class_id)
@@ -278,8 +279,8 @@ def submit(engine: Engine, policy_of: Any, proposal: Proposal, *, now: datetime,
         raise LedgerError("这套作业没有题目", "the set has no items")
     proposal = _timed(proposal, timing)
     with engine.connect() as conn:
-        hw_set, student, klass, evening, policy = context(conn, policy_of, proposal)
         spec = evening_spec(conn, policy_of, proposal.student_id, proposal.night)
+        hw_set, student, klass, evening, policy = context(conn, policy_of, proposal, spec)
     violations = verify(hw_set, student, klass, evening, policy)
     if violations:
         return Outcome(violations, reserved=False)

@@ -29,3 +29,6 @@ HARD: dict[str, tuple[str, str]] = {
     "C6": ("分层作业整体不超时", "the whole tiered set within the cap"),
     "R5": ("不排名", "no ranking"),
 }
+
+# The HARD rules a homework set itself can break (R5, no ranking, is about outputs, not sets).
+SET_RULES: tuple[str, ...] = tuple(rule for rule in HARD if rule != "R5")
