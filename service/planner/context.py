@@ -173,10 +173,18 @@ def _students(
             t.plans.c.student_id.in_(ids),
             t.plans.c.status.in_(("draft", "published", "exempted", "done")),
             t.plans.c.night >= since,
-            t.plans.c.night <= night,
+            t.plans.c.night <= night + timedelta(days=repeat_days),  # set for a later night counts too (C4)
         )
     ):
         _latest(recent[sid], item_id, planned)
+    for sid, item_id, done in conn.execute(  # answers recorded for a later night (C4 looks both ways)
+        select(t.attempts.c.student_id, t.attempts.c.item_id, t.attempts.c.night).where(
+            t.attempts.c.student_id.in_(ids),
+            t.attempts.c.night > night,
+            t.attempts.c.night <= night + timedelta(days=repeat_days),
+        )
+    ):
+        _latest(recent[sid], item_id, done)
     open_errors: dict[str, dict[str, OpenError]] = {sid: {} for sid in ids}
     at_night = evening_epoch(night, timezone)
     for e in conn.execute(
