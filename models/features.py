@@ -353,9 +353,48 @@ class StudentState:
 
     def features(self, item: str, info: ItemInfo, priors: Priors, at: float = NAN) -> list[float]:
         """The feature vector (FEATURE_NAMES) for answering `item` at time `at` (epoch seconds)."""
-        kps = info.kps
-        item_rate = priors.item_rate(item, kps)
-        item_logit = _logit(item_rate)
+        return self._row(
+            item, info, priors, self._student_block(priors, at), self._kp_block(info.kps, priors, at)
+        )
+
+    def features_many(
+        self, items: Sequence[tuple[str, ItemInfo]], priors: Priors, at: float = NAN
+    ) -> list[list[float]]:
+        """features() of many items at one time: the student's and each knowledge point's part are
+        computed once (the rows are the same as features() item by item)."""
+        student = self._student_block(priors, at)
+        blocks: dict[tuple[str, ...], tuple[float, ...]] = {}
+        rows = []
+        for item, info in items:
+            block = blocks.get(info.kps)
+            if block is None:
+                block = blocks[info.kps] = self._kp_block(info.kps, priors, at)
+            rows.append(self._row(item, info, priors, student, block))
+        return rows
+
+    def _student_block(self, priors: Priors, at: float) -> tuple[list[float], list[float]]:
+        """The parts of a row that depend on the student alone: (head, tail) around the item's."""
+        n = self.right + self.wrong
+        recent_right = sum(self.recent)
+        speed = self.speed_sum / (self.speed_n + 3.0) if self.speed_n else NAN
+        head = [
+            math.log1p(self.right),
+            math.log1p(self.wrong),
+            (self.right + 2.0 * priors.rate) / (n + 2.0),
+        ]
+        tail = [
+            self.right_hard,
+            self.wrong_easy,
+            float(recent_right),
+            float(len(self.recent) - recent_right),
+            *self._windows_at(at),
+            float(sum(self.error_book.values())),
+            speed,
+        ]
+        return head, tail
+
+    def _kp_block(self, kps: tuple[str, ...], priors: Priors, at: float) -> tuple[float, ...]:
+        """The parts of a row that depend on the student's record of the item's knowledge points."""
         kp_logit = sum(_logit(priors.kp_rate(k)) for k in kps) / len(kps) if kps else _logit(priors.rate)
         kp_right = kp_wrong = 0
         kp_right_min = math.inf
@@ -388,52 +427,76 @@ class StudentState:
         if kp_right_min is math.inf:
             kp_right_min = 0
         elo_kp = elo_kp / len(kps) if kps else 0.0
-        item_record = self.items.get(item)
-        n = self.right + self.wrong
-        kp_n = kp_right + kp_wrong
-        recent_right = sum(self.recent)
         gap_days = NAN
         if at == at and last_time == last_time:
             gap_days = math.log1p(max(at - last_time, 0.0) / DAY)
-        kind = ITEM_KINDS.index(info.kind) if info.kind in ITEM_KINDS else NAN
-        speed = self.speed_sum / (self.speed_n + 3.0) if self.speed_n else NAN
-        return [
-            item_logit,
-            math.log1p(priors.item_answers.get(item, 0.0)),
+        return (
             kp_logit,
-            float(len(kps)),
-            kind,
-            NAN if info.grade is None else float(info.grade),
-            NAN if info.est_minutes is None else math.log(info.est_minutes),
-            math.log1p(self.right),
-            math.log1p(self.wrong),
-            (self.right + 2.0 * priors.rate) / (n + 2.0),
-            math.log1p(kp_right),
-            math.log1p(kp_wrong),
-            (kp_right + 2.0 * item_rate) / (kp_n + 2.0),
-            math.log1p(kp_right_min),
+            kp_right,
+            kp_wrong,
+            kp_right_min,
             decayed_right,
             decayed_wrong,
             last,
             math.log1p(self.index - last_index - 1) if last_index >= 0 else NAN,
             gap_days,
+            kp_right_hard,
+            kp_wrong_easy,
+            elo_kp,
+            kp_recent_right,
+            kp_recent_n,
+            open_kp,
+        )
+
+    def _row(
+        self,
+        item: str,
+        info: ItemInfo,
+        priors: Priors,
+        student: tuple[list[float], list[float]],
+        block: tuple[float, ...],
+    ) -> list[float]:
+        (kp_logit, kp_right, kp_wrong, kp_right_min, decayed_right, decayed_wrong, last, since_last,
+         gap_days, kp_right_hard, kp_wrong_easy, elo_kp, kp_recent_right, kp_recent_n, open_kp) = block  # fmt: skip
+        head, tail = student
+        item_rate = priors.item_rate(item, info.kps)
+        item_logit = _logit(item_rate)
+        item_record = self.items.get(item)
+        kind = ITEM_KINDS.index(info.kind) if info.kind in ITEM_KINDS else NAN
+        return [
+            item_logit,
+            math.log1p(priors.item_answers.get(item, 0.0)),
+            kp_logit,
+            float(len(info.kps)),
+            kind,
+            NAN if info.grade is None else float(info.grade),
+            NAN if info.est_minutes is None else math.log(info.est_minutes),
+            *head,
+            math.log1p(kp_right),
+            math.log1p(kp_wrong),
+            (kp_right + 2.0 * item_rate) / (kp_right + kp_wrong + 2.0),
+            math.log1p(kp_right_min),
+            decayed_right,
+            decayed_wrong,
+            last,
+            since_last,
+            gap_days,
             float(item_record[0]) if item_record else 0.0,
             float(item_record[1]) if item_record else 0.0,
-            self.right_hard,
-            self.wrong_easy,
+            tail[0],
+            tail[1],
             kp_right_hard,
             kp_wrong_easy,
             self.elo,
             elo_kp,
             _sigmoid(self.elo + elo_kp - (-item_logit)),
-            float(recent_right),
-            float(len(self.recent) - recent_right),
+            tail[2],
+            tail[3],
             float(kp_recent_right),
             float(kp_recent_n - kp_recent_right),
-            *self._windows_at(at),
+            *tail[4:-2],  # the recency windows
             float(open_kp),
-            float(sum(self.error_book.values())),
-            speed,
+            *tail[-2:],
         ]
 
     def time_features(self, item: str, info: ItemInfo, priors: Priors) -> list[float]:

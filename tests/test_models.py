@@ -277,3 +277,25 @@ def test_a_new_item_is_never_taken_to_be_quicker_than_the_other_items_of_its_poi
     _, s2_old = model.item_params(np.array([state.time_features(item, base, data.priors)]))
     assert np.exp(mu_new[0]) / 60 > 0.5 * point_minutes  # not a tenth, as the estimate says
     assert s2_new[0] > s2_old[0]  # less known, wider
+
+
+def test_features_of_many_items_at_once_equal_one_item_at_a_time(
+    school: AnswerLog, trained: tuple[TrainingSet, CorrectnessModel]
+) -> None:
+    """The planner scores hundreds of items per student with features_many (the student's and each
+    point's part computed once); every row must be features()'s, bit for bit."""
+    data, _ = trained
+    student = school.students[0]
+    rows = [r for r, s in enumerate(school.students) if s == student]
+    state = StudentState()
+    for r in rows[: len(rows) // 2]:
+        item = school.items[r]
+        state.update(
+            item, school.item_info[item], school.correct[r], data.priors, school.at[r], school.seconds[r]
+        )
+    items = sorted(set(school.items))[:400]
+    at = school.at[rows[len(rows) // 2]]
+    many = state.features_many([(i, school.item_info[i]) for i in items], data.priors, at)
+    one = [state.features(i, school.item_info[i], data.priors, at) for i in items]
+    np.testing.assert_array_equal(np.asarray(many), np.asarray(one))
+    assert len(many) == len(items) > 100
