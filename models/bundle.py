@@ -91,5 +91,11 @@ class Bundle:
             raise ValueError(f"{folder}: not a jianfu bundle")
         return bundle
 
+    def compile(self, cache_dir: Path, threads: int = 1) -> Bundle:
+        """Compile the forests for serving (models.compiled); predictions stay the same."""
+        self.correctness.compile_forests(cache_dir, threads)
+        self.duration.compile_forests(cache_dir, threads)
+        return self
+
     def p_correct(self, X: np.ndarray) -> np.ndarray:
         return np.asarray(self.correctness.predict_proba(X)[:, 1])

@@ -19,10 +19,11 @@ from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from models.compiled import Compilable
 from models.features import MONOTONE, N_FEATURES
 
 
-class CorrectnessModel(ClassifierMixin, BaseEstimator):
+class CorrectnessModel(Compilable, ClassifierMixin, BaseEstimator):
     """Binary classifier: y = 1 when the answer is right.
 
     Parameters follow LightGBM's names. `monotone` applies features.MONOTONE when X has exactly the
@@ -130,7 +131,11 @@ class CorrectnessModel(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
         slope, intercept = self.calibration_
-        return slope * np.asarray(self.booster_.predict(X, raw_score=True)) + intercept
+        return slope * self._forest("booster", self.booster_, X, raw_score=True) + intercept
+
+    def _forests(self) -> dict[str, lgb.Booster]:
+        check_is_fitted(self)
+        return {"booster": self.booster_}
 
     def predict_proba(self, X: Any) -> np.ndarray:
         p = 1.0 / (1.0 + np.exp(-self.decision_function(X)))

@@ -21,6 +21,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from models.compiled import Compilable
 from models.features import (
     ITEM_KINDS,
     SUBJECT_INDEX,
@@ -111,7 +112,7 @@ def replay_time(
     return np.asarray(rows, dtype=np.float64)
 
 
-class DurationModel(RegressorMixin, BaseEstimator):
+class DurationModel(Compilable, RegressorMixin, BaseEstimator):
     """Regressor of seconds on an item; `set_bound` gives the conservative total for a set."""
 
     def __init__(
@@ -181,7 +182,7 @@ class DurationModel(RegressorMixin, BaseEstimator):
     def log_mu(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
-        return np.asarray(self.booster_.predict(self._corrected(X)))
+        return self._forest("booster", self.booster_, self._corrected(X))
 
     def predict(self, X: Any) -> np.ndarray:
         """Typical (median) seconds per item."""
@@ -192,7 +193,14 @@ class DurationModel(RegressorMixin, BaseEstimator):
         if self.variance_ is None:
             return np.full(len(X), self.sigma_**2)
         X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
-        return np.clip(np.asarray(self.variance_.predict(self._corrected(X))), 0.01, 4.0)
+        return np.clip(self._forest("variance", self.variance_, self._corrected(X)), 0.01, 4.0)
+
+    def _forests(self) -> dict[str, lgb.Booster]:
+        check_is_fitted(self)
+        found = {"booster": self.booster_}
+        if self.variance_ is not None:
+            found["variance"] = self.variance_
+        return found
 
     def _set_moments(self, mu: np.ndarray, s2: np.ndarray, rho: float) -> tuple[float, float]:
         """(m, s): log of the set total ~ Normal(m, s²), by moment matching."""
