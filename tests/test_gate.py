@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, func, insert, select
 
-from service.policy.gate import Proposal, bank_timing, submit
+from service.policy.gate import Proposal, bank_timing, context, contexts, submit, submit_many
 from service.policy.ledger import LedgerError, PlanLine, publish, record_exemption, set_allocation
 from service.policy.policy import PolicyBook
 from service.store import tables as t
@@ -209,3 +209,46 @@ def test_T10_missing_minutes_are_refused_not_ignored(school: Engine) -> None:
     student = _student(school)
     outcome = _submit(school, _proposal("p1", student, _bank(school, n=2), minutes=float("nan")))
     assert {v.rule for v in outcome.violations} == {"T10"} and not outcome.reserved
+
+
+def test_a_class_s_sets_checked_together_see_what_each_sees_alone(school: Engine) -> None:
+    """submit_many reads the class's facts in one go; each set must still be judged on exactly its
+    own student's facts: plans tonight, an exemption, an item set two nights ago, the evening."""
+    students = [_student(school, k) for k in range(4)]
+    items = _bank(school, n=4)
+    assert _submit(school, _proposal("tonight", students[0], items[:1])).ok
+    sunday = NIGHT - timedelta(days=2)
+    set_allocation(school, BOOK, G5, sunday.weekday(), {"math": 1, "chinese": 1})
+    assert _submit(school, _proposal("before", students[2], items[1:2], night=sunday)).ok
+    record_exemption(school, students[1], NIGHT, recorded_by="guardian-1", now=NOW)
+    proposals = [_proposal(f"p{k}", sid, items[1:3]) for k, sid in enumerate(students)]
+    with school.connect() as conn:
+        together = contexts(conn, BOOK, proposals, [_spec(conn, p) for p in proposals])
+        alone = [context(conn, BOOK, p) for p in proposals]
+    assert together == alone
+    assert together[0][1].tonight and not together[3][1].tonight  # the batch did not mix students
+    assert together[1][1].exempt and not together[0][1].exempt
+    assert items[1] in together[2][1].recent and not together[3][1].recent
+
+    outcomes = submit_many(school, BOOK, proposals, now=NOW, timings=[bank_timing(school)] * len(proposals))
+    assert [o.ok for o in outcomes] == [True, False, False, True]
+    assert {v.rule for v in outcomes[1].violations} == {"T12"}
+    assert {v.rule for v in outcomes[2].violations} == {"C4"}
+    with school.connect() as conn:
+        kept = set(conn.execute(select(t.plans.c.plan_id).where(t.plans.c.night == NIGHT)).scalars())
+    assert kept == {"tonight", "p0", "p3"}  # a refusal in the batch touched no other set
+
+
+def test_a_batch_holds_one_set_per_student(school: Engine) -> None:
+    student = _student(school)
+    items = _bank(school, n=2)
+    twice = [_proposal("a", student, items[:1]), _proposal("b", student, items[1:])]
+    with pytest.raises(ValueError, match="one proposal per student"):
+        submit_many(school, BOOK, twice, now=NOW, timings=[bank_timing(school)] * 2)
+    assert _plans(school) == 0
+
+
+def _spec(conn, proposal: Proposal):  # type: ignore[no-untyped-def]
+    from service.policy.ledger import evening_spec
+
+    return evening_spec(conn, BOOK, proposal.student_id, proposal.night)

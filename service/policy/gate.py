@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, literal, select
 
 from service.policy.ledger import (
     EveningSpec,
@@ -25,8 +25,6 @@ from service.policy.ledger import (
     PlanDraft,
     PlanLine,
     evening_spec,
-    evening_view,
-    is_exempt,
     reserve,
 )
 from service.policy.verifier import (
@@ -65,39 +63,52 @@ class Outcome:
         return self.reserved and not self.violations
 
 
-def context(
-    conn: Connection, policy_of: Any, proposal: Proposal, spec: EveningSpec | None = None
-) -> tuple[HomeworkSet, StudentContext, ClassContext, EveningState, Any]:
+Context = tuple[HomeworkSet, StudentContext, ClassContext, EveningState, Any]
+_SET_STATUSES = ("draft", "published", "exempted", "done")  # a plan that sets its items
+
+
+def context(conn: Connection, policy_of: Any, proposal: Proposal, spec: EveningSpec | None = None) -> Context:
     """The verifier's inputs for a proposal, from the database (the plan itself left out)."""
     spec = spec or evening_spec(conn, policy_of, proposal.student_id, proposal.night)
-    student_row = conn.execute(
-        select(t.students.c.personal_cap_minutes, t.classes.c.class_id, t.classes.c.grade, t.schools.c.policy)
-        .join(t.classes, t.classes.c.class_id == t.students.c.class_id)
-        .join(t.schools, t.schools.c.school_id == t.classes.c.school_id)
-        .where(t.students.c.student_id == proposal.student_id)
-    ).one()
-    policy = policy_of(student_row.policy or "national")
-    ids = [i.item_id for i in proposal.items]
+    return contexts(conn, policy_of, [proposal], [spec])[0]
+
+
+def contexts(
+    conn: Connection, policy_of: Any, proposals: Sequence[Proposal], specs: Sequence[EveningSpec]
+) -> list[Context]:
+    """context() of proposals for different students, with one query per kind of fact for them all
+    (a class's sets are checked together; each is judged on its own student's facts)."""
+    if len({p.student_id for p in proposals}) != len(proposals):
+        raise ValueError("one proposal per student in a batch: a student's sets are checked one by one")
+    if not proposals:
+        return []
+    students = [p.student_id for p in proposals]
+    nights = sorted({p.night for p in proposals})
+    ids = sorted({i.item_id for p in proposals for i in p.items})
+    student_rows = {
+        r.student_id: r
+        for r in conn.execute(
+            select(
+                t.students.c.student_id,
+                t.students.c.personal_cap_minutes,
+                t.classes.c.class_id,
+                t.classes.c.grade,
+                t.schools.c.policy,
+            )
+            .join(t.classes, t.classes.c.class_id == t.students.c.class_id)
+            .join(t.schools, t.schools.c.school_id == t.classes.c.school_id)
+            .where(t.students.c.student_id.in_(students))
+        )
+    }
+    missing = [s for s in students if s not in student_rows]
+    if missing:
+        raise LedgerError(f"没有学生 {', '.join(missing)}", f"no student {', '.join(missing)}")
+    policies = {s: policy_of(r.policy or "national") for s, r in student_rows.items()}
     facts = {r.item_id: r for r in conn.execute(select(t.items).where(t.items.c.item_id.in_(ids)))}
-    unknown = sorted(set(ids) - set(facts))
-    if unknown:
-        raise LedgerError(
-            f"题库里没有这些题：{', '.join(unknown)}", f"no such items in the bank: {', '.join(unknown)}"
-        )
-    foreign = sorted(i for i in set(ids) if facts[i].subject != proposal.subject)
-    if foreign:
-        raise LedgerError(
-            f"这些题不属于{proposal.subject}：{', '.join(foreign)}；一套作业只能有一门学科的题",
-            f"these items are not {proposal.subject} items: {', '.join(foreign)}; a set holds one subject's items",
-        )
-    kps: dict[str, list[str]] = {}
-    for row in conn.execute(
-        select(t.item_kps.c.item_id, t.item_kps.c.kp_id)
-        .where(t.item_kps.c.item_id.in_(ids))
-        .order_by(t.item_kps.c.item_id, t.item_kps.c.position)
-    ):
-        kps.setdefault(row.item_id, []).append(row.kp_id)
-    kp_ids = {kp for values in kps.values() for kp in values}
+    for proposal in proposals:
+        _check_items(proposal, facts)
+    kps = _points(conn, ids)
+    kp_ids = sorted({kp for values in kps.values() for kp in values})
     kp_grades = dict(
         conn.execute(
             select(t.knowledge_points.c.kp_id, t.knowledge_points.c.grade).where(
@@ -105,126 +116,244 @@ def context(
             )
         ).all()
     )
-    taught = dict(
-        conn.execute(
-            select(t.teaching_progress.c.kp_id, t.teaching_progress.c.taught_on).where(
-                t.teaching_progress.c.class_id == student_row.class_id,
-                t.teaching_progress.c.kp_id.in_(kp_ids),
+    taught: dict[str, dict[str, date]] = {}
+    for class_id, kp_id, taught_on in conn.execute(
+        select(
+            t.teaching_progress.c.class_id, t.teaching_progress.c.kp_id, t.teaching_progress.c.taught_on
+        ).where(
+            t.teaching_progress.c.class_id.in_(sorted({r.class_id for r in student_rows.values()})),
+            t.teaching_progress.c.kp_id.in_(kp_ids),
+        )
+    ):
+        taught.setdefault(class_id, {})[kp_id] = taught_on
+    window = max(policy.repeat_days for policy in policies.values())
+    recent = _recently_set(conn, proposals, students, ids, nights, window, policies)
+    open_errors = _open_errors(conn, proposals, students, ids)
+    views = _views(conn, proposals, students, nights)
+    exempt = {
+        (sid, night)
+        for sid, night in conn.execute(
+            select(t.exemptions.c.student_id, t.exemptions.c.night).where(
+                t.exemptions.c.student_id.in_(students), t.exemptions.c.night.in_(nights)
             )
-        ).all()
-    )
-    recent = _recently_set(conn, proposal, policy.repeat_days)
-    open_errors = _open_errors(conn, proposal)
-    view = evening_view(conn, proposal.student_id, proposal.night, exclude_plan=proposal.plan_id)
-    if view is None:  # nothing booked yet: the evening as it will be opened
-        view = EveningView(spec.cap_minutes, {}, dict(spec.allowances))
-    evening = EveningState(
-        proposal.night,
-        spec.day_type,
-        view.cap_minutes,
-        view.reserved,
-        view.allowances.get(proposal.subject, 0.0),
-    )
-    hw_set = HomeworkSet(
-        proposal.subject,
-        tuple(
-            SetItem(
-                i.item_id,
-                i.tier,
-                facts[i.item_id].kind,
-                tuple(kps.get(i.item_id, ())),
-                i.typical_minutes,
-                facts[i.item_id].needs_parent,
-                facts[i.item_id].dup_group,
-                i.review and i.item_id in open_errors,  # a review only if the error book says so
-            )
-            for i in proposal.items
-        ),
-        proposal.conservative_minutes,
-        proposal.basic_conservative_minutes,
-        proposal.slot,
-    )
-    student = StudentContext(
-        proposal.student_id,
-        student_row.personal_cap_minutes,
-        is_exempt(conn, proposal.student_id, proposal.night),
-        recent,
-        _tonight(conn, proposal),
-    )
-    klass = ClassContext(student_row.class_id, student_row.grade, kp_grades, taught)
-    return hw_set, student, klass, evening, policy
+        )
+    }
+    tonight = _tonight(conn, proposals, students, nights)
+    out = []
+    for proposal, spec in zip(proposals, specs, strict=True):
+        sid = proposal.student_id
+        row = student_rows[sid]
+        view = views.get(sid) or EveningView(spec.cap_minutes, {}, dict(spec.allowances))
+        evening = EveningState(
+            proposal.night,
+            spec.day_type,
+            view.cap_minutes,
+            view.reserved,
+            view.allowances.get(proposal.subject, 0.0),
+        )
+        hw_set = HomeworkSet(
+            proposal.subject,
+            tuple(
+                SetItem(
+                    i.item_id,
+                    i.tier,
+                    facts[i.item_id].kind,
+                    tuple(kps.get(i.item_id, ())),
+                    i.typical_minutes,
+                    facts[i.item_id].needs_parent,
+                    facts[i.item_id].dup_group,
+                    i.review and i.item_id in open_errors[sid],  # a review only if the error book says so
+                )
+                for i in proposal.items
+            ),
+            proposal.conservative_minutes,
+            proposal.basic_conservative_minutes,
+            proposal.slot,
+        )
+        student = StudentContext(
+            sid, row.personal_cap_minutes, (sid, proposal.night) in exempt, recent[sid], tonight[sid]
+        )
+        own_kps = {kp for i in proposal.items for kp in kps.get(i.item_id, ())}
+        klass = ClassContext(
+            row.class_id,
+            row.grade,
+            {kp: g for kp, g in kp_grades.items() if kp in own_kps},
+            {kp: d for kp, d in taught.get(row.class_id, {}).items() if kp in own_kps},
+        )
+        out.append((hw_set, student, klass, evening, policies[sid]))
+    return out
 
 
-def _recently_set(conn: Connection, proposal: Proposal, days: int) -> dict[str, date]:
-    """item -> the latest night within the repeat window it was set for (or done by) this student."""
-    since = proposal.night - timedelta(days=days)
-    ids = [i.item_id for i in proposal.items]
-    recent: dict[str, date] = {}
+def _check_items(proposal: Proposal, facts: dict[str, Any]) -> None:
+    ids = {i.item_id for i in proposal.items}
+    unknown = sorted(ids - set(facts))
+    if unknown:
+        raise LedgerError(
+            f"题库里没有这些题：{', '.join(unknown)}", f"no such items in the bank: {', '.join(unknown)}"
+        )
+    foreign = sorted(i for i in ids if facts[i].subject != proposal.subject)
+    if foreign:
+        raise LedgerError(
+            f"这些题不属于{proposal.subject}：{', '.join(foreign)}；一套作业只能有一门学科的题",
+            f"these items are not {proposal.subject} items: {', '.join(foreign)}; a set holds one subject's items",
+        )
+
+
+def _points(conn: Connection, ids: Sequence[str]) -> dict[str, list[str]]:
+    kps: dict[str, list[str]] = {}
+    for item_id, kp_id in conn.execute(
+        select(t.item_kps.c.item_id, t.item_kps.c.kp_id)
+        .where(t.item_kps.c.item_id.in_(ids))
+        .order_by(t.item_kps.c.item_id, t.item_kps.c.position)
+    ):
+        kps.setdefault(item_id, []).append(kp_id)
+    return kps
+
+
+def _recently_set(
+    conn: Connection,
+    proposals: Sequence[Proposal],
+    students: Sequence[str],
+    ids: Sequence[str],
+    nights: Sequence[date],
+    window: int,
+    policies: dict[str, Any],
+) -> dict[str, dict[str, date]]:
+    """student -> item of their set -> the nearest night, before or after, within the repeat window
+    that it was set for (or done by) them, other than by this very plan."""
+    lo, hi = nights[0] - timedelta(days=window), nights[-1] + timedelta(days=window)
     planned = (
-        select(t.plan_items.c.item_id, t.plans.c.night)
+        select(t.plans.c.student_id, t.plan_items.c.item_id, t.plans.c.night, t.plans.c.plan_id)
         .join(t.plans, t.plans.c.plan_id == t.plan_items.c.plan_id)
         .where(
-            t.plans.c.student_id == proposal.student_id,
-            t.plans.c.status.in_(("draft", "published", "exempted", "done")),
-            t.plans.c.night >= since,
-            t.plans.c.night <= proposal.night + timedelta(days=days),  # later nights count too
-            t.plans.c.plan_id != proposal.plan_id,
+            t.plans.c.student_id.in_(students),
+            t.plans.c.status.in_(_SET_STATUSES),
+            t.plans.c.night >= lo,
+            t.plans.c.night <= hi,  # later nights count too
             t.plan_items.c.item_id.in_(ids),
         )
     )
-    done = select(t.attempts.c.item_id, t.attempts.c.night).where(
-        t.attempts.c.student_id == proposal.student_id,
-        t.attempts.c.night >= since,
-        t.attempts.c.night <= proposal.night + timedelta(days=days),
+    done = select(
+        t.attempts.c.student_id, t.attempts.c.item_id, t.attempts.c.night, literal(None).label("plan_id")
+    ).where(
+        t.attempts.c.student_id.in_(students),
+        t.attempts.c.night >= lo,
+        t.attempts.c.night <= hi,
         t.attempts.c.item_id.in_(ids),
     )
+    by_student = {p.student_id: p for p in proposals}
+    wanted = {p.student_id: {i.item_id for i in p.items} for p in proposals}
+    recent: dict[str, dict[str, date]] = {s: {} for s in students}
     for query in (planned, done):
-        for item_id, night in conn.execute(query):
-            if item_id not in recent or abs((night - proposal.night).days) < abs(
-                (recent[item_id] - proposal.night).days
-            ):
-                recent[item_id] = night  # the nearest night, before or after
+        for sid, item_id, night, plan_id in conn.execute(query):
+            proposal = by_student[sid]
+            days = abs((night - proposal.night).days)
+            if plan_id == proposal.plan_id or item_id not in wanted[sid]:
+                continue
+            if days > policies[sid].repeat_days:
+                continue
+            mine = recent[sid]
+            if item_id not in mine or days < abs((mine[item_id] - proposal.night).days):
+                mine[item_id] = night
     return recent
 
 
-def _open_errors(conn: Connection, proposal: Proposal) -> set[str]:
-    """Items with an error-book entry of this student still open on the night: the only items a
-    set may call reviews (C4 lets reviews come back within the repeat window)."""
-    ids = [i.item_id for i in proposal.items]
-    rows = conn.execute(
-        select(t.error_book.c.item_id, t.error_book.c.created_at, t.error_book.c.resolved_at).where(
-            t.error_book.c.student_id == proposal.student_id, t.error_book.c.item_id.in_(ids)
+def _open_errors(
+    conn: Connection, proposals: Sequence[Proposal], students: Sequence[str], ids: Sequence[str]
+) -> dict[str, set[str]]:
+    """Per student, items with an error-book entry still open on the night: the only items a set
+    may call reviews (C4 lets reviews come back within the repeat window)."""
+    by_student = {p.student_id: p for p in proposals}
+    out: dict[str, set[str]] = {s: set() for s in students}
+    for r in conn.execute(
+        select(
+            t.error_book.c.student_id,
+            t.error_book.c.item_id,
+            t.error_book.c.created_at,
+            t.error_book.c.resolved_at,
+        ).where(t.error_book.c.student_id.in_(students), t.error_book.c.item_id.in_(ids))
+    ):
+        night = by_student[r.student_id].night
+        night_start = datetime.combine(night, time(0, 0), tzinfo=UTC)
+        if r.created_at.date() <= night and (r.resolved_at is None or r.resolved_at > night_start):
+            out[r.student_id].add(r.item_id)
+    return out
+
+
+def _views(
+    conn: Connection, proposals: Sequence[Proposal], students: Sequence[str], nights: Sequence[date]
+) -> dict[str, EveningView]:
+    """evening_view() of each proposal's evening without the proposal's own plan (absent: not open)."""
+    by_student = {p.student_id: p for p in proposals}
+
+    def mine(sid: str, night: date) -> bool:
+        return by_student[sid].night == night
+
+    caps = {
+        sid: float(cap)
+        for sid, night, cap in conn.execute(
+            select(
+                t.evening_ledger.c.student_id, t.evening_ledger.c.night, t.evening_ledger.c.cap_minutes
+            ).where(t.evening_ledger.c.student_id.in_(students), t.evening_ledger.c.night.in_(nights))
         )
-    ).all()
-    night_start = datetime.combine(proposal.night, time(0, 0), tzinfo=UTC)
+        if mine(sid, night)
+    }
+    allowances: dict[str, dict[str, float]] = {}
+    for sid, night, subject, minutes in conn.execute(
+        select(
+            t.evening_subjects.c.student_id,
+            t.evening_subjects.c.night,
+            t.evening_subjects.c.subject,
+            t.evening_subjects.c.allowance_minutes,
+        ).where(t.evening_subjects.c.student_id.in_(students), t.evening_subjects.c.night.in_(nights))
+    ):
+        if mine(sid, night):
+            allowances.setdefault(sid, {})[subject] = float(minutes)
+    reserved: dict[str, dict[str, float]] = {}
+    lines = t.ledger_lines.c
+    for sid, night, subject, plan_id, minutes in conn.execute(
+        select(lines.student_id, lines.night, lines.subject, lines.plan_id, func.sum(lines.minutes))
+        .where(lines.student_id.in_(students), lines.night.in_(nights))
+        .group_by(lines.student_id, lines.night, lines.subject, lines.plan_id)
+    ):
+        if mine(sid, night) and plan_id != by_student[sid].plan_id:
+            held = reserved.setdefault(sid, {})
+            held[subject] = held.get(subject, 0.0) + float(minutes)
     return {
-        r.item_id
-        for r in rows
-        if r.created_at.date() <= proposal.night and (r.resolved_at is None or r.resolved_at > night_start)
+        sid: EveningView(cap, reserved.get(sid, {}), allowances.get(sid, {})) for sid, cap in caps.items()
     }
 
 
-def _tonight(conn: Connection, proposal: Proposal) -> tuple[tuple[str, str | None, tuple[str, ...]], ...]:
-    """Items other plans already set for this student tonight, with their group and points."""
-    rows = conn.execute(
-        select(t.plan_items.c.item_id, t.items.c.dup_group)
-        .join(t.plans, t.plans.c.plan_id == t.plan_items.c.plan_id)
-        .join(t.items, t.items.c.item_id == t.plan_items.c.item_id)
-        .where(
-            t.plans.c.student_id == proposal.student_id,
-            t.plans.c.night == proposal.night,
-            t.plans.c.status.in_(("draft", "published", "exempted", "done")),
-            t.plans.c.plan_id != proposal.plan_id,
+def _tonight(
+    conn: Connection, proposals: Sequence[Proposal], students: Sequence[str], nights: Sequence[date]
+) -> dict[str, tuple[tuple[str, str | None, tuple[str, ...]], ...]]:
+    """Per student, items other plans already set for them tonight, with their group and points."""
+    by_student = {p.student_id: p for p in proposals}
+    rows = [
+        r
+        for r in conn.execute(
+            select(
+                t.plans.c.student_id,
+                t.plans.c.night,
+                t.plans.c.plan_id,
+                t.plan_items.c.item_id,
+                t.items.c.dup_group,
+            )
+            .join(t.plans, t.plans.c.plan_id == t.plan_items.c.plan_id)
+            .join(t.items, t.items.c.item_id == t.plan_items.c.item_id)
+            .where(
+                t.plans.c.student_id.in_(students),
+                t.plans.c.night.in_(nights),
+                t.plans.c.status.in_(_SET_STATUSES),
+            )
         )
-    ).all()
-    points: dict[str, list[str]] = {}
-    for item_id, kp in conn.execute(
-        select(t.item_kps.c.item_id, t.item_kps.c.kp_id).where(
-            t.item_kps.c.item_id.in_([r.item_id for r in rows])
-        )
-    ):
-        points.setdefault(item_id, []).append(kp)
-    return tuple((r.item_id, r.dup_group, tuple(points.get(r.item_id, ()))) for r in rows)
+        if r.night == by_student[r.student_id].night and r.plan_id != by_student[r.student_id].plan_id
+    ]
+    points = _points(conn, sorted({r.item_id for r in rows}))
+    out: dict[str, list[tuple[str, str | None, tuple[str, ...]]]] = {s: [] for s in students}
+    for r in rows:
+        out[r.student_id].append((r.item_id, r.dup_group, tuple(points.get(r.item_id, ()))))
+    return {s: tuple(v) for s, v in out.items()}
 
 
 # A timing gives, for a proposal, each item's typical minutes for this student and the conservative
@@ -275,13 +404,30 @@ def submit(engine: Engine, policy_of: Any, proposal: Proposal, *, now: datetime,
 
     Minutes are never taken below `timing`'s for this student; the reservation holds the set's
     conservative bound."""
-    if not proposal.items:
-        raise LedgerError("这套作业没有题目", "the set has no items")
-    proposal = _timed(proposal, timing)
+    return submit_many(engine, policy_of, [proposal], now=now, timings=[timing])[0]
+
+
+def submit_many(
+    engine: Engine, policy_of: Any, proposals: Sequence[Proposal], *, now: datetime, timings: Sequence[Timing]
+) -> list[Outcome]:
+    """submit() for sets of different students (a class): their facts are read together, each set
+    is verified on its own and reserved in its own transaction, so one refusal touches no other."""
+    for proposal in proposals:
+        if not proposal.items:
+            raise LedgerError("这套作业没有题目", "the set has no items")
+    timed = [_timed(p, timing) for p, timing in zip(proposals, timings, strict=True)]
     with engine.connect() as conn:
-        spec = evening_spec(conn, policy_of, proposal.student_id, proposal.night)
-        hw_set, student, klass, evening, policy = context(conn, policy_of, proposal, spec)
-    violations = verify(hw_set, student, klass, evening, policy)
+        specs = [evening_spec(conn, policy_of, p.student_id, p.night) for p in timed]
+        found = contexts(conn, policy_of, timed, specs)
+    return [
+        _reserve_if_valid(engine, p, spec, ctx, now) for p, spec, ctx in zip(timed, specs, found, strict=True)
+    ]
+
+
+def _reserve_if_valid(
+    engine: Engine, proposal: Proposal, spec: EveningSpec, ctx: Context, now: datetime
+) -> Outcome:
+    violations = verify(*ctx)
     if violations:
         return Outcome(violations, reserved=False)
     draft = PlanDraft(
