@@ -308,3 +308,61 @@ def test_the_state_cache_equals_a_fresh_replay_after_new_and_late_answers(
             )
         assert a.recent == b.recent
     assert sum(s.state.index for s in cached.students) > 0
+
+
+def test_C4_items_set_or_done_for_a_later_night_are_not_proposed(school: Engine, bundle: Bundle) -> None:
+    """Planning a night when later nights already hold work (a teacher planning ahead, or answers
+    recorded for later nights): the planner leaves those items out itself, so the gate has nothing
+    to refuse and no set is shrunk."""
+    from service.policy.ledger import discard
+
+    first = _plan(school, bundle, "east-5-1", "math")
+    student = next(p for p in first.students if sum(not i.review for i in p.items) >= 2)
+    for p in first.students:
+        if p.plan_id:
+            discard(school, p.plan_id)
+    taken = [i.item_id for i in student.items if not i.review]  # reviews may come back (C4)
+    thursday = TUESDAY + timedelta(days=2)
+    with school.begin() as conn:
+        conn.execute(insert(t.plans).values(
+            plan_id="ahead", student_id=student.student_id, night=thursday, subject="math",
+            teacher_id="teacher-1", status="published", typical_minutes=5.0, conservative_minutes=8.0,
+            created_at=NOW))  # fmt: skip
+        conn.execute(insert(t.plan_items), [
+            {"plan_id": "ahead", "item_id": taken[0], "tier": "basic", "position": 0, "typical_minutes": 2.0,
+             "reason_zh": "", "reason_en": ""}])  # fmt: skip
+        conn.execute(insert(t.attempts).values(
+            event_id="later-1", student_id=student.student_id, item_id=taken[1], night=thursday + timedelta(days=1),
+            submitted_at=datetime(2026, 11, 6, 12, tzinfo=UTC), submitted_offset_min=480, correct=True,
+            seconds=100, score=None, source="app"))  # fmt: skip
+    again = _plan(school, bundle, "east-5-1", "math")
+    mine = next(p for p in again.students if p.student_id == student.student_id)
+    assert mine.status == "draft" and not {taken[0], taken[1]} & {i.item_id for i in mine.items}
+    assert not any(p.notes or p.violations for p in again.students)
+    _reverify(school, again)
+
+
+def test_compiled_forests_predict_what_lightgbm_predicts(bundle: Bundle, tmp_path: Path) -> None:
+    """Serving compiles the forests (models.compiled); the predictions must stay LightGBM's, rows
+    with missing values included; the compiled code never goes into a pickle and comes back from
+    the cache."""
+    import pickle
+
+    from models.features import FEATURES, TIME_FEATURES
+
+    plain = pickle.loads(pickle.dumps(bundle))
+    fast = pickle.loads(pickle.dumps(bundle)).compile(tmp_path / "forests", threads=2)
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(3000, len(FEATURES)))
+    X[rng.random(X.shape) < 0.2] = np.nan
+    X_time = rng.normal(size=(3000, len(TIME_FEATURES)))
+    X_time[rng.random(X_time.shape) < 0.2] = np.nan
+    np.testing.assert_allclose(fast.p_correct(X), plain.p_correct(X), rtol=0, atol=1e-12)
+    for a, b in zip(fast.duration.item_params(X_time), plain.duration.item_params(X_time), strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-10)
+    assert "compiled_" not in pickle.loads(pickle.dumps(fast)).correctness.__dict__
+    libraries = sorted((tmp_path / "forests").glob("*.so"))
+    assert len(libraries) == 3  # correctness, typical time, its spread
+    again = pickle.loads(pickle.dumps(bundle)).compile(tmp_path / "forests")
+    assert sorted((tmp_path / "forests").glob("*.so")) == libraries
+    np.testing.assert_allclose(again.p_correct(X), plain.p_correct(X), rtol=0, atol=1e-12)

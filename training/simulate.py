@@ -140,6 +140,7 @@ def run(
     end_at = datetime.combine(until + timedelta(days=1), time(0, 0), CST)
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="jianfu-simulate-") as tmp:
+        bundle.compile(Path(tmp) / "forests", threads=2)  # as the service serves it; same predictions
         base = _database(Path(tmp), world, until)
         for name in policies:
             path = Path(tmp) / f"{name}.db"
@@ -219,7 +220,7 @@ def _sets(r: _Run, bundle: Bundle, book: PolicyBook, class_id: str, subject: str
         facts = load_class(conn, policy, class_id, subject, night, bundle.priors, r.cache)
         shares = {s.student_id: evening_spec(conn, book, s.student_id, night).allowances.get(subject, 0.0)
                   for s in facts.students}  # fmt: skip
-    config = PlannerConfig()
+    config = PlannerConfig(max_candidates=len(facts.candidates))  # baselines draw from the whole syllabus
     pool = facts.candidates
     rng = random.Random(f"{r.name}-{class_id}-{subject}-{night}")
     if r.name == "same_set":

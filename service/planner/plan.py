@@ -16,6 +16,8 @@ import math
 import statistics
 import uuid
 from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -28,7 +30,7 @@ from models.features import TIME_FEATURES, feature_matrix
 from models.review import Revisit
 from service.planner.context import Candidate, ClassFacts, StateCache, StudentFacts, load_class
 from service.planner.optimise import Problem, solve
-from service.policy.gate import Proposal, submit
+from service.policy.gate import Proposal, submit_many
 from service.policy.ledger import EveningView, PlanLine, class_policy, evening_spec, evening_view
 
 DAY = 86_400.0
@@ -45,10 +47,11 @@ class PlannerConfig:
     per_kp: int = 2  # spread: items per knowledge point in one set (the policy's cap may be lower)
     max_reviews: int = 3  # due reviews per set: they replace new items, today's lesson keeps a place
     review_threshold: float = 0.8  # an error-book item is due when predicted recall falls below this
-    max_candidates: int = 300  # per class, before the students' own reviews
+    max_candidates: int = 300  # per student: the class's pool without their repeats, then their due reviews
     shortlist: int = 40  # per student and tier, by utility per minute, handed to the optimiser
     time_limit: float = 0.2  # seconds for the exact optimiser per tier
     hold: timedelta = timedelta(minutes=30)
+    workers: int = 2  # threads planning students side by side
 
 
 @dataclass
@@ -78,6 +81,7 @@ class StudentPlan:
     notes: list[str] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
     levels: dict[str, str] = field(default_factory=dict)  # kp -> A-D (R5: levels, never ranks)
+    candidates: int = 0  # items scored for this student (the class's pool, reviews, minus repeats)
 
 
 @dataclass
@@ -128,37 +132,35 @@ def plan_class(
     if unknown:
         raise ValueError(f"unknown knowledge points for {subject}: {', '.join(unknown)}")
     pool = _class_pool(facts, set(focus_kps), config)
-    plans = []
-    for student in facts.students:
-        plans.append(
-            _plan_student(
-                engine,
-                bundle,
-                policy_of,
-                facts,
-                pool,
-                student,
-                evenings[student.student_id],
-                set(focus_kps),
-                teacher_id,
-                now,
-                share_minutes,
-                model_version,
-                config,
-                policy,
-            )
+
+    scored = score_class(bundle, facts, pool, facts.students, config)  # one call to each model
+
+    def one(k: int) -> tuple[StudentPlan, list[int]]:
+        student = facts.students[k]
+        view = evenings[student.student_id]
+        return _prepare(
+            bundle, facts, scored[k], student, view, set(focus_kps), share_minutes, config, policy
         )
+
+    # Students are independent until the gate, so their optimisers run side by side (HiGHS
+    # releases the GIL); the gate then checks the class's sets together, each on its own facts.
+    with ThreadPoolExecutor(max(1, config.workers)) as workers:
+        prepared = list(workers.map(one, range(len(facts.students))))
+    plans = [plan for plan, _ in prepared]
+    chosen = {k: c for k, (_, c) in enumerate(prepared) if c}
+    _gate(engine, bundle, policy_of, facts, plans, scored, chosen, teacher_id, now, model_version)
     return ClassPlan(class_id, subject, night, model_version, plans, _summary(plans, set(focus_kps)))
 
 
 def _class_pool(facts: ClassFacts, focus: set[str], config: PlannerConfig) -> list[Candidate]:
-    """Today's lesson first, then the most recently taught points, up to max_candidates."""
+    """The class's candidates in order of preference: today's lesson first, then the most recently
+    taught points (each student takes the first max_candidates that are not repeats for them)."""
     order = {kp: k for k, kp in enumerate(facts.kp_meta)}
     ordered = sorted(
         facts.candidates,
         key=lambda c: (0 if set(c.kps) & focus else 1, -max(order.get(kp, 0) for kp in c.kps), c.item_id),
     )
-    return ordered[: config.max_candidates]
+    return ordered
 
 
 def _remaining(view: EveningView, subject: str, share_minutes: float | None) -> float:
@@ -170,67 +172,98 @@ def _remaining(view: EveningView, subject: str, share_minutes: float | None) -> 
     return max(0.0, left)
 
 
-def _plan_student(
+def _prepare(
+    bundle: Bundle,
+    facts: ClassFacts,
+    scored: _Scored,
+    student: StudentFacts,
+    view: EveningView,
+    focus: set[str],
+    share_minutes: float | None,
+    config: PlannerConfig,
+    policy: Any,
+) -> tuple[StudentPlan, list[int]]:
+    """The student's plan so far and the candidates chosen for the gate (none: the plan is final)."""
+    plan = StudentPlan(student.student_id, student.display_name, "draft")
+    available = _remaining(view, facts.subject, share_minutes)
+    plan.available_minutes = round(available, 2)
+    plan.levels = _levels(scored)
+    plan.candidates = len(scored.candidates)
+    if student.exempt:  # T12: a parent excused tonight; nothing is set, nothing moves to tomorrow
+        plan.status = "exempt"
+        return plan, []
+    if available < 1.0:
+        plan.status = "no_time"
+        plan.notes.append("no minutes left tonight for this subject")
+        return plan, []
+    chosen = _choose(bundle, scored, focus, available, config, policy)
+    if not chosen:
+        plan.status = "nothing_to_set"
+    return plan, chosen
+
+
+def _gate(
     engine: Engine,
     bundle: Bundle,
     policy_of: Any,
     facts: ClassFacts,
-    pool: list[Candidate],
-    student: StudentFacts,
-    view: EveningView,
-    focus: set[str],
+    plans: list[StudentPlan],
+    scored: list[_Scored],
+    chosen: dict[int, list[int]],
     teacher_id: str,
     now: datetime,
-    share_minutes: float | None,
     model_version: str | None,
-    config: PlannerConfig,
-    policy: Any,
-) -> StudentPlan:
-    plan = StudentPlan(student.student_id, student.display_name, "draft")
-    available = _remaining(view, facts.subject, share_minutes)
-    plan.available_minutes = round(available, 2)
-    scored = score_candidates(bundle, facts, pool, student, config)
-    plan.levels = _levels(scored)
-    if student.exempt:  # T12: a parent excused tonight; nothing is set, nothing moves to tomorrow
-        plan.status = "exempt"
-        return plan
-    if available < 1.0:
-        plan.status = "no_time"
-        plan.notes.append("no minutes left tonight for this subject")
-        return plan
-    chosen = _choose(bundle, scored, focus, available, config, policy)
-    if not chosen:
-        plan.status = "nothing_to_set"
-        return plan
-    # The gate: verify against the database and reserve; shrink what it refuses.
-    plan_id = f"plan-{uuid.uuid4().hex[:16]}"
-    for attempt in range(len(chosen)):
-        items = [scored.item(i) for i in chosen]
-        whole, basic = _bounds(bundle, scored, chosen)
-        proposal = Proposal(
-            plan_id, teacher_id, student.student_id, facts.night, facts.subject,
-            [PlanLine(i.item_id, i.tier, i.typical_minutes, i.reason_zh, i.reason_en, i.review) for i in items],
-            whole, basic, model_version=model_version,
-        )  # fmt: skip
-        timing = _ModelTiming([i.typical_minutes for i in items], whole, basic)
-        outcome = submit(engine, policy_of, proposal, now=now, timing=timing)
-        if outcome.ok:
-            plan.plan_id = plan_id
-            plan.items = items
-            plan.typical_minutes = round(sum(i.typical_minutes for i in items), 2)
-            plan.conservative_minutes = round(whole, 2)
-            plan.method = scored.method
-            if attempt:
-                plan.notes.append(
-                    f"the fallback removed {attempt} item(s) until the verifier accepted the set"
+) -> None:
+    """Verify every chosen set against the database and reserve it; a refused set loses its least
+    useful item and goes round again (the fallback's shrink), until it passes or is empty."""
+    plan_ids = {k: f"plan-{uuid.uuid4().hex[:16]}" for k in chosen}
+    removed = dict.fromkeys(chosen, 0)
+    while chosen:
+        order = sorted(chosen)
+        proposals, timings, sets = [], [], []
+        for k in order:
+            s = scored[k]
+            items = [s.item(i) for i in chosen[k]]
+            whole, basic = _bounds(bundle, s, chosen[k])
+            proposals.append(
+                Proposal(
+                    plan_ids[k],
+                    teacher_id,
+                    plans[k].student_id,
+                    facts.night,
+                    facts.subject,
+                    [
+                        PlanLine(i.item_id, i.tier, i.typical_minutes, i.reason_zh, i.reason_en, i.review)
+                        for i in items
+                    ],
+                    whole,
+                    basic,
+                    model_version=model_version,
                 )
-            return plan
-        plan.violations = [f"{v.rule}: {v.en}" for v in outcome.violations]
-        chosen = _drop_least(scored, chosen)
-        if not chosen:
-            break
-    plan.status = "refused"
-    return plan
+            )
+            timings.append(_ModelTiming([i.typical_minutes for i in items], whole, basic))
+            sets.append((items, whole))
+        outcomes = submit_many(engine, policy_of, proposals, now=now, timings=timings)
+        for k, outcome, (items, whole) in zip(order, outcomes, sets, strict=True):
+            plan = plans[k]
+            if outcome.ok:
+                plan.plan_id = plan_ids[k]
+                plan.items = items
+                plan.typical_minutes = round(sum(i.typical_minutes for i in items), 2)
+                plan.conservative_minutes = round(whole, 2)
+                plan.method = scored[k].method
+                if removed[k]:
+                    plan.notes.append(
+                        f"the fallback removed {removed[k]} item(s) until the verifier accepted the set"
+                    )
+                del chosen[k]
+                continue
+            plan.violations = [f"{v.rule}: {v.en}" for v in outcome.violations]
+            chosen[k] = _drop_least(scored[k], chosen[k])
+            removed[k] += 1
+            if not chosen[k]:
+                plan.status = "refused"
+                del chosen[k]
 
 
 @dataclass(frozen=True)
@@ -279,21 +312,48 @@ def score_candidates(
     bundle: Bundle, facts: ClassFacts, pool: list[Candidate], student: StudentFacts, config: PlannerConfig
 ) -> _Scored:
     """P(correct) and typical minutes of every candidate for this student; due reviews added."""
+    return score_class(bundle, facts, pool, [student], config)[0]
+
+
+def score_class(
+    bundle: Bundle,
+    facts: ClassFacts,
+    pool: list[Candidate],
+    students: Sequence[StudentFacts],
+    config: PlannerConfig,
+) -> list[_Scored]:
+    """score_candidates for several students, with one call to each model for all their rows."""
     by_id = {c.item_id: c for c in facts.candidates}
-    reviews = _due_reviews(bundle, facts, by_id, student, config)
-    candidates = [c for c in pool if c.item_id not in student.recent and c.item_id not in reviews]
-    candidates += [by_id[i] for i in reviews]  # only reviews inside the syllabus and allowed kinds
-    state, priors = student.state, bundle.priors
-    X = feature_matrix([state.features(c.item_id, c.info, priors, facts.evening_at) for c in candidates])
-    p = bundle.p_correct(X) if len(candidates) else np.zeros(0)
-    X_time = np.asarray(
-        [state.time_features(c.item_id, c.info, priors) for c in candidates], dtype=np.float64
-    ).reshape(-1, len(TIME_FEATURES))
-    mu, s2 = bundle.duration.item_params(X_time) if len(candidates) else (np.zeros(0), np.zeros(0))
-    minutes = np.exp(mu) / 60.0  # typical (median) minutes, what the student sees
-    review = np.array([c.item_id in reviews for c in candidates], dtype=bool)
-    days = np.array([reviews.get(c.item_id, 0.0) for c in candidates])
-    return _Scored(candidates, p, np.maximum(minutes, 0.2), mu, s2, review, days, kp_meta=facts.kp_meta)
+    priors = bundle.priors
+    per_student, rows, time_rows = [], [], []
+    for student in students:
+        reviews = _due_reviews(bundle, facts, by_id, student, config)
+        candidates = [c for c in pool if c.item_id not in student.recent and c.item_id not in reviews]
+        candidates = candidates[: config.max_candidates]
+        candidates += [by_id[i] for i in reviews]  # only reviews inside the syllabus and allowed kinds
+        state = student.state
+        rows += state.features_many([(c.item_id, c.info) for c in candidates], priors, facts.evening_at)
+        time_rows += [state.time_features(c.item_id, c.info, priors) for c in candidates]
+        per_student.append((candidates, reviews))
+    if rows:
+        p_all = bundle.p_correct(feature_matrix(rows))
+        mu_all, s2_all = bundle.duration.item_params(
+            np.asarray(time_rows, dtype=np.float64).reshape(-1, len(TIME_FEATURES))
+        )
+    else:
+        p_all = mu_all = s2_all = np.zeros(0)
+    out, start = [], 0
+    for candidates, reviews in per_student:
+        rows_of = slice(start, start + len(candidates))
+        start += len(candidates)
+        p, mu, s2 = p_all[rows_of], mu_all[rows_of], s2_all[rows_of]
+        minutes = np.exp(mu) / 60.0  # typical (median) minutes, what the student sees
+        review = np.array([c.item_id in reviews for c in candidates], dtype=bool)
+        days = np.array([reviews.get(c.item_id, 0.0) for c in candidates])
+        out.append(
+            _Scored(candidates, p, np.maximum(minutes, 0.2), mu, s2, review, days, kp_meta=facts.kp_meta)
+        )
+    return out
 
 
 def _due_reviews(
