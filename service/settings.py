@@ -19,6 +19,58 @@ class Settings(BaseSettings):
     # MLflow tracking and registry; empty means MLFLOW_TRACKING_URI, else a SQLite store under data_dir.
     mlflow_tracking_uri: str = ""
 
+    # "development" (the embedded default) or "production". Outside development every secret must
+    # be given: there is no usable default.
+    environment: str = "development"
+    # Key that signs access tokens (HS256, at least 32 characters). In development, empty means a
+    # random key kept in data_dir/jwt-secret; in production the service refuses to start without it.
+    jwt_secret: str = ""
+    token_minutes: int = 60
+    # Model serving: the registry alias to serve, how often to look for a new champion, the
+    # threads each prediction may use, and where compiled forests are cached.
+    model_alias: str = "champion"
+    model_poll_seconds: float = 60.0
+    model_threads: int = 2
+    model_timeout_seconds: float = 10.0
+    model_attempts: int = 3
+    # The school policy files (region and school TOML) that schools' `policy` column names.
+    policy_dir: Path = Path("data_samples/policies")
+    # The web server (`jianfu serve`).
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+
+    def forest_cache(self) -> Path:
+        return self.data_dir / "forests"
+
+    def signing_key(self) -> str:
+        """The token-signing key; refuses a missing or short key outside development."""
+        if self.jwt_secret:
+            if len(self.jwt_secret) < 32:
+                raise ValueError("JIANFU_JWT_SECRET must be at least 32 characters")
+            return self.jwt_secret
+        if self.environment != "development":
+            raise ValueError(
+                f"JIANFU_JWT_SECRET is required when JIANFU_ENVIRONMENT={self.environment!r} "
+                "(there is no default key outside development)"
+            )
+        import os
+        import secrets
+
+        path = self.data_dir / "jwt-secret"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".jwt-secret-{os.getpid()}")
+            tmp.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+            tmp.chmod(0o600)
+            try:
+                os.link(tmp, path)  # atomic, and never over a key another process wrote first
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
+        return path.read_text(encoding="utf-8").strip()
+
     def resolved_tracking_uri(self) -> str:
         import os
 

@@ -97,3 +97,12 @@ def database_digest(engine: Engine) -> dict[str, str]:
                 h.update(repr(tuple(row)).encode())
             digest[table.name] = f"{len(rows)}:{h.hexdigest()}"
     return digest
+
+
+@pytest.fixture(scope="session")
+def bundle():  # type: ignore[no-untyped-def]
+    """The models trained on data_samples/ (about 10 s), shared by the planner and API tests."""
+    from training.loaders.contract import load
+    from training.pipeline import fit_bundle
+
+    return fit_bundle(load(SAMPLES), "tests")

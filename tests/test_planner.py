@@ -32,14 +32,6 @@ SATURDAY = date(2026, 11, 7)
 NOW = datetime(2026, 11, 3, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture(scope="session")
-def bundle() -> Bundle:
-    from training.loaders.contract import load
-    from training.pipeline import fit_bundle
-
-    return fit_bundle(load(SAMPLES), "tests")
-
-
 @pytest.fixture
 def school(samples_sqlite: str, tmp_path: Path) -> Engine:
     """A private copy of the database holding all of data_samples/."""

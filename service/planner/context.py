@@ -240,6 +240,12 @@ class StateCache:
         self.entries: dict[str, _Entry] = {}
         self._info: dict[str, ItemInfo] | None = None
 
+    def item_info(self) -> dict[str, ItemInfo]:
+        """The bank's items as the models see them (loaded with the first catch_up)."""
+        if self._info is None:
+            raise RuntimeError("catch_up first: the item facts are read with the answers")
+        return self._info
+
     def _query(self, ids: list[str], night: date) -> Any:
         return (
             select(

@@ -382,7 +382,7 @@ def bank_timing(engine: Engine) -> Timing:
     return timing
 
 
-def _timed(proposal: Proposal, timing: Timing) -> Proposal:
+def with_timing(proposal: Proposal, timing: Timing) -> Proposal:
     """The proposal with minutes no lower than the timing's, item by item and for both bounds."""
     minutes, whole, basic = timing(proposal)
     items = [
@@ -415,7 +415,7 @@ def submit_many(
     for proposal in proposals:
         if not proposal.items:
             raise LedgerError("这套作业没有题目", "the set has no items")
-    timed = [_timed(p, timing) for p, timing in zip(proposals, timings, strict=True)]
+    timed = [with_timing(p, timing) for p, timing in zip(proposals, timings, strict=True)]
     with engine.connect() as conn:
         specs = [evening_spec(conn, policy_of, p.student_id, p.night) for p in timed]
         found = contexts(conn, policy_of, timed, specs)

@@ -303,3 +303,56 @@ exemptions = Table(
     Column("recorded_at", UTCDateTime, nullable=False),
     Column("note", String(200)),
 )
+
+ROLES = ("student", "parent", "teacher", "head_teacher", "school_admin", "data_team")
+
+# People who sign in. A username the school hands out (no real names needed); the password is kept
+# only as a salted scrypt hash.
+users = Table(
+    "users",
+    metadata,
+    Column("user_id", ID, primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("display_name", String(100)),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint(f"role IN ({', '.join(repr(r) for r in ROLES)})", name="role"),
+)
+
+# What an account may see: a student themself and a parent their child (kind "student"), a teacher
+# a class's subject and a head teacher a class (kind "class"; subject "" is every subject), a school
+# administrator a school (kind "school"). The data team has no scope: it sees no individual's work.
+user_scopes = Table(
+    "user_scopes",
+    metadata,
+    Column("user_id", ID, ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(8), primary_key=True),
+    Column("ref_id", ID, primary_key=True),
+    Column("subject", String(16), primary_key=True),
+    CheckConstraint("kind IN ('student', 'class', 'school')", name="kind"),
+    Index("ix_user_scopes_ref", "kind", "ref_id"),
+)
+
+# R4: the real time of an evening as the student or a parent reported it.
+evening_reports = Table(
+    "evening_reports",
+    metadata,
+    Column("student_id", ID, ForeignKey("students.student_id", ondelete="CASCADE"), primary_key=True),
+    Column("night", Date, primary_key=True),
+    Column("minutes", Float, nullable=False),
+    Column("reported_by", ID, nullable=False),
+    Column("reported_at", UTCDateTime, nullable=False),
+    CheckConstraint("minutes >= 0 AND minutes <= 720", name="minutes"),
+)
+
+# A guardian's deletion request, carried out: only a keyed hash of the pseudonymous id stays, so a
+# later import cannot bring the student back and no export can name them.
+erasures = Table(
+    "erasures",
+    metadata,
+    Column("student_hash", String(64), primary_key=True),
+    Column("erased_at", UTCDateTime, nullable=False),
+    Column("requested_by", ID, nullable=False),
+)

@@ -1,0 +1,96 @@
+"""Errors as RFC 9457 problem details (application/problem+json).
+
+Every error the API returns has `type`, `title`, `status` and `detail`; a request that fails
+validation lists each problem with its JSON path (`errors[].pointer`, RFC 6901); a set that breaks a
+rule lists the violations with their rule IDs. Headers an error carries (Allow on 405,
+WWW-Authenticate on 401) are kept. An unexpected error answers 500 without internals; the log has
+them under the request id.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+MEDIA_TYPE = "application/problem+json"
+log = logging.getLogger("jianfu.api")
+
+
+class Problem(Exception):
+    """An error the API reports as problem details; `extra` becomes extension members."""
+
+    def __init__(
+        self, status: int, detail: str, *, title: str | None = None, headers: dict[str, str] | None = None,
+        kind: str | None = None, **extra: Any,
+    ) -> None:  # fmt: skip
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.title = title or HTTPStatus(status).phrase
+        self.headers = headers or {}
+        self.kind = kind
+        self.extra = extra
+
+
+def problem_response(
+    status: int, detail: str, *, title: str | None = None, headers: dict[str, str] | None = None,
+    kind: str | None = None, instance: str | None = None, **extra: Any,
+) -> JSONResponse:  # fmt: skip
+    body: dict[str, Any] = {
+        "type": f"https://jianfu.example/problems/{kind}" if kind else "about:blank",
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    body.update(extra)
+    return JSONResponse(body, status_code=status, headers=headers, media_type=MEDIA_TYPE)
+
+
+def _pointer(loc: tuple[Any, ...]) -> str:
+    """A validation error's location as a JSON pointer into the part it names."""
+    parts = [str(p).replace("~", "~0").replace("/", "~1") for p in loc[1:]]
+    return "/" + "/".join(parts) if parts else ""
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(
+            exc.status, exc.detail, title=exc.title, headers=exc.headers, kind=exc.kind,
+            instance=request.url.path, **exc.extra,
+        )  # fmt: skip
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).description
+        return problem_response(
+            exc.status_code, detail, headers=dict(exc.headers or {}), instance=request.url.path
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"in": str(e["loc"][0]) if e["loc"] else "body", "pointer": _pointer(tuple(e["loc"])),
+             "detail": e["msg"]}
+            for e in exc.errors()
+        ]  # fmt: skip
+        first = errors[0] if errors else {"in": "body", "pointer": "", "detail": "invalid request"}
+        detail = f"{first['in']} {first['pointer'] or '(whole)'}: {first['detail']}"
+        if len(errors) > 1:
+            detail += f" (and {len(errors) - 1} more)"
+        return problem_response(422, detail, kind="invalid-request", instance=request.url.path, errors=errors)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error", extra={"path": request.url.path})
+        return problem_response(
+            500, "an unexpected error; it has been logged with the request id", instance=request.url.path
+        )

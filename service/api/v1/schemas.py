@@ -1,0 +1,232 @@
+"""Request and response bodies of API v1, with the examples the OpenAPI page shows."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+SubjectStr = str
+Tier = Literal["basic", "extension"]
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="seconds")
+    role: str
+
+
+class Me(BaseModel):
+    user_id: str
+    username: str
+    role: str
+    students: list[str]
+    classes: dict[str, list[str]]
+    schools: list[str]
+
+
+class PlanRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"subject": "math", "night": "2026-11-10", "focus_kps": ["math-g5-12"], "share_minutes": 30}
+            ]
+        },
+    )
+    subject: str = Field(min_length=1, max_length=16)
+    night: date
+    focus_kps: list[str] = Field(default_factory=list, max_length=20, description="today's lesson")
+    share_minutes: float | None = Field(
+        default=None, gt=0, le=240, description="at most this many minutes of the evening for this subject"
+    )
+
+
+class PlannedItemOut(BaseModel):
+    item_id: str
+    tier: Tier
+    kind: str
+    kps: list[str]
+    typical_minutes: float
+    p_correct: float
+    review: bool
+    reason_zh: str
+    reason_en: str
+
+
+class StudentPlanOut(BaseModel):
+    student_id: str
+    display_name: str | None
+    status: str
+    plan_id: str | None
+    items: list[PlannedItemOut]
+    typical_minutes: float
+    conservative_minutes: float
+    available_minutes: float
+    method: str
+    notes: list[str]
+    violations: list[str]
+    levels: dict[str, str] = Field(description="mastery level (等级 A-D) per knowledge point; never a rank")
+
+
+class ClassPlanOut(BaseModel):
+    class_id: str
+    subject: str
+    night: date
+    model_version: str | None
+    students: list[StudentPlanOut]
+    summary: dict[str, Any]
+
+
+class PlanStatus(BaseModel):
+    plan_id: str
+    status: str
+
+
+class PublishClass(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"subject": "math", "night": "2026-11-10"}]}
+    )
+    subject: str = Field(min_length=1, max_length=16)
+    night: date
+
+
+class Published(BaseModel):
+    published: list[str]
+    not_published: dict[str, str] = Field(description="plan -> why (expired, not a draft)")
+
+
+class CheckItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    item_id: str = Field(min_length=1, max_length=64)
+    tier: Tier = "basic"
+    minutes: float | None = Field(
+        default=None, gt=0, le=240, description="your estimate; the model's is the floor"
+    )
+    review: bool = False
+
+
+class CheckRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "student_id": "stu-0ab6b770",
+                    "night": "2026-11-10",
+                    "subject": "math",
+                    "items": [{"item_id": "math-g5-12-001", "tier": "basic"}],
+                }
+            ]
+        },
+    )
+    student_id: str = Field(min_length=1, max_length=64)
+    night: date
+    subject: str = Field(min_length=1, max_length=16)
+    items: list[CheckItem] = Field(min_length=1, max_length=60)
+
+
+class ViolationOut(BaseModel):
+    rule: str
+    item_id: str | None
+    zh: str
+    en: str
+
+
+class CheckResult(BaseModel):
+    ok: bool
+    violations: list[ViolationOut]
+    typical_minutes: float
+    conservative_minutes: float
+
+
+class AttemptIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    event_id: str = Field(
+        min_length=1, max_length=64, description="the client's id: a re-sent answer is stored once"
+    )
+    item_id: str = Field(min_length=1, max_length=64)
+    night: date
+    submitted_at: AwareDatetime
+    correct: bool
+    seconds: int | None = Field(default=None, ge=1, le=21600)
+    score: float | None = Field(default=None, ge=0, le=1)
+    source: Literal["app", "paper", "teacher"] = "app"
+
+
+class AttemptBatch(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "attempts": [
+                        {
+                            "event_id": "app-7f3a-0001",
+                            "item_id": "math-g5-12-001",
+                            "night": "2026-11-10",
+                            "submitted_at": "2026-11-10T19:42:00+08:00",
+                            "correct": False,
+                            "seconds": 140,
+                        }
+                    ]
+                }
+            ]
+        },
+    )
+    attempts: list[AttemptIn] = Field(min_length=1, max_length=500)
+
+
+class AttemptsStored(BaseModel):
+    stored: int
+    already_stored: int
+    error_book_opened: int
+    error_book_resolved: int
+
+
+class TonightItem(BaseModel):
+    plan_id: str
+    subject: str
+    item_id: str
+    tier: Tier
+    kind: str
+    typical_minutes: float
+    reason_zh: str
+    reason_en: str
+    done: bool
+
+
+class Tonight(BaseModel):
+    student_id: str
+    night: date
+    cap_minutes: float | None
+    planned_minutes: float = Field(description="typical minutes of everything set tonight")
+    items: list[TonightItem]
+    left_out: int = Field(default=0, description="items that do not fit before bedtime when `now` is given")
+    bedtime: str | None = None
+
+
+class ErrorBookEntry(BaseModel):
+    entry_id: str
+    item_id: str
+    subject: str
+    kps: list[str]
+    created_at: datetime
+    resolved_at: datetime | None
+    error_type: str
+
+
+class ExemptionIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"night": "2026-11-10", "note": "发烧"}]}
+    )
+    night: date
+    note: str | None = Field(default=None, max_length=200)
+
+
+class ExemptionOut(BaseModel):
+    student_id: str
+    night: date
+    recorded: bool

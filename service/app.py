@@ -1,0 +1,190 @@
+"""The jianfu web service: API v1 under /v1, health and readiness, Prometheus metrics, JSON logs.
+
+`create_app()` builds the app from settings (environment, see service.settings); the lifespan opens
+the database (migrating it), the policy files and the model holder (the MLflow champion, loaded once
+per process and swapped when a new champion appears). Tests hand in their own engine and holder.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from sqlalchemy import Engine, text
+
+from service.api import problems
+from service.api.deps import Models, Services
+from service.api.v1 import auth as auth_routes
+from service.api.v1 import student as student_routes
+from service.api.v1 import teacher as teacher_routes
+from service.policy.policy import PolicyBook
+from service.settings import Settings, get_settings
+
+log = logging.getLogger("jianfu.api")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message and any structured extras."""
+
+    RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        body: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        body.update({k: v for k, v in record.__dict__.items() if k not in self.RESERVED})
+        if record.exc_info:
+            body["error"] = self.formatException(record.exc_info)
+        return json.dumps(body, ensure_ascii=False, default=str)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger("jianfu")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    models: Models | None = None,
+    start_models: Callable[[Settings], Models] | None = None,
+) -> FastAPI:
+    """The app. Without `engine`/`models`, the lifespan makes them from settings (the database URL,
+    the MLflow registry's champion)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from service.store.db import make_engine, upgrade
+
+        own_engine = engine is None
+        db = engine if engine is not None else make_engine(settings.resolved_database_url())
+        upgrade(db)
+        holder = models
+        if holder is None:
+            holder = (start_models or _registry_models)(settings)
+        app.state.services = Services(
+            settings, db, PolicyBook(settings.policy_dir), holder, settings.signing_key()
+        )
+        try:
+            yield
+        finally:
+            stop = getattr(holder, "stop", None)
+            if models is None and stop is not None:
+                stop()
+            if own_engine:
+                db.dispose()
+
+    app = FastAPI(
+        title="jianfu (减负) API",
+        version="1",
+        summary="Tiered, personal homework within the double-reduction caps.",
+        description=(
+            "Every set the service returns has passed the policy verifier (rule IDs T1-T12, C1-C8, "
+            "R1-R8). Sign in with POST /v1/token (OAuth2 password flow) and send the token as a "
+            "Bearer header. Errors are RFC 9457 problem details. Students are shown by level, never "
+            "ranked (R5)."
+        ),
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    _observe(app)
+    for router in (auth_routes.router, teacher_routes.router, student_routes.router):
+        app.include_router(router, prefix="/v1")
+
+    @app.get("/healthz", tags=["operations"], summary="The process is up")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get(
+        "/readyz", tags=["operations"], summary="Ready to serve: a model is loaded and the database answers"
+    )
+    def readyz(request: Request) -> JSONResponse:
+        svc: Services = request.app.state.services
+        checks: dict[str, Any] = {}
+        try:
+            with svc.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:  # readiness reports, it does not crash
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        served = svc.models.current()
+        checks["model"] = f"version {served.version}" if served is not None else "not loaded"
+        if served is None:
+            checks["model_error"] = svc.models.status().get("last_error")
+        ready = checks["database"] == "ok" and served is not None
+        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+    return app
+
+
+def _observe(app: FastAPI) -> None:
+    """Request ids (X-Request-ID, taken from the caller or made), a JSON log line per request, and
+    Prometheus metrics by route template (never by raw path: ids would explode the series)."""
+    registry = CollectorRegistry()
+    requests = Counter(
+        "jianfu_requests_total", "HTTP requests", ["method", "route", "status"], registry=registry
+    )
+    latency = Histogram(
+        "jianfu_request_seconds", "HTTP request latency", ["method", "route"], registry=registry,
+        buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+    )  # fmt: skip
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next: Callable[[Request], Any]) -> Response:
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request.state.request_id = request_id
+        start = time.perf_counter()
+        response: Response = await call_next(request)
+        seconds = time.perf_counter() - start
+        route = request.scope.get("route")
+        template = getattr(route, "path", "unmatched")
+        requests.labels(request.method, template, str(response.status_code)).inc()
+        latency.labels(request.method, template).observe(seconds)
+        response.headers["X-Request-ID"] = request_id
+        log.info(
+            "request",
+            extra={
+                "request_id": request_id, "method": request.method, "route": template,
+                "status": response.status_code, "ms": round(seconds * 1000, 1),
+                "user": getattr(request.state, "user_id", None),
+            },
+        )  # fmt: skip
+        return response
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _registry_models(settings: Settings) -> Models:
+    from service.serving import ModelHolder
+
+    holder = ModelHolder(
+        settings.resolved_tracking_uri(),
+        alias=settings.model_alias,
+        cache_dir=settings.forest_cache(),
+        threads=settings.model_threads,
+        attempts=settings.model_attempts,
+        timeout_seconds=settings.model_timeout_seconds,
+        poll_seconds=settings.model_poll_seconds,
+    )
+    holder.start()
+    holder.start_background()
+    return holder

@@ -1,0 +1,258 @@
+"""API v1 through HTTP (FastAPI's TestClient): a teacher plans, publishes; a student sees tonight,
+answers, finds the error book; a parent excuses tonight; errors are problem details; nobody sees
+someone else's objects. The model is the real one trained on data_samples/ (the registry side of
+serving is tested in test_serving.py)."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+
+from models.bundle import Bundle
+from service.app import create_app
+from service.auth import create_user
+from service.settings import Settings
+from service.store import tables as t
+from service.store.db import make_engine
+from tests.conftest import SAMPLES
+
+NIGHT = date(2026, 11, 10)  # a Tuesday
+PASSWORD = "correct-horse-1"
+PROBLEM = "application/problem+json"
+
+
+@dataclass(frozen=True)
+class _Served:
+    version: str
+    bundle: Bundle
+
+
+class FixedModels:
+    """A holder serving one bundle that is already loaded (the registry is not part of these tests)."""
+
+    def __init__(self, bundle: Bundle) -> None:
+        self.served = _Served("7", bundle)
+
+    @property
+    def ready(self) -> bool:
+        return True
+
+    def current(self) -> _Served:
+        return self.served
+
+    def status(self) -> dict[str, Any]:
+        return {"version": self.served.version, "last_error": None}
+
+    def check_once(self) -> str:
+        return "unchanged"
+
+
+@pytest.fixture
+def school(samples_sqlite: str, tmp_path: Path) -> Engine:
+    shutil.copy(Path(samples_sqlite.removeprefix("sqlite:///")), tmp_path / "school.db")
+    engine = make_engine(f"sqlite:///{tmp_path / 'school.db'}")
+    yield engine
+    engine.dispose()
+
+
+@dataclass
+class World:
+    client: TestClient
+    engine: Engine
+    student: str
+    other_student: str
+    other_class: str
+
+    def token(self, username: str) -> dict[str, str]:
+        r = self.client.post("/v1/token", data={"username": username, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+@pytest.fixture
+def world(school: Engine, bundle: Bundle, tmp_path: Path) -> World:
+    with school.connect() as conn:
+        students = list(
+            conn.execute(
+                select(t.students.c.student_id)
+                .where(t.students.c.class_id == "east-5-1", t.students.c.personal_cap_minutes.is_(None))
+                .order_by(t.students.c.student_id)
+            ).scalars()
+        )
+        other_class = conn.execute(
+            select(t.classes.c.class_id)
+            .where(t.classes.c.class_id != "east-5-1", t.classes.c.grade >= 3)
+            .order_by(t.classes.c.class_id)
+            .limit(1)
+        ).scalar_one()
+    create_user(school, "t-math", PASSWORD, "teacher", scopes=[("class", "east-5-1", "math")])
+    create_user(school, "t-english", PASSWORD, "teacher", scopes=[("class", "east-5-1", "english")])
+    create_user(school, "t-other", PASSWORD, "teacher", scopes=[("class", other_class, "math")])
+    create_user(school, "s-1", PASSWORD, "student", scopes=[("student", students[0], "")])
+    create_user(school, "p-1", PASSWORD, "parent", scopes=[("student", students[0], "")])
+    create_user(school, "p-2", PASSWORD, "parent", scopes=[("student", students[1], "")])
+    create_user(school, "data", PASSWORD, "data_team")
+    settings = Settings(data_dir=tmp_path / "var", jwt_secret="k" * 40, policy_dir=SAMPLES / "policies")
+    app = create_app(settings, engine=school, models=FixedModels(bundle))
+    with TestClient(app) as client:
+        yield World(client, school, students[0], students[1], other_class)
+
+
+def test_a_teacher_plans_and_publishes_a_student_sees_tonight_and_answers(world: World) -> None:
+    c, teacher = world.client, world.token("t-math")
+    r = c.post("/v1/classes/east-5-1/plans", json={"subject": "math", "night": str(NIGHT)}, headers=teacher)
+    assert r.status_code == 200, r.text
+    plan = r.json()
+    assert plan["model_version"] == "7" and len(plan["students"]) == 45
+    drafted = [s for s in plan["students"] if s["status"] == "draft"]
+    assert (
+        sum(not i["review"] for i in next(s for s in drafted if s["student_id"] == world.student)["items"])
+        >= 2
+    )
+    assert len(drafted) == 45 and all(s["items"] and s["levels"] for s in drafted)
+    assert all(s["conservative_minutes"] <= s["available_minutes"] + 0.01 for s in drafted)
+    r = c.post("/v1/classes/east-5-1/publish", json={"subject": "math", "night": str(NIGHT)}, headers=teacher)
+    assert r.status_code == 200 and len(r.json()["published"]) == 45 and not r.json()["not_published"]
+
+    student = world.token("s-1")
+    r = c.get(f"/v1/students/{world.student}/tonight", params={"night": str(NIGHT)}, headers=student)
+    assert r.status_code == 200, r.text
+    tonight = r.json()
+    mine = next(s for s in plan["students"] if s["student_id"] == world.student)
+    assert {i["item_id"] for i in tonight["items"]} == {i["item_id"] for i in mine["items"]}
+    tiers = [i["tier"] for i in tonight["items"]]
+    assert tiers == sorted(tiers, key=lambda x: x != "basic")  # the mandatory part first
+    assert tonight["cap_minutes"] == 60 and all(i["reason_zh"] and i["reason_en"] for i in tonight["items"])
+
+    new = [i["item_id"] for i in mine["items"] if not i["review"]]  # a review's entry is open already
+    first = new[0]
+    batch = {"attempts": [
+        {"event_id": "ev-1", "item_id": first, "night": str(NIGHT), "submitted_at": "2026-11-10T19:40:00+08:00",
+         "correct": False, "seconds": 150},
+        {"event_id": "ev-2", "item_id": new[1], "night": str(NIGHT),
+         "submitted_at": "2026-11-10T19:44:00+08:00", "correct": True, "seconds": 90},
+    ]}  # fmt: skip
+    r = c.post(f"/v1/students/{world.student}/attempts", json=batch, headers=student)
+    assert r.status_code == 200, r.text
+    assert r.json()["stored"] == 2 and r.json()["error_book_opened"] == 1
+    again = c.post(f"/v1/students/{world.student}/attempts", json=batch, headers=student)
+    assert again.json() == {
+        "stored": 0,
+        "already_stored": 2,
+        "error_book_opened": 0,
+        "error_book_resolved": 0,
+    }
+    book = c.get(f"/v1/students/{world.student}/error-book", headers=student).json()
+    assert first in {e["item_id"] for e in book if e["resolved_at"] is None}
+    done = c.get(
+        f"/v1/students/{world.student}/tonight", params={"night": str(NIGHT)}, headers=student
+    ).json()
+    assert sum(i["done"] for i in done["items"]) == 2
+
+
+def test_a_parent_excuses_tonight_and_the_plan_sets_nothing(world: World) -> None:
+    c = world.client
+    r = c.post(
+        f"/v1/students/{world.student}/exemptions", json={"night": str(NIGHT)}, headers=world.token("p-1")
+    )
+    assert r.status_code == 201 and r.json()["recorded"] is True
+    r = c.post("/v1/classes/east-5-1/plans", json={"subject": "math", "night": str(NIGHT)},
+               headers=world.token("t-math"))  # fmt: skip
+    mine = next(s for s in r.json()["students"] if s["student_id"] == world.student)
+    assert mine["status"] == "exempt" and not mine["items"]  # T12
+
+
+def test_a_hand_written_set_is_checked_and_names_the_rule(world: World) -> None:
+    with world.engine.connect() as conn:
+        taught = select(t.teaching_progress.c.kp_id).where(
+            t.teaching_progress.c.class_id == "east-5-1", t.teaching_progress.c.taught_on <= NIGHT
+        )
+        ahead = conn.execute(
+            select(t.items.c.item_id)
+            .join(t.item_kps, t.item_kps.c.item_id == t.items.c.item_id)
+            .where(t.items.c.subject == "math", t.items.c.grade == 5, t.items.c.kind == "written",
+                   t.item_kps.c.kp_id.not_in(taught))
+            .order_by(t.items.c.item_id)
+            .limit(1)
+        ).scalar_one()  # an item on a point the class has not been taught yet  # fmt: skip
+    body = {
+        "student_id": world.student,
+        "night": str(NIGHT),
+        "subject": "math",
+        "items": [{"item_id": ahead}],
+    }
+    r = world.client.post("/v1/checks", json=body, headers=world.token("t-math"))
+    assert r.status_code == 200, r.text
+    assert not r.json()["ok"] and {v["rule"] for v in r.json()["violations"]} == {"C2"}
+    assert r.json()["conservative_minutes"] >= r.json()["typical_minutes"] > 0
+
+
+def test_errors_are_problem_details_that_keep_their_headers(world: World) -> None:
+    c = world.client
+    r = c.get(f"/v1/students/{world.student}/tonight", params={"night": str(NIGHT)})
+    assert r.status_code == 401 and r.headers["content-type"] == PROBLEM
+    assert r.headers["www-authenticate"].startswith("Bearer") and r.json()["status"] == 401
+    bad = c.get("/v1/me", headers={"Authorization": "Bearer not-a-token"})
+    assert bad.status_code == 401 and "invalid_token" in bad.headers["www-authenticate"]
+    r = c.delete("/v1/checks", headers=world.token("t-math"))
+    assert r.status_code == 405 and "POST" in r.headers["allow"] and r.headers["content-type"] == PROBLEM
+    r = c.post("/v1/classes/east-5-1/plans", json={"subject": "math", "night": "2026-13-40"},
+               headers=world.token("t-math"))  # fmt: skip
+    assert r.status_code == 422 and r.headers["content-type"] == PROBLEM
+    assert r.json()["errors"][0]["pointer"] == "/night"
+    r = c.post("/v1/token", data={"username": "t-math", "password": "wrong-password"})
+    assert r.status_code == 401 and r.headers["content-type"] == PROBLEM
+
+
+def test_nobody_sees_someone_else_s_objects(world: World) -> None:
+    c = world.client
+    plan = {"subject": "math", "night": str(NIGHT)}
+    tonight = {"night": str(NIGHT)}
+    assert c.get(f"/v1/students/{world.other_student}/tonight", params=tonight,
+                 headers=world.token("s-1")).status_code == 404  # fmt: skip
+    assert c.get(f"/v1/students/{world.student}/tonight", params=tonight,
+                 headers=world.token("p-2")).status_code == 404  # fmt: skip
+    assert (
+        c.post("/v1/classes/east-5-1/plans", json=plan, headers=world.token("t-english")).status_code == 404
+    )
+    assert c.post("/v1/classes/east-5-1/plans", json=plan, headers=world.token("t-other")).status_code == 404
+    assert c.post("/v1/classes/east-5-1/plans", json=plan, headers=world.token("p-1")).status_code == 403
+    assert c.get(f"/v1/students/{world.student}/error-book", headers=world.token("data")).status_code == 404
+    excuse = {"night": str(NIGHT)}
+    assert c.post(f"/v1/students/{world.student}/exemptions", json=excuse,
+                  headers=world.token("s-1")).status_code == 403  # fmt: skip
+    assert c.post(f"/v1/students/{world.student}/exemptions", json=excuse,
+                  headers=world.token("p-2")).status_code == 404  # fmt: skip
+    r = c.post("/v1/classes/east-5-1/plans", json=plan, headers=world.token("t-math"))
+    some_plan = next(s["plan_id"] for s in r.json()["students"] if s["plan_id"])
+    assert c.post(f"/v1/plans/{some_plan}/publish", headers=world.token("t-english")).status_code == 404
+    assert c.post(f"/v1/plans/{some_plan}/discard", headers=world.token("t-math")).status_code == 200
+
+
+def test_health_readiness_metrics_and_request_ids(world: World) -> None:
+    c = world.client
+    assert c.get("/healthz").json() == {"status": "ok"}
+    ready = c.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["checks"]["model"] == "version 7"
+    r = c.get("/healthz", headers={"X-Request-ID": "abc-123"})
+    assert r.headers["x-request-id"] == "abc-123"
+    metrics = c.get("/metrics").text
+    assert 'jianfu_requests_total{method="GET",route="/healthz",status="200"}' in metrics
+    assert c.get("/openapi.json").json()["paths"]["/v1/classes/{class_id}/plans"]["post"]["summary"]
+
+
+def test_accounts_are_refused_with_reasons() -> None:
+    from service.auth import AccountError, check_password, hash_password
+
+    stored = hash_password("a-long-secret")
+    assert check_password("a-long-secret", stored) and not check_password("a-long-secreT", stored)
+    assert "a-long-secret" not in stored
+    with pytest.raises(AccountError, match="role"):
+        create_user(make_engine("sqlite://"), "x", PASSWORD, "principal")
