@@ -99,6 +99,8 @@ def world(school: Engine, bundle: Bundle, tmp_path: Path) -> World:
     create_user(school, "p-1", PASSWORD, "parent", scopes=[("student", students[0], "")])
     create_user(school, "p-2", PASSWORD, "parent", scopes=[("student", students[1], "")])
     create_user(school, "data", PASSWORD, "data_team")
+    create_user(school, "h-1", PASSWORD, "head_teacher", scopes=[("class", "east-5-1", "")])
+    create_user(school, "admin-west", PASSWORD, "school_admin", scopes=[("school", "sch-west", "")])
     settings = Settings(data_dir=tmp_path / "var", jwt_secret="k" * 40, policy_dir=SAMPLES / "policies")
     app = create_app(settings, engine=school, models=FixedModels(bundle))
     with TestClient(app) as client:
@@ -256,3 +258,49 @@ def test_accounts_are_refused_with_reasons() -> None:
     assert "a-long-secret" not in stored
     with pytest.raises(AccountError, match="role"):
         create_user(make_engine("sqlite://"), "x", PASSWORD, "principal")
+
+
+def test_the_head_teacher_splits_evenings_sees_them_and_the_weekly_notice_names_no_one(world: World) -> None:
+    c, head = world.client, world.token("h-1")
+    weekday = NIGHT.weekday()
+    three = {"weights": {"math": 1, "chinese": 1, "english": 1}}
+    r = c.put(f"/v1/classes/east-5-1/allocations/{weekday}", json=three, headers=head)
+    assert r.status_code == 422 and r.json()["rule"] == "T8"  # grades 3-5 here: two subjects an evening
+    r = c.put(
+        f"/v1/classes/east-5-1/allocations/{weekday}",
+        json={"weights": {"math": 2, "chinese": 1}},
+        headers=head,
+    )
+    assert r.status_code == 200 and r.json()["weekdays"][str(weekday)] == {"math": 2, "chinese": 1}
+    teacher = world.token("t-math")
+    plan = c.post(
+        "/v1/classes/east-5-1/plans", json={"subject": "math", "night": str(NIGHT)}, headers=teacher
+    )
+    assert all(s["available_minutes"] <= 40 + 1e-6 for s in plan.json()["students"])  # 2/3 of 60
+    c.post("/v1/classes/east-5-1/publish", json={"subject": "math", "night": str(NIGHT)}, headers=teacher)
+
+    evening = c.get(f"/v1/classes/east-5-1/evenings/{NIGHT}", headers=head).json()
+    mine = next(s for s in evening["students"] if s["student_id"] == world.student)
+    assert mine["cap_minutes"] == 60 and 0 < mine["reserved_minutes"]["math"] <= 40
+
+    assert c.post(f"/v1/students/{world.student}/evening-reports", json={"night": str(NIGHT), "minutes": 75},
+                  headers=world.token("p-1")).status_code == 201  # fmt: skip
+    burden = c.get("/v1/classes/east-5-1/burden", params={"from": str(NIGHT), "to": str(NIGHT)}, headers=head)
+    assert burden.status_code == 200, burden.text
+    day = burden.json()["days"][0]
+    assert (
+        burden.json()["flagged"]
+        and day["over_cap_students"] == [world.student]
+        and day["estimated_minutes"] > 0
+    )
+
+    notice = c.get("/v1/classes/east-5-1/notice", params={"week_of": str(NIGHT)}, headers=world.token("p-1"))
+    assert notice.status_code == 200, notice.text
+    tuesday = next(d for d in notice.json()["days"] if d["night"] == str(NIGHT))
+    assert 0 < tuesday["subjects"]["math"] <= 40 and tuesday["items"] > 0
+    with world.engine.connect() as conn:
+        ids = list(conn.execute(select(t.students.c.student_id)).scalars())
+    assert not any(sid in notice.text for sid in ids)  # R3: class totals, no individual data
+    assert c.get("/v1/classes/east-5-1/notice", params={"week_of": str(NIGHT)},
+                 headers=world.token("admin-west")).status_code == 404  # fmt: skip
+    assert c.get(f"/v1/classes/east-5-1/evenings/{NIGHT}", headers=teacher).status_code == 403

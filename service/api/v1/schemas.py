@@ -230,3 +230,97 @@ class ExemptionOut(BaseModel):
     student_id: str
     night: date
     recorded: bool
+
+
+class AllocationIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"weights": {"math": 1, "chinese": 1}}]}
+    )
+    weights: dict[str, float] = Field(min_length=1, max_length=12, description="subject -> share (> 0)")
+
+
+class Allocations(BaseModel):
+    class_id: str
+    weekdays: dict[int, dict[str, float]] = Field(
+        description="0 = Monday .. 6 = Sunday; absent = the school default"
+    )
+
+
+class ReleaseIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"night": "2026-11-10", "subject": "math", "to_subjects": ["chinese"]}]
+        },
+    )
+    night: date
+    subject: str = Field(min_length=1, max_length=16)
+    to_subjects: list[str] = Field(min_length=1, max_length=12)
+
+
+class Released(BaseModel):
+    class_id: str
+    night: date
+    subject: str
+    minutes_moved: float = Field(description="summed over the class's students, this night only")
+
+
+class StudentEvening(BaseModel):
+    student_id: str
+    display_name: str | None
+    cap_minutes: float | None
+    reserved_minutes: dict[str, float] = Field(description="conservative minutes held per subject")
+    planned_minutes: dict[str, float] = Field(
+        description="typical minutes per subject (drafts and published)"
+    )
+    exempt: bool
+    reported_minutes: float | None
+
+
+class ClassEvening(BaseModel):
+    class_id: str
+    night: date
+    students: list[StudentEvening]
+
+
+class NoticeDay(BaseModel):
+    night: date
+    subjects: dict[str, float] = Field(description="average typical minutes per student, per subject")
+    total_minutes: float = Field(description="average typical minutes per student, all subjects")
+    items: float = Field(description="average number of items per student")
+
+
+class Notice(BaseModel):
+    class_id: str
+    week_of: date
+    days: list[NoticeDay]
+    cap_minutes: float
+    note: str = (
+        "班级作业总量公示：只含全班平均，不含任何学生个人信息 / class totals only, no individual data (R3)"
+    )
+
+
+class EveningReportIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"night": "2026-11-10", "minutes": 55}]}
+    )
+    night: date
+    minutes: float = Field(ge=0, le=720)
+
+
+class BurdenDay(BaseModel):
+    night: date
+    cap_minutes: float
+    estimated_minutes: float = Field(description="average planned (typical) minutes per student with work")
+    reported_minutes: float | None = Field(description="average real minutes, where reported")
+    reports: int
+    over_cap: int = Field(description="students whose reported evening exceeded the cap")
+    over_cap_students: list[str] = Field(
+        description="who they are, for the head teacher to act on (never ranked)"
+    )
+
+
+class Burden(BaseModel):
+    class_id: str
+    days: list[BurdenDay]
+    flagged: bool = Field(description="some reported evening exceeded the cap")
