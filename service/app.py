@@ -23,6 +23,7 @@ from sqlalchemy import Engine, text
 from service.api import problems
 from service.api.deps import Models, Services
 from service.api.v1 import auth as auth_routes
+from service.api.v1 import data as data_routes
 from service.api.v1 import school as school_routes
 from service.api.v1 import student as student_routes
 from service.api.v1 import teacher as teacher_routes
@@ -106,7 +107,13 @@ def create_app(
     )
     problems.install(app)
     _observe(app)
-    for router in (auth_routes.router, teacher_routes.router, student_routes.router, school_routes.router):
+    for router in (
+        auth_routes.router,
+        teacher_routes.router,
+        student_routes.router,
+        school_routes.router,
+        data_routes.router,
+    ):
         app.include_router(router, prefix="/v1")
 
     @app.get("/healthz", tags=["operations"], summary="The process is up")

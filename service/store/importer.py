@@ -9,6 +9,7 @@ with COPY.
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -59,6 +60,8 @@ class ImportReport:
     counts: dict[str, Counts] = field(default_factory=lambda: defaultdict(Counts))
     files: list[tuple[Path, str]] = field(default_factory=list)
     committed: bool = False
+    erased_rows: int = 0  # rows of students erased on a guardian's request: left out, never stored
+    erased: frozenset[str] = frozenset()  # their hashed ids (see erased_hash)
 
     @property
     def ok(self) -> bool:
@@ -98,6 +101,16 @@ def find_files(paths: Iterable[Path], problems: Problems, kind: str | None = Non
             found.append((candidate, file_kind))
     found.sort(key=lambda pair: (IMPORT_ORDER.index(pair[1]), str(pair[0])))
     return found
+
+
+def erased_hash(student_id: str) -> str:
+    """How an erased student is remembered: the sha256 of the pseudonymous id, nothing else."""
+    return hashlib.sha256(student_id.encode()).hexdigest()
+
+
+def _erased(report: ImportReport, record: Any) -> bool:
+    student = getattr(record, "student_id", None)
+    return bool(report.erased) and student is not None and erased_hash(student) in report.erased
 
 
 def load_known(conn: Connection, now: datetime | None = None) -> Known:
@@ -141,6 +154,7 @@ def import_files(
         transaction = conn.begin()
         try:
             known = load_known(conn, now)
+            report.erased = frozenset(conn.execute(select(t.erasures.c.student_hash)).scalars())
             for path, file_kind in report.files:
                 if bulk and file_kind == "attempts" and _bulk_attempts(conn, path, known, report):
                     continue
@@ -175,7 +189,10 @@ def _import_file(conn: Connection, path: Path, spec: RecordSpec, known: Known, r
                 )  # fmt: skip
             continue
         seen[key] = (row_no, _fingerprint(record))
-        known.remember(record)
+        known.remember(record)  # an erased student's rows still validate the rest, but stay out
+        if _erased(report, record):
+            report.erased_rows += 1
+            continue
         if isinstance(record, KnowledgePoint):
             kps.append((row_no, record))
         chunk.append((row_no, record))
@@ -386,6 +403,10 @@ def _store_new_attempts(conn: Connection, records: list[Attempt]) -> None:
 def _bulk_attempts(conn: Connection, path: Path, known: Known, report: ImportReport) -> bool:
     """Import a clean attempts file whole-column; False (nothing written) if it needs row checks."""
     table = accept_attempts(path, known)
+    if report.erased and table is not None:
+        hashes = {erased_hash(s) for s in set(table.column("student_id").to_pylist())}
+        if hashes & report.erased:
+            return False  # the row path leaves the erased students' answers out
     if table is None or _any_stored(conn, table.column("event_id").to_pylist()):
         return False  # problems to name, or event ids seen before: the row path compares content
     if not report.problems:  # an earlier file failed: validate this one, write nothing
