@@ -450,18 +450,89 @@ def check(
         raise typer.Exit(worst)
 
 
+DEMO_CLASS = "east-5-1"
+
+
+def demo_accounts(engine: Any) -> list[tuple[str, str, str, str]]:
+    """Accounts to try the embedded default with, made once (development only): (username, password,
+    role, what it may see). Passwords are random and shown once; `jianfu users add` makes real ones."""
+    import secrets
+
+    from sqlalchemy import select
+
+    from service.auth import create_user
+    from service.store import tables as t
+
+    with engine.connect() as conn:
+        if conn.execute(select(t.users.c.user_id).limit(1)).first() is not None:
+            return []
+        klass = conn.execute(select(t.classes).where(t.classes.c.class_id == DEMO_CLASS)).first()
+        if klass is None:
+            return []
+        student = conn.execute(
+            select(t.students.c.student_id)
+            .where(t.students.c.class_id == DEMO_CLASS)
+            .order_by(t.students.c.student_id)
+            .limit(1)
+        ).scalar_one()
+    made = []
+    for username, role, scopes, sees in (
+        ("teacher-math", "teacher", [("class", DEMO_CLASS, "math")], f"{DEMO_CLASS} math"),
+        ("head-teacher", "head_teacher", [("class", DEMO_CLASS, "")], DEMO_CLASS),
+        ("student", "student", [("student", student, "")], student),
+        ("parent", "parent", [("student", student, "")], student),
+        ("data-team", "data_team", [], "imports, model, exports"),
+    ):
+        password = secrets.token_urlsafe(9)
+        create_user(engine, username, password, role, scopes=scopes)
+        made.append((username, password, role, sees))
+    return made
+
+
+def try_it(base: str, accounts: list[tuple[str, str, str, str]], student: str, night: str) -> str:
+    """curl commands that work as written against the freshly started service."""
+    pw = {u: p for u, p, _, _ in accounts}
+    token = (
+        "curl -s -X POST {base}/v1/token -d username={u} -d password={p} "
+        "| python3 -c 'import sys, json; print(json.load(sys.stdin)[\"access_token\"])'"
+    )
+    lines = [
+        "Try it (in another terminal):",
+        f"  T=$({token.format(base=base, u='teacher-math', p=pw['teacher-math'])})",
+        f'  curl -s -X POST {base}/v1/classes/{DEMO_CLASS}/plans -H "Authorization: Bearer $T" '
+        f'-H \'Content-Type: application/json\' -d \'{{"subject": "math", "night": "{night}"}}\'',
+        f'  curl -s -X POST {base}/v1/classes/{DEMO_CLASS}/publish -H "Authorization: Bearer $T" '
+        f'-H \'Content-Type: application/json\' -d \'{{"subject": "math", "night": "{night}"}}\'',
+        f"  S=$({token.format(base=base, u='student', p=pw['student'])})",
+        f"  curl -s '{base}/v1/students/{student}/tonight?night={night}' -H \"Authorization: Bearer $S\"",
+        f'  curl -s -X POST {base}/v1/students/{student}/attempts -H "Authorization: Bearer $S" '
+        f'-H \'Content-Type: application/json\' -d \'{{"attempts": [{{"event_id": "try-1", '
+        f'"item_id": "math-g5-01-001", "night": "{night}", "submitted_at": "{night}T19:30:00+08:00", '
+        f'"correct": false, "seconds": 120}}]}}\'',
+        f'  curl -s {base}/v1/students/{student}/error-book -H "Authorization: Bearer $S"',
+        f"  P=$({token.format(base=base, u='parent', p=pw['parent'])})",
+        f"  curl -s '{base}/v1/classes/{DEMO_CLASS}/notice?week_of={night}' -H \"Authorization: Bearer $P\"",
+        f"API documentation: {base}/docs",
+    ]
+    return "\n".join(lines)
+
+
 @app.command("run")
 def run(
     data: Annotated[Path, typer.Option("--data", help="The school data to load.")] = ROOT / "data_samples",
     database: DatabaseOpt = None,
     tracking_uri: TrackingOpt = None,
+    serve_it: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Start the service afterwards.")
+    ] = True,
 ) -> None:
-    """The main job: set up the embedded database, load the school data, and (once) train the models
-    on it and make that version the champion."""
+    """The main job: set up the embedded database, load the school data, (once) train the models on it
+    and make that version the champion, then start the service and print how to try it."""
     from service.settings import get_settings
     from training.pipeline import champion_version, promote
     from training.pipeline import train as run_training
 
+    settings = get_settings()
     engine = _engine(database)
     typer.echo(f"database: {engine.url.render_as_string(hide_password=True)}")
     _import([data], database, None, 100, dry_run=False)
@@ -469,13 +540,108 @@ def run(
     champion = champion_version(uri)
     if champion is not None:
         typer.echo(f"models: version {champion} of 'jianfu' is the champion ({uri})")
-        return
-    typer.echo("models: no champion yet; training on the school data …")
-    result = run_training(data, uri, artifact_location=get_settings().local_artifacts())
-    promote(uri, result["version"], "champion")
+    else:
+        typer.echo("models: no champion yet; training on the school data …")
+        result = run_training(data, uri, artifact_location=settings.local_artifacts())
+        promote(uri, result["version"], "champion")
+        typer.echo(
+            f"models: version {result['version']} trained in {result['seconds']}s and made champion ({uri})"
+        )
+    if settings.environment == "development":
+        made = demo_accounts(engine)
+        if made:
+            typer.echo("accounts to try it with (development only; shown once, keep them):")
+            for username, password, role, sees in made:
+                typer.echo(f"  {username:<13} {password:<14} {role:<13} {sees}")
+            student = next(s for _, _, role, s in made if role == "student")
+            base = f"http://{settings.host}:{settings.port}"
+            typer.echo(try_it(base, made, student, "2026-11-10"))
+        else:
+            typer.echo("accounts: already made (jianfu users list; jianfu users add for more)")
+    if serve_it:
+        serve(database=database, tracking_uri=tracking_uri)
+
+
+@app.command("serve")
+def serve(database: DatabaseOpt = None, tracking_uri: TrackingOpt = None) -> None:
+    """Start the web service (settings from JIANFU_* variables; see the README)."""
+    import os
+
+    import uvicorn
+
+    from service.settings import get_settings
+
+    if database:
+        os.environ["JIANFU_DATABASE_URL"] = database
+    if tracking_uri:
+        os.environ["JIANFU_MLFLOW_TRACKING_URI"] = tracking_uri
+    get_settings.cache_clear()
+    settings = get_settings()
+    settings.signing_key()  # refuse to start without a key outside development
     typer.echo(
-        f"models: version {result['version']} trained in {result['seconds']}s and made champion ({uri})"
+        f"serving on http://{settings.host}:{settings.port} ({settings.workers} worker(s)); Ctrl-C stops"
     )
+    uvicorn.run(
+        "service.app:create_app", factory=True, host=settings.host, port=settings.port,
+        workers=settings.workers, log_config=None,
+    )  # fmt: skip
+
+
+users_app = typer.Typer(help="Accounts: who may sign in and what they may see.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="The name to sign in with (no real name needed).")],
+    role: Annotated[
+        str, typer.Option("--role", help="student, parent, teacher, head_teacher, school_admin, data_team")
+    ],
+    student: Annotated[
+        list[str], typer.Option("--student", help="A student (for a student or parent).")
+    ] = [],  # noqa: B006
+    klass: Annotated[
+        list[str], typer.Option("--class", help="CLASS or CLASS:SUBJECT (teacher, head teacher).")
+    ] = [],  # noqa: B006
+    school: Annotated[
+        list[str], typer.Option("--school", help="A school (for a school administrator).")
+    ] = [],  # noqa: B006
+    database: DatabaseOpt = None,
+) -> None:
+    """Create an account; the password is read from the terminal (or JIANFU_NEW_PASSWORD)."""
+    import os
+
+    from service.auth import AccountError, create_user
+
+    password = os.environ.get("JIANFU_NEW_PASSWORD") or typer.prompt(
+        "password", hide_input=True, confirmation_prompt=True
+    )
+    scopes = [("student", s, "") for s in student] + [("school", s, "") for s in school]
+    for entry in klass:
+        class_id, _, subject = entry.partition(":")
+        scopes.append(("class", class_id, subject))
+    try:
+        user_id = create_user(_engine(database), username, password, role, scopes=scopes)
+    except AccountError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"created {username} ({role}), id {user_id}")
+
+
+@users_app.command("list")
+def users_list(database: DatabaseOpt = None) -> None:
+    """The accounts and what each may see (never passwords)."""
+    from sqlalchemy import select
+
+    from service.store import tables as t
+
+    with _engine(database).connect() as conn:
+        scopes: dict[str, list[str]] = {}
+        for user_id, kind, ref, subject in conn.execute(select(t.user_scopes)):
+            scopes.setdefault(user_id, []).append(f"{kind}:{ref}" + (f":{subject}" if subject else ""))
+        for u in conn.execute(select(t.users).order_by(t.users.c.username)):
+            state = " (disabled)" if u.disabled else ""
+            typer.echo(f"{u.username:<20} {u.role:<13} {' '.join(scopes.get(u.user_id, [])) or '-'}{state}")
 
 
 def main() -> None:

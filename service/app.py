@@ -70,6 +70,8 @@ def create_app(
     """The app. Without `engine`/`models`, the lifespan makes them from settings (the database URL,
     the MLflow registry's champion)."""
     settings = settings or get_settings()
+    if settings.log_json:
+        configure_logging(settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -163,6 +165,8 @@ def _observe(app: FastAPI) -> None:
         seconds = time.perf_counter() - start
         route = request.scope.get("route")
         template = getattr(route, "path", "unmatched")
+        if request.url.path.startswith("/v1/") and not template.startswith("/v1"):
+            template = "/v1" + template  # routers are included under /v1; their routes keep their own path
         requests.labels(request.method, template, str(response.status_code)).inc()
         latency.labels(request.method, template).observe(seconds)
         response.headers["X-Request-ID"] = request_id

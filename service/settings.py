@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     model_attempts: int = 3
     # The school policy files (region and school TOML) that schools' `policy` column names.
     policy_dir: Path = Path("data_samples/policies")
+    # Logs: one JSON object per line on stderr (request id, route, status, milliseconds, account).
+    log_json: bool = True
+    log_level: str = "INFO"
     # The web server (`jianfu serve`).
     host: str = "127.0.0.1"
     port: int = 8000

@@ -247,6 +247,8 @@ def test_health_readiness_metrics_and_request_ids(world: World) -> None:
     assert r.headers["x-request-id"] == "abc-123"
     metrics = c.get("/metrics").text
     assert 'jianfu_requests_total{method="GET",route="/healthz",status="200"}' in metrics
+    assert c.get("/v1/me", headers=world.token("s-1")).json()["role"] == "student"
+    assert 'route="/v1/me",status="200"' in c.get("/metrics").text  # by route template, under /v1
     assert c.get("/openapi.json").json()["paths"]["/v1/classes/{class_id}/plans"]["post"]["summary"]
 
 

@@ -121,7 +121,9 @@ def test_the_main_job_loads_the_school_and_keeps_an_existing_champion(
     store: dict[str, str], tmp_path: Path
 ) -> None:
     database = f"sqlite:///{tmp_path / 'run.db'}"
-    result = CliRunner().invoke(app, ["run", "--database", database, "--tracking-uri", store["uri"]])
+    result = CliRunner().invoke(
+        app, ["run", "--database", database, "--tracking-uri", store["uri"], "--no-serve"]
+    )
     assert result.exit_code == 0, result.output
     assert "attempts: 66053 new" in result.output
     assert "version 1 of 'jianfu' is the champion" in result.output
