@@ -252,3 +252,34 @@ def _spec(conn, proposal: Proposal):  # type: ignore[no-untyped-def]
     from service.policy.ledger import evening_spec
 
     return evening_spec(conn, BOOK, proposal.student_id, proposal.night)
+
+
+def test_T5_an_edit_that_does_not_fit_leaves_the_draft_as_it_was(school: Engine) -> None:
+    """A teacher's edit swaps the draft's items and minutes in one transaction; an edit that breaks
+    the share is refused whole and the old draft keeps its items and its reservation."""
+    from service.policy.gate import submit_edit
+
+    student = _student(school)
+    items = _bank(school, n=4)
+    assert _submit(school, _proposal("p1", student, items[:2], minutes=4.0)).ok
+
+    def held() -> tuple[list[str], float]:
+        with school.connect() as conn:
+            lines = sorted(
+                conn.execute(select(t.plan_items.c.item_id).where(t.plan_items.c.plan_id == "p1")).scalars()
+            )
+            minutes = conn.execute(
+                select(t.evening_ledger.c.reserved_minutes).where(t.evening_ledger.c.student_id == student)
+            ).scalar_one()
+        return lines, minutes
+
+    before = held()
+    too_much = submit_edit(school, BOOK, _proposal("p1", student, items[:4], minutes=9.0), now=NOW,
+                           timing=bank_timing(school))  # fmt: skip
+    assert {v.rule for v in too_much.violations} == {"T5"} and not too_much.reserved
+    assert held() == before
+    smaller = submit_edit(school, BOOK, _proposal("p1", student, items[2:3], minutes=3.0), now=NOW,
+                          timing=bank_timing(school))  # fmt: skip
+    assert smaller.ok, smaller.violations
+    lines, minutes = held()
+    assert lines == items[2:3] and minutes == pytest.approx(3.0 * 1.4)

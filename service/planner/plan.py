@@ -187,7 +187,7 @@ def _prepare(
     plan = StudentPlan(student.student_id, student.display_name, "draft")
     available = _remaining(view, facts.subject, share_minutes)
     plan.available_minutes = round(available, 2)
-    plan.levels = _levels(scored)
+    plan.levels = mastery_levels(scored)
     plan.candidates = len(scored.candidates)
     if student.exempt:  # T12: a parent excused tonight; nothing is set, nothing moves to tomorrow
         plan.status = "exempt"
@@ -547,7 +547,7 @@ def _reason(s: _Scored, i: int, tier: str, focus: set[str]) -> tuple[str, str]:
     return "拓展：挑战题", "extension: challenge"
 
 
-def _levels(s: _Scored) -> dict[str, str]:
+def mastery_levels(s: _Scored) -> dict[str, str]:
     """Mastery level (等级 A-D) per knowledge point: the mean predicted P(correct) on its items."""
     sums: dict[str, list[float]] = {}
     for c, p in zip(s.candidates, s.p, strict=True):

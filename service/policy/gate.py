@@ -25,6 +25,7 @@ from service.policy.ledger import (
     PlanDraft,
     PlanLine,
     evening_spec,
+    replace_draft,
     reserve,
 )
 from service.policy.verifier import (
@@ -424,8 +425,22 @@ def submit_many(
     ]
 
 
+def submit_edit(
+    engine: Engine, policy_of: Any, proposal: Proposal, *, now: datetime, timing: Timing
+) -> Outcome:
+    """A hand edit of a live draft (the proposal keeps the draft's plan id): verified like any set,
+    the draft's own items and minutes left out of its context, and swapped in one transaction."""
+    if not proposal.items:
+        raise LedgerError("这套作业没有题目", "the set has no items")
+    timed = with_timing(proposal, timing)
+    with engine.connect() as conn:
+        spec = evening_spec(conn, policy_of, timed.student_id, timed.night)
+        found = contexts(conn, policy_of, [timed], [spec])[0]
+    return _reserve_if_valid(engine, timed, spec, found, now, edit=True)
+
+
 def _reserve_if_valid(
-    engine: Engine, proposal: Proposal, spec: EveningSpec, ctx: Context, now: datetime
+    engine: Engine, proposal: Proposal, spec: EveningSpec, ctx: Context, now: datetime, edit: bool = False
 ) -> Outcome:
     violations = verify(*ctx)
     if violations:
@@ -441,7 +456,7 @@ def _reserve_if_valid(
         proposal.model_version,
     )
     try:
-        reserve(engine, draft, spec, now=now)
+        (replace_draft if edit else reserve)(engine, draft, spec, now=now)
     except OverBudget as exc:  # lost a race since the snapshot: the guard holds the rule
         return Outcome([Violation(exc.rule or "T5", exc.zh, exc.en)], reserved=False)
     except LedgerError as exc:

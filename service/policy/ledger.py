@@ -278,14 +278,7 @@ def reserve(
 
     All or nothing: the plan, its items, its ledger lines and both reservations, or none of them.
     """
-    minutes = float(draft.conservative_minutes)
-    typical = sum(line.typical_minutes for line in draft.lines)
-    if not draft.lines or minutes <= 0 or minutes + EPS < typical:
-        raise LedgerError(
-            "计划必须有题目，且保守用时不低于典型用时之和",
-            "a plan needs items and a conservative time no lower than their typical total",
-            "T10",
-        )
+    minutes, typical = _checked_minutes(draft)
     try:
         try:
             with engine.begin() as conn:
@@ -299,20 +292,66 @@ def reserve(
     except _NoRoom as full:  # rolled back: say what is left
         raise _over(engine, draft, spec, minutes, full.args[0]) from None
     except IntegrityError as exc:  # rolled back
-        text = str(exc.orig)
-        if (
-            "uq_ledger_lines" in text
-            or "ledger_lines.student_id, ledger_lines.night, ledger_lines.item_id" in text
-        ):
-            raise LedgerError(
-                "这道题今晚已经布置给这名学生了（同一晚不重复布置）",
-                "this item is already set for this student tonight (no item twice on one night)",
-                "C4",
-            ) from None
+        raise _refused(exc, draft.plan_id) from None
+
+
+def replace_draft(
+    engine: Engine, draft: PlanDraft, spec: EveningSpec, *, now: datetime, hold: timedelta = DRAFT_HOLD
+) -> None:
+    """A teacher's edit of a live draft (same plan id): in one transaction its old minutes are
+    released and the new set is booked under the same guards. Refused whole, the old draft stays."""
+    minutes, typical = _checked_minutes(draft)
+    try:
+        with engine.begin() as conn:
+            claimed = conn.execute(  # a write first: takes SQLite's lock, PostgreSQL's row lock
+                update(t.plans)
+                .where(
+                    t.plans.c.plan_id == draft.plan_id,
+                    t.plans.c.status == "draft",
+                    t.plans.c.expires_at > now,
+                )
+                .values(status="draft")
+            )
+            if claimed.rowcount != 1:
+                raise LedgerError(
+                    "只能修改未过期的草稿：请重新生成", "only a live draft can be edited: plan it again"
+                )
+            _release(conn, draft.plan_id)
+            conn.execute(delete(t.plans).where(t.plans.c.plan_id == draft.plan_id))  # its items go with it
+            _book(conn, draft, spec, minutes, typical, now + hold, now)
+    except _NoRoom as full:
+        raise _over(engine, draft, spec, minutes, full.args[0]) from None
+    except IntegrityError as exc:
+        raise _refused(exc, draft.plan_id) from None
+
+
+def _checked_minutes(draft: PlanDraft) -> tuple[float, float]:
+    minutes = float(draft.conservative_minutes)
+    typical = sum(line.typical_minutes for line in draft.lines)
+    if not draft.lines or minutes <= 0 or minutes + EPS < typical:
         raise LedgerError(
-            f"计划 {draft.plan_id} 已存在或引用了不存在的学生/题目：{exc.orig}",
-            f"plan {draft.plan_id} exists already or names an unknown student or item: {exc.orig}",
-        ) from None
+            "计划必须有题目，且保守用时不低于典型用时之和",
+            "a plan needs items and a conservative time no lower than their typical total",
+            "T10",
+        )
+    return minutes, typical
+
+
+def _refused(exc: IntegrityError, plan_id: str) -> LedgerError:
+    text = str(exc.orig)
+    if (
+        "uq_ledger_lines" in text
+        or "ledger_lines.student_id, ledger_lines.night, ledger_lines.item_id" in text
+    ):
+        return LedgerError(
+            "这道题今晚已经布置给这名学生了（同一晚不重复布置）",
+            "this item is already set for this student tonight (no item twice on one night)",
+            "C4",
+        )
+    return LedgerError(
+        f"计划 {plan_id} 已存在或引用了不存在的学生/题目：{exc.orig}",
+        f"plan {plan_id} exists already or names an unknown student or item: {exc.orig}",
+    )
 
 
 class _NoRoom(Exception):

@@ -324,3 +324,50 @@ class Burden(BaseModel):
     class_id: str
     days: list[BurdenDay]
     flagged: bool = Field(description="some reported evening exceeded the cap")
+
+
+class EditRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"items": [{"item_id": "math-g5-12-001", "tier": "basic"},
+                                                   {"item_id": "math-g5-12-004", "tier": "extension"}]}]},
+    )  # fmt: skip
+    items: list[CheckItem] = Field(min_length=1, max_length=60)
+
+
+class EditedPlan(BaseModel):
+    plan_id: str
+    status: str
+    items: list[dict[str, Any]]
+    typical_minutes: float
+    conservative_minutes: float
+
+
+class ProgressIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"subject": "math", "points": {"math-g5-13": "2026-11-10"}}]},
+    )
+    subject: str = Field(min_length=1, max_length=16)
+    points: dict[str, date] = Field(min_length=1, max_length=200, description="knowledge point -> taught on")
+
+
+class ProgressOut(BaseModel):
+    class_id: str
+    subject: str
+    recorded: int
+
+
+class StudentLevels(BaseModel):
+    student_id: str
+    display_name: str | None
+    levels: dict[str, str]
+
+
+class ClassMastery(BaseModel):
+    class_id: str
+    subject: str
+    night: date
+    model_version: str
+    levels: list[StudentLevels] = Field(description="by pseudonymous id; levels A-D, never ranks (R5)")
+    attention: list[str] = Field(description="students with a D on a point taught in the last two weeks (R6)")

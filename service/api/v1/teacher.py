@@ -4,27 +4,34 @@ written by hand against every rule, and the class's mastery levels (levels, neve
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
-from fastapi import APIRouter
-from sqlalchemy import select
+from fastapi import APIRouter, Query
+from sqlalchemy import delete, insert, select
 
 from service.api.deps import PrincipalDep, ServicesDep, require, see_class, see_student
 from service.api.problems import Problem
 from service.api.v1.schemas import (
     CheckRequest,
     CheckResult,
+    ClassMastery,
     ClassPlanOut,
+    EditedPlan,
+    EditRequest,
     PlanRequest,
     PlanStatus,
+    ProgressIn,
+    ProgressOut,
     PublishClass,
     Published,
+    StudentLevels,
     ViolationOut,
 )
-from service.planner.plan import plan_class
+from service.planner.context import load_class
+from service.planner.plan import PlannerConfig, mastery_levels, plan_class, score_class
 from service.planner.timing import model_timing
-from service.policy.gate import Proposal, context, with_timing
-from service.policy.ledger import LedgerError, PlanLine, discard, publish
+from service.policy.gate import Proposal, context, submit_edit, with_timing
+from service.policy.ledger import LedgerError, PlanLine, class_policy, discard, publish
 from service.policy.verifier import verify
 from service.store import tables as t
 
@@ -153,3 +160,140 @@ def check(body: CheckRequest, who: PrincipalDep, svc: ServicesDep) -> CheckResul
         typical_minutes=round(sum(i.typical_minutes for i in timed.items), 2),
         conservative_minutes=round(timed.conservative_minutes, 2),
     )
+
+
+@router.put(
+    "/plans/{plan_id}",
+    response_model=EditedPlan,
+    summary="Edit one student's draft by hand: re-verified; refused whole with the rules it breaks",
+    responses={422: {"description": "the edited set breaks a rule; the draft is unchanged"}},
+)
+def edit(plan_id: str, body: EditRequest, who: PrincipalDep, svc: ServicesDep) -> EditedPlan:
+    require(who, "teacher")
+    row = _plan_row(svc, who, plan_id)
+    if row.status != "draft":
+        raise Problem(409, f"the plan is {row.status}; only a draft can be edited", kind="conflict")
+    with svc.engine.connect() as conn:
+        student_id = conn.execute(
+            select(t.plans.c.student_id).where(t.plans.c.plan_id == plan_id)
+        ).scalar_one()
+    served = svc.served()
+    cache, lock = svc.cache_for(served)
+    lines = [
+        PlanLine(i.item_id, i.tier, i.minutes or 0.0, "教师选题", "chosen by the teacher", review=i.review)
+        for i in body.items
+    ]
+    proposal = Proposal(plan_id, who.user_id, student_id, row.night, row.subject, lines, 0.0, 0.0,
+                        model_version=str(served.version))  # fmt: skip
+    try:
+        with lock:
+            timing = model_timing(svc.engine, served.bundle, cache)
+            timed = with_timing(proposal, timing)
+        outcome = submit_edit(svc.engine, svc.book, timed, now=datetime.now(UTC), timing=timing)
+    except LedgerError as exc:
+        raise _ledger_problem(exc, 422) from None
+    if not outcome.ok:
+        first = outcome.violations[0]
+        raise Problem(
+            422, f"{first.rule}: {first.en}", kind="rule", rule=first.rule, detail_zh=first.zh,
+            violations=[{"rule": v.rule, "item_id": v.item_id, "zh": v.zh, "en": v.en} for v in outcome.violations],
+        )  # fmt: skip
+    return EditedPlan(
+        plan_id=plan_id,
+        status="draft",
+        items=[
+            {"item_id": i.item_id, "tier": i.tier, "typical_minutes": round(i.typical_minutes, 2)}
+            for i in timed.items
+        ],
+        typical_minutes=round(sum(i.typical_minutes for i in timed.items), 2),
+        conservative_minutes=round(timed.conservative_minutes, 2),
+    )
+
+
+@router.put(
+    "/classes/{class_id}/progress",
+    response_model=ProgressOut,
+    summary="Record what the class has been taught (C2: nothing ahead of it is ever set)",
+)
+def progress(class_id: str, body: ProgressIn, who: PrincipalDep, svc: ServicesDep) -> ProgressOut:
+    require(who, "teacher")
+    klass = see_class(svc, who, class_id, subject=body.subject)
+    with svc.engine.begin() as conn:
+        points = {
+            r.kp_id: r
+            for r in conn.execute(
+                select(
+                    t.knowledge_points.c.kp_id, t.knowledge_points.c.subject, t.knowledge_points.c.grade
+                ).where(t.knowledge_points.c.kp_id.in_(sorted(body.points)))
+            )
+        }
+        for kp in body.points:
+            found = points.get(kp)
+            if found is None or found.subject != body.subject:
+                raise Problem(422, f"no {body.subject} knowledge point {kp}", kind="invalid-request",
+                              errors=[{"in": "body", "pointer": f"/points/{kp}", "detail": "unknown point"}])  # fmt: skip
+            if found.grade > klass.grade:
+                raise Problem(
+                    422, f"{kp} is in the grade {found.grade} curriculum; the class is in grade {klass.grade} (C1)",
+                    kind="rule", rule="C1",
+                )  # fmt: skip
+        conn.execute(
+            delete(t.teaching_progress).where(
+                t.teaching_progress.c.class_id == class_id,
+                t.teaching_progress.c.kp_id.in_(sorted(body.points)),
+            )
+        )
+        conn.execute(
+            insert(t.teaching_progress),
+            [
+                {"class_id": class_id, "subject": body.subject, "kp_id": kp, "taught_on": d}
+                for kp, d in body.points.items()
+            ],
+        )
+    return ProgressOut(class_id=class_id, subject=body.subject, recorded=len(body.points))
+
+
+@router.get(
+    "/classes/{class_id}/mastery",
+    response_model=ClassMastery,
+    summary="Mastery levels (等级 A-D) per student and knowledge point; levels, never ranks (R5)",
+)
+def mastery(
+    class_id: str,
+    who: PrincipalDep,
+    svc: ServicesDep,
+    subject: str = Query(min_length=1, max_length=16),
+    night: date | None = Query(None, description="as of this evening (default: today)"),
+) -> ClassMastery:
+    require(who, "teacher", "head_teacher")
+    see_class(svc, who, class_id, subject=subject)
+    night = night or datetime.now(UTC).date()
+    served = svc.served()
+    cache, lock = svc.cache_for(served)
+    with lock, svc.engine.connect() as conn:
+        _, policy = class_policy(conn, svc.book, class_id)
+        facts = load_class(conn, policy, class_id, subject, night, served.bundle.priors, cache)
+        scored = score_class(served.bundle, facts, facts.candidates, facts.students,
+                             PlannerConfig(max_candidates=len(facts.candidates)))  # fmt: skip
+    levels = [
+        StudentLevels(student_id=s.student_id, display_name=s.display_name, levels=mastery_levels(sc))
+        for s, sc in zip(facts.students, scored, strict=True)
+    ]
+    taught = _recently_taught(svc, class_id, subject, night)
+    attention = sorted(x.student_id for x in levels if any(x.levels.get(kp) == "D" for kp in taught))
+    return ClassMastery(class_id=class_id, subject=subject, night=night, model_version=str(served.version),
+                        levels=levels, attention=attention)  # fmt: skip
+
+
+def _recently_taught(svc: ServicesDep, class_id: str, subject: str, night: date) -> set[str]:
+    with svc.engine.connect() as conn:
+        return set(
+            conn.execute(
+                select(t.teaching_progress.c.kp_id).where(
+                    t.teaching_progress.c.class_id == class_id,
+                    t.teaching_progress.c.subject == subject,
+                    t.teaching_progress.c.taught_on <= night,
+                    t.teaching_progress.c.taught_on > night - timedelta(days=14),
+                )
+            ).scalars()
+        )
