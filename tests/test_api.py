@@ -471,3 +471,87 @@ def test_teaching_progress_opens_points_and_mastery_is_levels_not_ranks(world: W
     assert "rank" not in r.text.lower() and set(body["attention"]) <= {
         x["student_id"] for x in body["levels"]
     }
+
+
+# -- the whole access matrix ------------------------------------------------------------------------
+
+OTHER_CLASS = "west-5-1"  # another school's class: nothing of it belongs to any account below
+QUERIES = {
+    "/v1/students/{student_id}/tonight": {"night": str(NIGHT)},
+    "/v1/classes/{class_id}/notice": {"week_of": str(NIGHT)},
+    "/v1/classes/{class_id}/burden": {"from": str(NIGHT), "to": str(NIGHT)},
+    "/v1/classes/{class_id}/mastery": {"subject": "math", "night": str(NIGHT)},
+}
+BODIES = {
+    ("post", "/v1/classes/{class_id}/plans"): {"subject": "math", "night": str(NIGHT)},
+    ("post", "/v1/classes/{class_id}/publish"): {"subject": "math", "night": str(NIGHT)},
+    ("put", "/v1/plans/{plan_id}"): {"items": [{"item_id": "math-g5-01-001"}]},
+    ("put", "/v1/classes/{class_id}/progress"): {"subject": "math", "points": {"math-g5-01": str(NIGHT)}},
+    ("put", "/v1/classes/{class_id}/allocations/{weekday}"): {"weights": {"math": 1}},
+    ("post", "/v1/classes/{class_id}/releases"): {"night": str(NIGHT), "subject": "math", "to_subjects": ["chinese"]},
+    ("post", "/v1/students/{student_id}/attempts"): {"attempts": [
+        {"event_id": "matrix-1", "item_id": "math-g5-01-001", "night": str(NIGHT),
+         "submitted_at": "2026-11-10T19:00:00+08:00", "correct": True}]},
+    ("post", "/v1/students/{student_id}/exemptions"): {"night": str(NIGHT)},
+    ("post", "/v1/students/{student_id}/evening-reports"): {"night": str(NIGHT), "minutes": 30},
+}  # fmt: skip
+# Routes that are about the data, not about anyone's object: only the data team may use them.
+DATA_TEAM_ROUTES = {
+    ("post", "/v1/imports"), ("get", "/v1/model"), ("post", "/v1/model/reload"),
+    ("get", "/v1/exports/{kind}"), ("delete", "/v1/students/{student_id}"),
+}  # fmt: skip
+OPEN_ROUTES = {("post", "/v1/token"), ("get", "/v1/me")}  # about the caller only
+
+
+def test_every_route_refuses_every_role_someone_else_s_objects(world: World) -> None:
+    """Every /v1 route (from the OpenAPI description, so a new route is covered or fails here) ×
+    every role, each account scoped to class east-5-1 or its student, asked about class west-5-1,
+    its student and its plan: 404 (not yours) or 403 (not your role), never a success."""
+    c = world.client
+    with world.engine.connect() as conn:
+        other_student = conn.execute(
+            select(t.students.c.student_id).where(t.students.c.class_id == OTHER_CLASS).order_by(t.students.c.student_id)
+        ).first()[0]  # fmt: skip
+    create_user(world.engine, "t-west", PASSWORD, "teacher", scopes=[("class", OTHER_CLASS, "math")])
+    create_user(world.engine, "admin-east", PASSWORD, "school_admin", scopes=[("school", "sch-east", "")])
+    west = c.post(f"/v1/classes/{OTHER_CLASS}/plans", json={"subject": "math", "night": str(NIGHT)},
+                  headers=world.token("t-west"))  # fmt: skip
+    assert west.status_code == 200, west.text
+    other_plan = next(s["plan_id"] for s in west.json()["students"] if s["plan_id"])
+    params = {"class_id": OTHER_CLASS, "student_id": other_student, "plan_id": other_plan, "weekday": "1",
+              "night": str(NIGHT), "kind": "attempts"}  # fmt: skip
+    roles = {"student": "s-1", "parent": "p-1", "teacher": "t-math", "head_teacher": "h-1",
+             "school_admin": "admin-east", "data_team": "data"}  # fmt: skip
+    tokens = {role: world.token(name) for role, name in roles.items()}
+    paths = c.get("/openapi.json").json()["paths"]
+    checked = 0
+    for path, methods in paths.items():
+        for method in methods:
+            if (method, path) in OPEN_ROUTES or not path.startswith("/v1/"):
+                continue  # sign-in, the caller's own account, health and readiness
+            url = path.format(**params)
+            for role, headers in tokens.items():
+                if role == "data_team" and (method, path) in DATA_TEAM_ROUTES:
+                    continue  # the data team's own work, not someone else's object
+                kwargs: dict[str, Any] = {"headers": headers, "params": QUERIES.get(path, {})}
+                if (method, path) in BODIES:
+                    kwargs["json"] = BODIES[(method, path)]
+                if path == "/v1/imports":
+                    kwargs["files"] = [("files", ("students.csv", b"student_id,class_id\\n", "text/csv"))]
+                if path == "/v1/checks":
+                    kwargs["json"] = {"student_id": other_student, "night": str(NIGHT), "subject": "math",
+                                      "items": [{"item_id": "math-g5-01-001"}]}  # fmt: skip
+                r = c.request(method.upper(), url, **kwargs)
+                assert r.status_code in (403, 404), (method, url, role, r.status_code, r.text[:200])
+                assert r.headers["content-type"] == PROBLEM
+                checked += 1
+            anonymous = c.request(method.upper(), url, params=QUERIES.get(path, {}))
+            assert anonymous.status_code == 401, (method, url)
+    assert checked >= 20 * 5  # every route, (almost) every role
+    with world.engine.connect() as conn:  # and nothing of the other class was touched
+        status = conn.execute(select(t.plans.c.status).where(t.plans.c.plan_id == other_plan)).scalar_one()
+        assert status == "draft"
+        assert (
+            conn.execute(select(t.attempts.c.event_id).where(t.attempts.c.event_id == "matrix-1")).first()
+            is None
+        )

@@ -164,6 +164,8 @@ def test_T5_head_teacher_split_per_weekday(reference_engine: Engine) -> None:
         set_allocation(reference_engine, BOOK, G5, 7, {"math": 1})
     with pytest.raises(LedgerError):
         set_allocation(reference_engine, BOOK, G5, 1, {"math": 0})
+    with pytest.raises(LedgerError, match="has no such subjects: physics"):
+        set_allocation(reference_engine, BOOK, G5, 1, {"math": 1, "physics": 1})
 
 
 def test_T8_T1_shares_never_name_more_subjects_than_the_policy_allows(reference_engine: Engine) -> None:

@@ -16,10 +16,42 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("jianfu.api")
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details; extension members as the problem needs (`rule`, `violations`,
+    `errors` with JSON pointers, `problems` by file, row and field)."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {MEDIA_TYPE: {"schema": ProblemDetails.model_json_schema()}},
+    }
+
+
+# Documented on every /v1 route: what a caller may get besides the answer itself.
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _problem("the body could not be read as the declared media type"),
+    401: _problem("not signed in, or the token is invalid or expired (WWW-Authenticate says which)"),
+    403: _problem("this role may not use this route"),
+    404: _problem("no such object among those this account may see"),
+    409: _problem("the object is not in a state that allows this (e.g. a published plan)"),
+    422: _problem("the request is invalid (errors[].pointer names each field), or a set breaks a rule"),
+    503: _problem("no model is loaded yet"),
+}
 
 
 class Problem(Exception):

@@ -192,6 +192,17 @@ def set_allocation(
         )
     with engine.begin() as conn:
         grade, policy = class_policy(conn, policy_of, class_id)
+        taught = set(
+            conn.execute(
+                select(t.class_subjects.c.subject).where(t.class_subjects.c.class_id == class_id)
+            ).scalars()
+        )
+        strangers = sorted(set(weights) - taught)
+        if strangers:
+            raise LedgerError(
+                f"{class_id} 不上这些学科：{', '.join(strangers)}（本班学科：{', '.join(sorted(taught))}）",
+                f"{class_id} has no such subjects: {', '.join(strangers)} (its subjects: {', '.join(sorted(taught))})",
+            )
         problem = _too_many_subjects(grade, policy, weights)
         if problem:
             raise problem

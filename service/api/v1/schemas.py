@@ -2,10 +2,46 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+
+# Inputs are read as written, not coerced: a date is "YYYY-MM-DD" (not a number of seconds), a
+# number is a JSON number (not true), a flag is true or false (not "yes").
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date(value: Any) -> Any:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _DATE.fullmatch(value):
+        return value
+    raise ValueError("expected a date written YYYY-MM-DD")
+
+
+def _iso_time(value: Any) -> Any:
+    if isinstance(value, datetime | str):
+        return value
+    raise ValueError("expected an ISO 8601 time with its UTC offset, e.g. 2026-11-10T19:40:00+08:00")
+
+
+def _query_flag(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        return value == "true"
+    raise ValueError("expected true or false")
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+IsoTime = Annotated[AwareDatetime, BeforeValidator(_iso_time)]
+QueryFlag = Annotated[bool, BeforeValidator(_query_flag)]
+Number = Annotated[float, Field(strict=True)]
+Whole = Annotated[int, Field(strict=True)]
+Flag = Annotated[bool, Field(strict=True)]
+Subject = Annotated[str, Field(pattern=r"^[a-z][a-z_]{0,15}$", description="a subject, e.g. math")]
 
 SubjectStr = str
 Tier = Literal["basic", "extension"]
@@ -36,10 +72,10 @@ class PlanRequest(BaseModel):
             ]
         },
     )
-    subject: str = Field(min_length=1, max_length=16)
-    night: date
+    subject: Subject
+    night: IsoDate
     focus_kps: list[str] = Field(default_factory=list, max_length=20, description="today's lesson")
-    share_minutes: float | None = Field(
+    share_minutes: Number | None = Field(
         default=None, gt=0, le=240, description="at most this many minutes of the evening for this subject"
     )
 
@@ -89,8 +125,8 @@ class PublishClass(BaseModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"subject": "math", "night": "2026-11-10"}]}
     )
-    subject: str = Field(min_length=1, max_length=16)
-    night: date
+    subject: Subject
+    night: IsoDate
 
 
 class Published(BaseModel):
@@ -123,8 +159,8 @@ class CheckRequest(BaseModel):
         },
     )
     student_id: str = Field(min_length=1, max_length=64)
-    night: date
-    subject: str = Field(min_length=1, max_length=16)
+    night: IsoDate
+    subject: Subject
     items: list[CheckItem] = Field(min_length=1, max_length=60)
 
 
@@ -148,11 +184,11 @@ class AttemptIn(BaseModel):
         min_length=1, max_length=64, description="the client's id: a re-sent answer is stored once"
     )
     item_id: str = Field(min_length=1, max_length=64)
-    night: date
-    submitted_at: AwareDatetime
-    correct: bool
-    seconds: int | None = Field(default=None, ge=1, le=21600)
-    score: float | None = Field(default=None, ge=0, le=1)
+    night: IsoDate
+    submitted_at: IsoTime
+    correct: Flag
+    seconds: Whole | None = Field(default=None, ge=1, le=21600)
+    score: Number | None = Field(default=None, ge=0, le=1)
     source: Literal["app", "paper", "teacher"] = "app"
 
 
@@ -222,7 +258,7 @@ class ExemptionIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"night": "2026-11-10", "note": "发烧"}]}
     )
-    night: date
+    night: IsoDate
     note: str | None = Field(default=None, max_length=200)
 
 
@@ -236,7 +272,9 @@ class AllocationIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"weights": {"math": 1, "chinese": 1}}]}
     )
-    weights: dict[str, float] = Field(min_length=1, max_length=12, description="subject -> share (> 0)")
+    weights: dict[Annotated[str, Field(pattern=r"^[a-z][a-z_]{0,15}$")], Number] = Field(
+        min_length=1, max_length=12, description="subject -> share (> 0)"
+    )
 
 
 class Allocations(BaseModel):
@@ -253,9 +291,9 @@ class ReleaseIn(BaseModel):
             "examples": [{"night": "2026-11-10", "subject": "math", "to_subjects": ["chinese"]}]
         },
     )
-    night: date
-    subject: str = Field(min_length=1, max_length=16)
-    to_subjects: list[str] = Field(min_length=1, max_length=12)
+    night: IsoDate
+    subject: Subject
+    to_subjects: list[Subject] = Field(min_length=1, max_length=12)
 
 
 class Released(BaseModel):
@@ -304,8 +342,8 @@ class EveningReportIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"night": "2026-11-10", "minutes": 55}]}
     )
-    night: date
-    minutes: float = Field(ge=0, le=720)
+    night: IsoDate
+    minutes: Number = Field(ge=0, le=720)
 
 
 class BurdenDay(BaseModel):
@@ -348,8 +386,10 @@ class ProgressIn(BaseModel):
         extra="forbid",
         json_schema_extra={"examples": [{"subject": "math", "points": {"math-g5-13": "2026-11-10"}}]},
     )
-    subject: str = Field(min_length=1, max_length=16)
-    points: dict[str, date] = Field(min_length=1, max_length=200, description="knowledge point -> taught on")
+    subject: Subject
+    points: dict[str, IsoDate] = Field(
+        min_length=1, max_length=200, description="knowledge point -> taught on"
+    )
 
 
 class ProgressOut(BaseModel):

@@ -21,6 +21,7 @@ from service.api.v1.schemas import (
     BurdenDay,
     ClassEvening,
     EveningReportIn,
+    IsoDate,
     Notice,
     NoticeDay,
     Released,
@@ -104,7 +105,7 @@ def release(class_id: str, body: ReleaseIn, who: PrincipalDep, svc: ServicesDep)
     response_model=ClassEvening,
     summary="Each student's evening across subjects: cap, what each subject holds, exemption, reported time",
 )
-def class_evening(class_id: str, night: date, who: PrincipalDep, svc: ServicesDep) -> ClassEvening:
+def class_evening(class_id: str, night: IsoDate, who: PrincipalDep, svc: ServicesDep) -> ClassEvening:
     require(who, *COORDINATORS)
     see_class(svc, who, class_id)
     with svc.engine.connect() as conn:
@@ -209,7 +210,7 @@ def notice(
     class_id: str,
     who: PrincipalDep,
     svc: ServicesDep,
-    week_of: date = Query(description="any day of the week (Monday to Sunday)"),
+    week_of: IsoDate = Query(description="any day of the week (Monday to Sunday)"),
 ) -> Notice:
     _may_see_notice(who, svc, class_id)
     monday = week_of - timedelta(days=week_of.weekday())
@@ -282,8 +283,8 @@ def burden(
     class_id: str,
     who: PrincipalDep,
     svc: ServicesDep,
-    start: date = Query(alias="from"),
-    end: date = Query(alias="to"),
+    start: IsoDate = Query(alias="from"),
+    end: IsoDate = Query(alias="to"),
 ) -> Burden:
     require(who, *COORDINATORS)
     see_class(svc, who, class_id)

@@ -3,7 +3,7 @@ book, and a parent's exemption for tonight (T12)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Query
 from sqlalchemy import select
@@ -16,6 +16,8 @@ from service.api.v1.schemas import (
     ErrorBookEntry,
     ExemptionIn,
     ExemptionOut,
+    IsoDate,
+    QueryFlag,
     Tonight,
     TonightItem,
 )
@@ -36,7 +38,7 @@ def tonight(
     student_id: str,
     who: PrincipalDep,
     svc: ServicesDep,
-    night: date = Query(description="the evening (the school's local date)"),
+    night: IsoDate = Query(description="the evening (the school's local date)"),
 ) -> Tonight:
     see_student(svc, who, student_id)
     with svc.engine.connect() as conn:
@@ -124,7 +126,7 @@ def error_book(
     student_id: str,
     who: PrincipalDep,
     svc: ServicesDep,
-    include_resolved: bool = Query(False, description="also entries already mastered"),
+    include_resolved: QueryFlag = Query(False, description="also entries already mastered"),
 ) -> list[ErrorBookEntry]:
     see_student(svc, who, student_id)
     query = (

@@ -18,6 +18,7 @@ from service.api.v1.schemas import (
     ClassPlanOut,
     EditedPlan,
     EditRequest,
+    IsoDate,
     PlanRequest,
     PlanStatus,
     ProgressIn,
@@ -25,6 +26,7 @@ from service.api.v1.schemas import (
     PublishClass,
     Published,
     StudentLevels,
+    Subject,
     ViolationOut,
 )
 from service.planner.context import load_class
@@ -262,8 +264,8 @@ def mastery(
     class_id: str,
     who: PrincipalDep,
     svc: ServicesDep,
-    subject: str = Query(min_length=1, max_length=16),
-    night: date | None = Query(None, description="as of this evening (default: today)"),
+    subject: Subject = Query(),
+    night: IsoDate | None = Query(None, description="as of this evening (default: today)"),
 ) -> ClassMastery:
     require(who, "teacher", "head_teacher")
     see_class(svc, who, class_id, subject=subject)
