@@ -555,3 +555,30 @@ def test_every_route_refuses_every_role_someone_else_s_objects(world: World) -> 
             conn.execute(select(t.attempts.c.event_id).where(t.attempts.c.event_id == "matrix-1")).first()
             is None
         )
+
+
+def test_tonight_with_now_lists_only_what_fits_before_bedtime(world: World) -> None:
+    c, teacher = world.client, world.token("t-math")
+    c.post("/v1/classes/east-5-1/plans", json={"subject": "math", "night": str(NIGHT)}, headers=teacher)
+    c.post("/v1/classes/east-5-1/publish", json={"subject": "math", "night": str(NIGHT)}, headers=teacher)
+    student = world.token("s-1")
+    url = f"/v1/students/{world.student}/tonight"
+    whole = c.get(url, params={"night": str(NIGHT)}, headers=student).json()
+    assert whole["planned_minutes"] > 12 and whole["left_out"] == 0
+
+    def at(clock: str) -> dict[str, Any]:
+        r = c.get(url, params={"night": str(NIGHT), "now": f"{NIGHT}T{clock}:00+08:00"}, headers=student)
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    early = at("18:00")
+    assert early["bedtime"] == "21:20" and early["items"] == whole["items"] and early["left_out"] == 0
+    late = at("21:10")  # ten minutes before a grade-5 bedtime
+    assert late["left_out"] > 0 and len(late["items"]) + late["left_out"] == len(whole["items"])
+    assert sum(i["typical_minutes"] for i in late["items"]) <= 10
+    assert [i["item_id"] for i in late["items"]] == [i["item_id"] for i in whole["items"]][
+        : len(late["items"])
+    ]
+    after = at("21:30")
+    assert after["items"] == [] and after["left_out"] == len(whole["items"])
+    assert c.get(url, params={"night": str(NIGHT), "now": "21:10"}, headers=student).status_code == 422

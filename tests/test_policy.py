@@ -62,9 +62,12 @@ def region(tmp_path: Path) -> Path:
         ('[kinds]\n"1-2" = ["singing"]\n', "key 'kinds.1-2': unknown item kind(s) singing"),
         ('[subjects]\nmax_per_evening = { "1-2" = 2 }\n', "key 'subjects.max_per_evening': 1-2 = 2 is above the 1"),
         ('[caps]\n"5" = "sixty"\n', "key 'caps.5': should be a whole number, got 'sixty'"),
+        ('[days]\nbedtime = { "1-6" = "21:40" }\n', "key 'days.bedtime': 1-6 is later than the 21:20 it extends"),
+        ('[days]\nbedtime = { "1-6" = "9pm" }\n', "key 'days.bedtime': '1-6' should be a time of day"),
     ],
     ids=["unknown key", "negative cap", "above regional cap", "unknown grade", "school raises", "dup group",
-         "repeat days", "needs parent", "noon", "written in grade 1-2", "unknown kind", "subjects", "type"],
+         "repeat days", "needs parent", "noon", "written in grade 1-2", "unknown kind", "subjects", "type",
+         "later bedtime", "bedtime format"],
 )  # fmt: skip
 def test_a_bad_school_file_is_refused_with_file_key_and_reason(region: Path, body: str, message: str) -> None:
     school = _write(region.parent, "school", f'school = "s"\nextends = "region"\n{body}')
@@ -80,6 +83,16 @@ def test_a_school_may_tighten(region: Path) -> None:
                     '[subjects]\nmax_per_evening = { "3-5" = 2 }\n[items]\nmax_per_kp = 2\n')  # fmt: skip
     policy = load_policy(school)
     assert (policy.cap(7), policy.cap(5), policy.subjects_per_evening(4), policy.max_per_kp) == (70, 45, 2, 2)
+
+
+def test_bedtimes_come_from_the_national_file_and_a_school_may_make_them_earlier(region: Path) -> None:
+    national = load_policy(region)
+    assert (national.bedtime(2), national.bedtime(8), national.bedtime(11)) == ("21:20", "22:00", "23:00")
+    school = _write(
+        region.parent, "school", 'school = "s"\nextends = "region"\n[days]\nbedtime = { "1-2" = "20:30" }\n'
+    )
+    earlier = load_policy(school)
+    assert (earlier.bedtime(1), earlier.bedtime(5)) == ("20:30", "21:20")
 
 
 def test_extends_must_lead_to_a_file(tmp_path: Path) -> None:

@@ -48,10 +48,16 @@ class Policy:
     repeat_days: int  # C4
     needs_parent_allowed: bool  # C5
     allocation_weights: dict[str, float] = field(default_factory=dict)  # default split of an evening
+    bedtimes: dict[tuple[int, int], int] = field(default_factory=dict)  # grade band -> minutes after midnight
     sources: list[str] = field(default_factory=list)  # the files, national first
 
     def cap(self, grade: int) -> int:
         return self.caps[grade]
+
+    def bedtime(self, grade: int) -> str | None:
+        """The latest local time homework may run to (the earliest of the grade's bands), "HH:MM"."""
+        times = [at for (a, b), at in self.bedtimes.items() if a <= grade <= b]
+        return _clock(min(times)) if times else None
 
     def subjects_per_evening(self, grade: int) -> int | None:
         limits = [n for (a, b), n in self.max_subjects.items() if a <= grade <= b]
@@ -69,7 +75,7 @@ class Policy:
 # "higher", "false" (may only be false), "subset" (fewer allowed is tighter).
 _KEYS: dict[str, dict[str, str]] = {
     "caps": {str(g): "lower" for g in range(1, 13)},
-    "days": {"noon_assignment": "false", "weekend_above_school_day": "false"},
+    "days": {"noon_assignment": "false", "weekend_above_school_day": "false", "bedtime": "bands-earlier"},
     "subjects": {"max_per_evening": "bands-lower", "written_only_in": "written-subset"},
     "kinds": {},  # grade bands -> kinds, "subset"
     "items": {
@@ -200,6 +206,24 @@ def _check_value(rule: str, value: Any, where: str, problems: list[str]) -> Any:
                 continue
             out[span] = n
         return out
+    elif rule == "bands-earlier":
+        if not isinstance(value, dict):
+            problems.append(f'{where}: should be a table of grade bands, e.g. {{ "1-6" = "21:20" }}')
+            return None
+        times = {}
+        for band, text in value.items():
+            try:
+                span = _band(band)
+            except ValueError as exc:
+                problems.append(f"{where}: {exc}")
+                continue
+            hours, _, minutes = str(text).partition(":")
+            if not (isinstance(text, str) and hours.isdigit() and minutes.isdigit() and int(hours) < 24
+                    and int(minutes) < 60 and len(minutes) == 2):  # fmt: skip
+                problems.append(f'{where}: {band!r} should be a time of day like "21:20", got {text!r}')
+                continue
+            times[span] = int(hours) * 60 + int(minutes)
+        return times
     elif rule == "weights":
         if not isinstance(value, dict):
             problems.append(
@@ -261,6 +285,15 @@ def _merge(
                 if span in old and n > old[span]:
                     problems.append(f"{where}: {span[0]}-{span[1]} = {n} is above the {old[span]} it extends")
             value = combined
+        elif rule == "bands-earlier":
+            combined = dict(old)
+            for span, at in value.items():
+                combined[span] = min(at, old.get(span, at))  # a bedtime may only come earlier
+                if span in old and at > old[span]:
+                    problems.append(
+                        f"{where}: {span[0]}-{span[1]} is later than the {_clock(old[span])} it extends"
+                    )
+            value = combined
         elif rule == "written-subset" and old and not value:
             problems.append(
                 f"{where}: an empty list lets every subject set written work; the policy it extends allows only {', '.join(old)}"
@@ -275,6 +308,10 @@ def _merge(
     return merged
 
 
+def _clock(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
 def _policy(merged: dict[str, Any], sources: list[str]) -> Policy:
     kinds = {_band(k.partition(".")[2]): v for k, v in merged.items() if k.startswith("kinds.")}
     return Policy(
@@ -282,6 +319,7 @@ def _policy(merged: dict[str, Any], sources: list[str]) -> Policy:
         caps={g: merged[f"caps.{g}"] for g in range(1, 13)},
         noon_assignment=merged["days.noon_assignment"],
         weekend_above_school_day=merged["days.weekend_above_school_day"],
+        bedtimes=merged.get("days.bedtime", {}),
         max_subjects=merged.get("subjects.max_per_evening", {}),
         written_only_in=merged.get("subjects.written_only_in", ()),
         kinds=kinds,

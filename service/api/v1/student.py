@@ -3,7 +3,8 @@ book, and a parent's exemption for tonight (T12)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 from sqlalchemy import select
@@ -17,11 +18,12 @@ from service.api.v1.schemas import (
     ExemptionIn,
     ExemptionOut,
     IsoDate,
+    IsoTime,
     QueryFlag,
     Tonight,
     TonightItem,
 )
-from service.policy.ledger import evening_view, is_exempt, record_exemption
+from service.policy.ledger import class_policy, evening_view, is_exempt, record_exemption
 from service.store import tables as t
 from service.store.attempts import Answer, AnswerError, record_answers
 
@@ -39,8 +41,12 @@ def tonight(
     who: PrincipalDep,
     svc: ServicesDep,
     night: IsoDate = Query(description="the evening (the school's local date)"),
+    now: IsoTime | None = Query(
+        None,
+        description="the time now, with its UTC offset: only what fits before the policy's bedtime is listed",
+    ),
 ) -> Tonight:
-    see_student(svc, who, student_id)
+    facts = see_student(svc, who, student_id)
     with svc.engine.connect() as conn:
         rows = conn.execute(
             select(
@@ -87,12 +93,35 @@ def tonight(
         )
         for r in rows
     ]
+    planned = round(sum(i.typical_minutes for i in items), 1)
+    bedtime, left_out = None, 0
+    if now is not None:
+        with svc.engine.connect() as conn:
+            _, policy = class_policy(conn, svc.book, facts.class_id)
+            zone = conn.execute(
+                select(t.schools.c.timezone).where(t.schools.c.school_id == facts.school_id)
+            ).scalar_one()
+        bedtime = policy.bedtime(facts.grade)
+        if bedtime is not None:
+            hours, minutes = map(int, bedtime.split(":"))
+            end = datetime.combine(night, time(hours, minutes), tzinfo=ZoneInfo(zone))
+            room = max(0.0, (end - now).total_seconds() / 60.0)
+            kept, used = [], 0.0
+            for item in items:  # in order: what fits before bedtime, the rest left for the teacher to see
+                if item.done or used + item.typical_minutes <= room + 1e-9:
+                    kept.append(item)
+                    used += 0.0 if item.done else item.typical_minutes
+                else:
+                    left_out += 1
+            items = kept
     return Tonight(
         student_id=student_id,
         night=night,
         cap_minutes=view.cap_minutes if view else None,
-        planned_minutes=round(sum(i.typical_minutes for i in items), 1),
+        planned_minutes=planned,
         items=items,
+        left_out=left_out,
+        bedtime=bedtime,
     )
 
 
