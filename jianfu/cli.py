@@ -235,6 +235,31 @@ def bench_plan(
     typer.echo(f"wrote {out}")
 
 
+@bench_app.command("serve")
+def bench_serve(
+    out: Annotated[Path, typer.Option("--out", help="JSON result file.")],
+    seconds: Annotated[int, typer.Option("--seconds", help="Duration of each wrk run.")] = 15,
+    connections: Annotated[int, typer.Option("--connections", help="wrk connections.")] = 16,
+) -> None:
+    """The service under load on loopback (2 workers, wrk) against a bare FastAPI endpoint in the same
+    run; tonight's latency at a paced 100 requests/s; a class of 45 planned through HTTP."""
+    from benchmarks.serve import run
+
+    result = run(seconds=seconds, connections=connections)
+    _write_result(out, result)
+    tonight, plan = result["tonight"], result["class_plan_http"]
+    typer.echo(
+        f"bare endpoint: {result['bare']['requests_per_second']:.0f} requests/s; tonight: "
+        f"{tonight['requests_per_second']:.0f} requests/s = {tonight['throughput_ratio_vs_bare']:.2f} of bare (target 0.30)"
+    )
+    typer.echo(
+        f"tonight at {tonight['paced']['achieved_rps']:.0f} requests/s: p50 {tonight['paced']['p50_ms']:.1f} ms, "
+        f"p99 {tonight['p99_ms_at_100rps']:.1f} ms (target 50), failures {tonight['paced']['failures']}"
+    )
+    typer.echo(f"a class of 45 planned through HTTP: {plan['seconds_median']:.2f} s median (target 1.5)")
+    typer.echo(f"wrote {out}")
+
+
 def _write_result(out: Path, result: dict[str, Any]) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

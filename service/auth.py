@@ -16,6 +16,8 @@ import base64
 import hashlib
 import hmac
 import secrets
+import threading
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -166,7 +168,9 @@ def issue_token(key: str, user_id: str, role: str, minutes: int, now: datetime |
     return jwt.encode(claims, key, algorithm="HS256")
 
 
-def principal_from_token(engine: Engine, key: str, token: str) -> Principal:
+def principal_from_token(
+    engine: Engine, key: str, token: str, cache: PrincipalCache | None = None
+) -> Principal:
     try:
         claims = jwt.decode(
             token, key, algorithms=["HS256"], issuer=ISSUER, options={"require": ["exp", "sub", "iss"]}
@@ -175,23 +179,34 @@ def principal_from_token(engine: Engine, key: str, token: str) -> Principal:
         raise AuthError("the token has expired; sign in again") from None
     except jwt.InvalidTokenError as exc:
         raise AuthError(f"invalid token: {exc}") from None
-    return load_principal(engine, str(claims["sub"]))
+    user_id = str(claims["sub"])
+    return cache.get(engine, user_id) if cache is not None else load_principal(engine, user_id)
 
 
 def load_principal(engine: Engine, user_id: str) -> Principal:
+    """The account and its scopes, in one query."""
     with engine.connect() as conn:
-        user = conn.execute(select(t.users).where(t.users.c.user_id == user_id)).first()
-        if user is None or user.disabled:
-            raise AuthError("the account no longer exists or is disabled")
-        scopes = conn.execute(
-            select(t.user_scopes.c.kind, t.user_scopes.c.ref_id, t.user_scopes.c.subject).where(
-                t.user_scopes.c.user_id == user_id
+        rows = conn.execute(
+            select(
+                t.users.c.user_id,
+                t.users.c.username,
+                t.users.c.role,
+                t.users.c.disabled,
+                t.user_scopes.c.kind,
+                t.user_scopes.c.ref_id,
+                t.user_scopes.c.subject,
             )
+            .outerjoin(t.user_scopes, t.user_scopes.c.user_id == t.users.c.user_id)
+            .where(t.users.c.user_id == user_id)
         ).all()
+    if not rows or rows[0].disabled:
+        raise AuthError("the account no longer exists or is disabled")
+    scopes = [(r.kind, r.ref_id, r.subject) for r in rows if r.kind is not None]
     classes: dict[str, set[str]] = {}
     for kind, ref_id, subject in scopes:
         if kind == "class":
             classes.setdefault(ref_id, set()).add(subject)
+    user = rows[0]
     return Principal(
         user.user_id,
         user.username,
@@ -200,6 +215,33 @@ def load_principal(engine: Engine, user_id: str) -> Principal:
         {c: frozenset(s) for c, s in classes.items()},
         frozenset(r for k, r, _ in scopes if k == "school"),
     )
+
+
+class PrincipalCache:
+    """Accounts and scopes kept for a few seconds per process, so a busy route does not read them on
+    every request; a disabled account or a removed scope takes effect within `seconds`."""
+
+    def __init__(self, seconds: float = 5.0) -> None:
+        self.seconds = seconds
+        self._found: dict[str, tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, engine: Engine, user_id: str) -> Principal:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._found.get(user_id)
+        if hit is not None and now - hit[0] < self.seconds:
+            return hit[1]
+        found = load_principal(engine, user_id)
+        with self._lock:
+            if len(self._found) > 10_000:
+                self._found.clear()
+            self._found[user_id] = (now, found)
+        return found
+
+    def forget(self) -> None:
+        with self._lock:
+            self._found.clear()
 
 
 def remove_student_accounts(conn: Connection, student_id: str) -> dict[str, int]:

@@ -582,3 +582,19 @@ def test_tonight_with_now_lists_only_what_fits_before_bedtime(world: World) -> N
     after = at("21:30")
     assert after["items"] == [] and after["left_out"] == len(whole["items"])
     assert c.get(url, params={"night": str(NIGHT), "now": "21:10"}, headers=student).status_code == 422
+
+
+def test_accounts_are_kept_a_few_seconds_and_forgotten_on_erasure(school: Engine) -> None:
+    from sqlalchemy import delete
+
+    from service.auth import PrincipalCache
+
+    user = create_user(school, "t-cache", PASSWORD, "teacher", scopes=[("class", "east-5-1", "math")])
+    kept, fresh = PrincipalCache(seconds=60), PrincipalCache(seconds=0)
+    assert kept.get(school, user).teaches("east-5-1", "math") and fresh.get(school, user).teaches("east-5-1")
+    with school.begin() as conn:
+        conn.execute(delete(t.user_scopes).where(t.user_scopes.c.user_id == user))
+    assert kept.get(school, user).teaches("east-5-1")  # within its seconds: as read
+    assert not fresh.get(school, user).teaches("east-5-1")  # read again: the scope is gone
+    kept.forget()
+    assert not kept.get(school, user).teaches("east-5-1")

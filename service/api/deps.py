@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 
 from models.bundle import Bundle
 from service.api.problems import Problem
-from service.auth import AuthError, Principal, principal_from_token
+from service.auth import AuthError, Principal, PrincipalCache, principal_from_token
 from service.planner.context import StateCache
 from service.policy.policy import PolicyBook
 from service.settings import Settings
@@ -49,6 +49,7 @@ class Services:
     models: Models
     key: str
     caches: dict[str, tuple[StateCache, threading.Lock]] = field(default_factory=dict)
+    principals: PrincipalCache = field(default_factory=PrincipalCache)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def served(self) -> Any:
@@ -81,7 +82,7 @@ def principal(request: Request, token: Annotated[str | None, Depends(oauth2)], s
         raise Problem(401, "sign in first: POST /v1/token, then send 'Authorization: Bearer <token>'",
                       headers=BEARER, kind="unauthorized")  # fmt: skip
     try:
-        found = principal_from_token(svc.engine, svc.key, token)
+        found = principal_from_token(svc.engine, svc.key, token, svc.principals)
     except AuthError as exc:
         raise Problem(401, str(exc), headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
                       kind="unauthorized") from None  # fmt: skip

@@ -219,4 +219,5 @@ def erase(student_id: str, who: PrincipalDep, svc: ServicesDep) -> Erased:
         raise Problem(404, f"no student {student_id}", kind="not-found") from None
     with svc.lock:
         svc.caches.clear()
+    svc.principals.forget()  # the student's own account stops working at once, not in a few seconds
     return Erased(**result)

@@ -23,7 +23,7 @@ from service.api.v1.schemas import (
     Tonight,
     TonightItem,
 )
-from service.policy.ledger import class_policy, evening_view, is_exempt, record_exemption
+from service.policy.ledger import class_policy, is_exempt, record_exemption
 from service.store import tables as t
 from service.store.attempts import Answer, AnswerError, record_answers
 
@@ -76,7 +76,11 @@ def tonight(
                 )
             ).scalars()
         )
-        view = evening_view(conn, student_id, night)
+        cap = conn.execute(
+            select(t.evening_ledger.c.cap_minutes).where(
+                t.evening_ledger.c.student_id == student_id, t.evening_ledger.c.night == night
+            )
+        ).scalar()
     # Basic work of every subject first (it is mandatory), then the optional extensions.
     rows = sorted(rows, key=lambda r: (TIER_ORDER[r.tier], r.subject, r.position))
     items = [
@@ -117,7 +121,7 @@ def tonight(
     return Tonight(
         student_id=student_id,
         night=night,
-        cap_minutes=view.cap_minutes if view else None,
+        cap_minutes=cap,
         planned_minutes=planned,
         items=items,
         left_out=left_out,
