@@ -21,8 +21,11 @@ def _iso_date(value: Any) -> Any:
     raise ValueError("expected a date written YYYY-MM-DD")
 
 
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
 def _iso_time(value: Any) -> Any:
-    if isinstance(value, datetime | str):
+    if isinstance(value, datetime) or (isinstance(value, str) and _TIME.match(value)):
         return value
     raise ValueError("expected an ISO 8601 time with its UTC offset, e.g. 2026-11-10T19:40:00+08:00")
 
