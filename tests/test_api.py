@@ -50,7 +50,7 @@ class FixedModels:
     def status(self) -> dict[str, Any]:
         return {"version": self.served.version, "last_error": None}
 
-    def check_once(self) -> str:
+    def check_once(self, retry_refused: bool = False) -> str:
         return "unchanged"
 
 

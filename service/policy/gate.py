@@ -409,10 +409,18 @@ def submit(engine: Engine, policy_of: Any, proposal: Proposal, *, now: datetime,
 
 
 def submit_many(
-    engine: Engine, policy_of: Any, proposals: Sequence[Proposal], *, now: datetime, timings: Sequence[Timing]
+    engine: Engine,
+    policy_of: Any,
+    proposals: Sequence[Proposal],
+    *,
+    now: datetime,
+    timings: Sequence[Timing],
+    edit: bool = False,
 ) -> list[Outcome]:
     """submit() for sets of different students (a class): their facts are read together, each set
-    is verified on its own and reserved in its own transaction, so one refusal touches no other."""
+    is verified on its own and reserved in its own transaction, so one refusal touches no other.
+    With `edit`, each proposal replaces the live draft with its plan id (its own items and minutes
+    left out of its context) in one transaction."""
     for proposal in proposals:
         if not proposal.items:
             raise LedgerError("这套作业没有题目", "the set has no items")
@@ -421,22 +429,16 @@ def submit_many(
         specs = [evening_spec(conn, policy_of, p.student_id, p.night) for p in timed]
         found = contexts(conn, policy_of, timed, specs)
     return [
-        _reserve_if_valid(engine, p, spec, ctx, now) for p, spec, ctx in zip(timed, specs, found, strict=True)
+        _reserve_if_valid(engine, p, spec, ctx, now, edit)
+        for p, spec, ctx in zip(timed, specs, found, strict=True)
     ]
 
 
 def submit_edit(
     engine: Engine, policy_of: Any, proposal: Proposal, *, now: datetime, timing: Timing
 ) -> Outcome:
-    """A hand edit of a live draft (the proposal keeps the draft's plan id): verified like any set,
-    the draft's own items and minutes left out of its context, and swapped in one transaction."""
-    if not proposal.items:
-        raise LedgerError("这套作业没有题目", "the set has no items")
-    timed = with_timing(proposal, timing)
-    with engine.connect() as conn:
-        spec = evening_spec(conn, policy_of, timed.student_id, timed.night)
-        found = contexts(conn, policy_of, [timed], [spec])[0]
-    return _reserve_if_valid(engine, timed, spec, found, now, edit=True)
+    """A hand edit of a live draft (the proposal keeps the draft's plan id), verified like any set."""
+    return submit_many(engine, policy_of, [proposal], now=now, timings=[timing], edit=True)[0]
 
 
 def _reserve_if_valid(

@@ -128,11 +128,7 @@ def model(who: PrincipalDep, svc: ServicesDep) -> ModelStatus:
 )
 def reload(who: PrincipalDep, svc: ServicesDep) -> Reloaded:
     require(who, "data_team")
-    check: Any = svc.models.check_once
-    try:
-        outcome = check(retry_refused=True)
-    except TypeError:  # a holder without refusals to retry
-        outcome = check()
+    outcome = svc.models.check_once(retry_refused=True)
     served = svc.models.current()
     return Reloaded(outcome=str(outcome), version=None if served is None else str(served.version))
 

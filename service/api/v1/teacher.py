@@ -188,10 +188,10 @@ def edit(plan_id: str, body: EditRequest, who: PrincipalDep, svc: ServicesDep) -
     proposal = Proposal(plan_id, who.user_id, student_id, row.night, row.subject, lines, 0.0, 0.0,
                         model_version=str(served.version))  # fmt: skip
     try:
-        with lock:
-            timing = model_timing(svc.engine, served.bundle, cache)
-            timed = with_timing(proposal, timing)
-        outcome = submit_edit(svc.engine, svc.book, timed, now=datetime.now(UTC), timing=timing)
+        with lock:  # the model's minutes, once, while the cache is ours
+            minutes = model_timing(svc.engine, served.bundle, cache)(proposal)
+        timed = with_timing(proposal, lambda _: minutes)
+        outcome = submit_edit(svc.engine, svc.book, timed, now=datetime.now(UTC), timing=lambda _: minutes)
     except LedgerError as exc:
         raise _ledger_problem(exc, 422) from None
     if not outcome.ok:
