@@ -152,7 +152,7 @@ def run(seconds: int = 15, connections: int = 16, rate: int = 100, rate_seconds:
                 "JIANFU_MLFLOW_TRACKING_URI": tracking,
                 "JIANFU_JWT_SECRET": "b" * 40,
                 "JIANFU_POLICY_DIR": str(SAMPLES / "policies"),
-                "JIANFU_LOG_JSON": "false",
+                "JIANFU_LOG_JSON": "true",  # as deployed: a JSON line per request (into service.log)
                 "JIANFU_MODEL_POLL_SECONDS": "3600",
             }
             service_port, bare_port = _port(), _port()
@@ -205,6 +205,7 @@ def run(seconds: int = 15, connections: int = 16, rate: int = 100, rate_seconds:
             "wrk_connections": connections,
             "wrk_seconds": seconds,
             "tonight_items": items,
+            "service_logs": "a JSON line per request, as deployed",
             "machine_cores": os.cpu_count(),
         },
         "bare": bare,

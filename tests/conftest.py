@@ -36,7 +36,7 @@ def postgres_server() -> Iterator[str]:
         yield url
 
 
-def _fresh_postgres_database(server_url: str) -> str:
+def fresh_postgres_database(server_url: str) -> str:
     name = "t_" + uuid.uuid4().hex[:12]
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -52,7 +52,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'test.db'}"
     else:
-        url = _fresh_postgres_database(request.getfixturevalue("postgres_server"))
+        url = fresh_postgres_database(request.getfixturevalue("postgres_server"))
     engine = make_engine(url)
     upgrade(engine)
     engine.dispose()

@@ -6,6 +6,8 @@ serving is tested in test_serving.py)."""
 from __future__ import annotations
 
 import shutil
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -20,8 +22,9 @@ from service.app import create_app
 from service.auth import create_user
 from service.settings import Settings
 from service.store import tables as t
-from service.store.db import make_engine
-from tests.conftest import SAMPLES
+from service.store.db import make_engine, upgrade
+from service.store.importer import import_files
+from tests.conftest import SAMPLES, fresh_postgres_database
 
 NIGHT = date(2026, 11, 10)  # a Tuesday
 PASSWORD = "correct-horse-1"
@@ -77,7 +80,23 @@ class World:
 
 
 @pytest.fixture
-def world(school: Engine, bundle: Bundle, tmp_path: Path) -> World:
+def world(school: Engine, bundle: Bundle, tmp_path: Path) -> Iterator[World]:
+    yield from _world(school, bundle, tmp_path)
+
+
+@pytest.fixture
+def postgres_world(postgres_server: str, bundle: Bundle, tmp_path: Path) -> Iterator[World]:
+    """The same school in a real PostgreSQL (the hot reads are plain SQL: both dialects must answer)."""
+    engine = make_engine(fresh_postgres_database(postgres_server))
+    upgrade(engine)
+    import_files(engine, [SAMPLES])
+    try:
+        yield from _world(engine, bundle, tmp_path)
+    finally:
+        engine.dispose()
+
+
+def _world(school: Engine, bundle: Bundle, tmp_path: Path) -> Iterator[World]:
     with school.connect() as conn:
         students = list(
             conn.execute(
@@ -108,6 +127,15 @@ def world(school: Engine, bundle: Bundle, tmp_path: Path) -> World:
 
 
 def test_a_teacher_plans_and_publishes_a_student_sees_tonight_and_answers(world: World) -> None:
+    _plan_publish_tonight_answer(world)
+
+
+@pytest.mark.postgres
+def test_the_same_evening_on_postgresql(postgres_world: World) -> None:
+    _plan_publish_tonight_answer(postgres_world)
+
+
+def _plan_publish_tonight_answer(world: World) -> None:
     c, teacher = world.client, world.token("t-math")
     r = c.post("/v1/classes/east-5-1/plans", json={"subject": "math", "night": str(NIGHT)}, headers=teacher)
     assert r.status_code == 200, r.text
@@ -249,7 +277,27 @@ def test_health_readiness_metrics_and_request_ids(world: World) -> None:
     assert 'jianfu_requests_total{method="GET",route="/healthz",status="200"}' in metrics
     assert c.get("/v1/me", headers=world.token("s-1")).json()["role"] == "student"
     assert 'route="/v1/me",status="200"' in c.get("/metrics").text  # by route template, under /v1
+    made = c.get("/v1/me").headers["x-request-id"]  # refused (401), still given an id and counted
+    assert len(made) == 32 and made != c.get("/v1/me").headers["x-request-id"]
+    assert 'route="/v1/me",status="401"' in c.get("/metrics").text
+    assert c.get("/nowhere").status_code == 404
+    assert 'route="unmatched",status="404"' in c.get("/metrics").text
     assert c.get("/openapi.json").json()["paths"]["/v1/classes/{class_id}/plans"]["post"]["summary"]
+
+
+def test_a_verified_token_is_remembered_only_until_it_expires_and_only_for_its_key() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from service.auth import AuthError, issue_token, token_user
+
+    key = "s" * 40
+    token = issue_token(key, "u-1", "student", 1, now=datetime.now(UTC) - timedelta(seconds=58))
+    assert token_user(key, token) == "u-1" and token_user(key, token) == "u-1"  # the second from memory
+    with pytest.raises(AuthError, match="invalid token"):
+        token_user("t" * 40, token)  # remembered for its key, not for any key
+    time.sleep(3.1)  # the token expired one second ago
+    with pytest.raises(AuthError, match="expired"):
+        token_user(key, token)
 
 
 def test_accounts_are_refused_with_reasons() -> None:

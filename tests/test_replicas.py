@@ -20,7 +20,7 @@ from service.auth import create_user
 from service.store import tables as t
 from service.store.db import make_engine, upgrade
 from service.store.importer import import_files
-from tests.conftest import ROOT, SAMPLES, _fresh_postgres_database
+from tests.conftest import ROOT, SAMPLES, fresh_postgres_database
 from tests.test_crash import _port, _start
 from training.pipeline import promote, train
 
@@ -34,7 +34,7 @@ SUBJECTS = ["math", "chinese", "english"]
 def test_two_replicas_and_sixteen_teachers_never_overbook_an_evening(
     postgres_server: str, tmp_path: Path
 ) -> None:
-    url = _fresh_postgres_database(postgres_server)
+    url = fresh_postgres_database(postgres_server)
     engine = make_engine(url)
     upgrade(engine)
     report = import_files(engine, [SAMPLES])

@@ -5,19 +5,20 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, NamedTuple, Protocol
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from models.bundle import Bundle
 from service.api.problems import Problem
-from service.auth import AuthError, Principal, PrincipalCache, principal_from_token
+from service.auth import AuthError, Principal, PrincipalCache, token_user
 from service.planner.context import StateCache
 from service.policy.policy import PolicyBook
 from service.settings import Settings
-from service.store import tables as t
+from service.store.reads import Read, Reader, reader
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/v1/token", auto_error=False)
 BEARER = {"WWW-Authenticate": "Bearer"}
@@ -69,7 +70,7 @@ class Services:
             return self.caches[served.version]
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:  # async: no thread for a lookup
     found: Services = request.app.state.services
     return found
 
@@ -77,12 +78,20 @@ def services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(services)]
 
 
-def principal(request: Request, token: Annotated[str | None, Depends(oauth2)], svc: ServicesDep) -> Principal:
+async def principal(
+    request: Request, token: Annotated[str | None, Depends(oauth2)], svc: ServicesDep
+) -> Principal:
+    """The signed-in account. Async, so a busy route does not pay a thread hand-off for it: the token
+    is checked on the event loop (HMAC, no I/O) and the account comes from the per-process cache; only
+    a miss reads the database, in a worker thread."""
     if not token:
         raise Problem(401, "sign in first: POST /v1/token, then send 'Authorization: Bearer <token>'",
                       headers=BEARER, kind="unauthorized")  # fmt: skip
     try:
-        found = principal_from_token(svc.engine, svc.key, token, svc.principals)
+        user_id = token_user(svc.key, token)
+        found = svc.principals.fresh(user_id)
+        if found is None:
+            found = await run_in_threadpool(svc.principals.get, svc.engine, user_id)
     except AuthError as exc:
         raise Problem(401, str(exc), headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
                       kind="unauthorized") from None  # fmt: skip
@@ -104,45 +113,64 @@ def _not_found(what: str, ref: str) -> Problem:
     return Problem(404, f"no {what} {ref} among those this account may see", kind="not-found")
 
 
-def student_facts(engine: Engine, student_id: str) -> Any:
-    with engine.connect() as conn:
-        return conn.execute(
-            select(t.students.c.student_id, t.students.c.class_id, t.classes.c.school_id, t.classes.c.grade)
-            .join(t.classes, t.classes.c.class_id == t.students.c.class_id)
-            .where(t.students.c.student_id == student_id)
-        ).first()
+class StudentFacts(NamedTuple):
+    student_id: str
+    class_id: str
+    school_id: str
+    grade: int
 
 
-def class_facts(engine: Engine, class_id: str) -> Any:
-    with engine.connect() as conn:
-        return conn.execute(
-            select(t.classes.c.class_id, t.classes.c.school_id, t.classes.c.grade).where(
-                t.classes.c.class_id == class_id
-            )
-        ).first()
+class ClassFacts(NamedTuple):
+    class_id: str
+    school_id: str
+    grade: int
 
 
-def see_student(svc: Services, who: Principal, student_id: str, *, subject: str | None = None) -> Any:
+STUDENT_FACTS = Read("""
+    SELECT s.student_id, s.class_id, c.school_id, c.grade
+    FROM students s JOIN classes c ON c.class_id = s.class_id
+    WHERE s.student_id = :student_id
+""")
+CLASS_FACTS = Read("SELECT class_id, school_id, grade FROM classes WHERE class_id = :class_id")
+
+
+def student_facts(engine: Engine, student_id: str, read: Reader | None = None) -> StudentFacts | None:
+    if read is None:
+        with reader(engine) as read:
+            row = read.first(STUDENT_FACTS, student_id=student_id)
+    else:
+        row = read.first(STUDENT_FACTS, student_id=student_id)
+    return StudentFacts(*row) if row is not None else None
+
+
+def class_facts(engine: Engine, class_id: str) -> ClassFacts | None:
+    with reader(engine) as read:
+        row = read.first(CLASS_FACTS, class_id=class_id)
+    return ClassFacts(*row) if row is not None else None
+
+
+def see_student(
+    svc: Services, who: Principal, student_id: str, *, subject: str | None = None, read: Reader | None = None
+) -> StudentFacts:
     """The student's facts if this account may see them: themself, their child, their class's teacher
-    (of `subject` if given) or head teacher, their school's administrator."""
-    row = student_facts(svc.engine, student_id)
-    allowed = row is not None and (
+    (of `subject` if given) or head teacher, their school's administrator. (`read`: on a reader the
+    route holds already.)"""
+    row = student_facts(svc.engine, student_id, read)
+    if row is None or not (
         (who.role in ("student", "parent") and student_id in who.students)
         or (who.role in ("teacher", "head_teacher") and who.teaches(row.class_id, subject))
         or (who.role == "school_admin" and row.school_id in who.schools)
-    )
-    if not allowed:
+    ):
         raise _not_found("student", student_id)
     return row
 
 
-def see_class(svc: Services, who: Principal, class_id: str, *, subject: str | None = None) -> Any:
+def see_class(svc: Services, who: Principal, class_id: str, *, subject: str | None = None) -> ClassFacts:
     """The class's facts if this account teaches it (the subject, if given), heads it, or runs its school."""
     row = class_facts(svc.engine, class_id)
-    allowed = row is not None and (
+    if row is None or not (
         (who.role in ("teacher", "head_teacher") and who.teaches(class_id, subject))
         or (who.role == "school_admin" and row.school_id in who.schools)
-    )
-    if not allowed:
+    ):
         raise _not_found("class", class_id)
     return row

@@ -3,13 +3,14 @@ book, and a parent's exemption for tonight (T12)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
-from service.api.deps import PrincipalDep, ServicesDep, require, see_student
+from service.api.deps import PrincipalDep, Services, ServicesDep, require, see_student
 from service.api.problems import Problem
 from service.api.v1.schemas import (
     AttemptBatch,
@@ -23,12 +24,26 @@ from service.api.v1.schemas import (
     Tonight,
     TonightItem,
 )
+from service.auth import Principal
 from service.policy.ledger import class_policy, is_exempt, record_exemption
 from service.store import tables as t
 from service.store.attempts import Answer, AnswerError, record_answers
+from service.store.reads import Read, reader
 
 router = APIRouter(tags=["student"])
 TIER_ORDER = {"basic": 0, "extension": 1}
+# Read on every student's app every evening: plain SQL on the driver (service.store.reads).
+TONIGHT = Read("""
+    SELECT p.plan_id, p.subject, pi.item_id, pi.tier, pi.position, pi.typical_minutes,
+           pi.reason_zh, pi.reason_en, i.kind,
+           EXISTS (SELECT 1 FROM attempts a
+                   WHERE a.student_id = p.student_id AND a.night = p.night AND a.item_id = pi.item_id)
+    FROM plans p
+    JOIN plan_items pi ON pi.plan_id = p.plan_id
+    JOIN items i ON i.item_id = pi.item_id
+    WHERE p.student_id = :student_id AND p.night = :night AND p.status IN ('published', 'done')
+""")
+CAP = Read("SELECT cap_minutes FROM evening_ledger WHERE student_id = :student_id AND night = :night")
 
 
 @router.get(
@@ -36,7 +51,7 @@ TIER_ORDER = {"basic": 0, "extension": 1}
     response_model=Tonight,
     summary="Tonight's published work across subjects, in order, with minutes and reasons",
 )
-def tonight(
+async def tonight(
     student_id: str,
     who: PrincipalDep,
     svc: ServicesDep,
@@ -46,57 +61,34 @@ def tonight(
         description="the time now, with its UTC offset: only what fits before the policy's bedtime is listed",
     ),
 ) -> Tonight:
-    facts = see_student(svc, who, student_id)
-    with svc.engine.connect() as conn:
-        rows = conn.execute(
-            select(
-                t.plans.c.plan_id,
-                t.plans.c.subject,
-                t.plans.c.status,
-                t.plan_items.c.item_id,
-                t.plan_items.c.tier,
-                t.plan_items.c.position,
-                t.plan_items.c.typical_minutes,
-                t.plan_items.c.reason_zh,
-                t.plan_items.c.reason_en,
-                t.items.c.kind,
-            )
-            .join(t.plan_items, t.plan_items.c.plan_id == t.plans.c.plan_id)
-            .join(t.items, t.items.c.item_id == t.plan_items.c.item_id)
-            .where(
-                t.plans.c.student_id == student_id,
-                t.plans.c.night == night,
-                t.plans.c.status.in_(("published", "done")),
-            )
-        ).all()
-        done = set(
-            conn.execute(
-                select(t.attempts.c.item_id).where(
-                    t.attempts.c.student_id == student_id, t.attempts.c.night == night
-                )
-            ).scalars()
-        )
-        cap = conn.execute(
-            select(t.evening_ledger.c.cap_minutes).where(
-                t.evening_ledger.c.student_id == student_id, t.evening_ledger.c.night == night
-            )
-        ).scalar()
+    # Async, with the database work in one worker thread: for a plain (sync) route FastAPI hands the
+    # work to a thread and then the response's validation to another, and on the route every student's
+    # app calls each evening those hand-offs cost more than the reads.
+    return await run_in_threadpool(_tonight, svc, who, student_id, night, now)
+
+
+def _tonight(svc: Services, who: Principal, student_id: str, night: date, now: datetime | None) -> Tonight:
+    with reader(svc.engine) as read:
+        facts = see_student(svc, who, student_id, read=read)
+        rows = read.all(TONIGHT, student_id=student_id, night=night)
+        found = read.first(CAP, student_id=student_id, night=night)
     # Basic work of every subject first (it is mandatory), then the optional extensions.
-    rows = sorted(rows, key=lambda r: (TIER_ORDER[r.tier], r.subject, r.position))
+    rows.sort(key=lambda r: (TIER_ORDER[r[3]], r[1], r[4]))
     items = [
         TonightItem(
-            plan_id=r.plan_id,
-            subject=r.subject,
-            item_id=r.item_id,
-            tier=r.tier,
-            kind=r.kind,
-            typical_minutes=round(r.typical_minutes, 1),
-            reason_zh=r.reason_zh,
-            reason_en=r.reason_en,
-            done=r.item_id in done,
+            plan_id=plan_id,
+            subject=subject,
+            item_id=item_id,
+            tier=tier,
+            kind=kind,
+            typical_minutes=round(minutes, 1),
+            reason_zh=reason_zh,
+            reason_en=reason_en,
+            done=bool(done),
         )
-        for r in rows
+        for plan_id, subject, item_id, tier, _, minutes, reason_zh, reason_en, kind, done in rows
     ]
+    cap = found[0] if found is not None else None
     planned = round(sum(i.typical_minutes for i in items), 1)
     bedtime, left_out = None, 0
     if now is not None:
