@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test install lint clean
+.PHONY: run test install lint clean examples
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "jianfu needs Python 3.11, found " + sys.version.split()[0])'
@@ -29,6 +29,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# the OpenAPI examples, recorded from a real session (service/api/examples.json)
+examples: install
+	$(BIN)/python -m tools.record_examples
 
 clean:
 	rm -rf $(VENV) var

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -146,8 +147,13 @@ def create_app(
     return app
 
 
+EXAMPLES = Path(__file__).with_name("api") / "examples.json"
+
+
 def _describe(app: FastAPI) -> None:
-    """The OpenAPI description, with what FastAPI leaves out: an upload field takes at least one file."""
+    """The OpenAPI description, with what FastAPI leaves out: an upload field takes at least one file;
+    and examples of every answer and every path and query value, recorded from a real session
+    (service/api/examples.json, made by `make examples`)."""
     plain = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -157,6 +163,19 @@ def _describe(app: FastAPI) -> None:
                 for field in component.get("properties", {}).values():
                     if field.get("type") == "array" and "contentMediaType" in field.get("items", {}):
                         field["minItems"] = 1
+            recorded = json.loads(EXAMPLES.read_text(encoding="utf-8"))
+            for path, operations in schema["paths"].items():
+                for method, operation in operations.items():
+                    for parameter in operation.get("parameters", []):
+                        if parameter["name"] in recorded["parameters"]:
+                            parameter["example"] = recorded["parameters"][parameter["name"]]
+                    answer = recorded["responses"].get(f"{method} {path}")
+                    ok = next((r for code, r in operation["responses"].items() if code.startswith("2")), None)
+                    if answer is None or ok is None:
+                        continue
+                    for media_type, content in ok.get("content", {}).items():
+                        if isinstance(answer, str) == (media_type != "application/json"):
+                            content["example"] = answer
             app.openapi_schema = schema
         return app.openapi_schema
 

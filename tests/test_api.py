@@ -285,6 +285,35 @@ def test_health_readiness_metrics_and_request_ids(world: World) -> None:
     assert c.get("/openapi.json").json()["paths"]["/v1/classes/{class_id}/plans"]["post"]["summary"]
 
 
+def test_every_operation_shows_a_recorded_example_that_matches_its_schema(world: World) -> None:
+    """The OpenAPI page's examples (service/api/examples.json, `make examples`) cover every operation's
+    answer and every path and query value, and each answer still matches the schema it illustrates."""
+    import jsonschema_rs
+
+    schema = world.client.get("/openapi.json").json()
+    missing, wrong = [], []
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            for parameter in operation.get("parameters", []):
+                if "example" not in parameter:
+                    missing.append(f"{method} {path} {parameter['name']}")
+            ok = next(r for code, r in operation["responses"].items() if code.startswith("2"))
+            for media_type, content in ok["content"].items():
+                if "example" not in content:
+                    missing.append(f"{method} {path} {media_type}")
+                elif media_type == "application/json":
+                    check = {**content["schema"], "components": schema["components"]}
+                    errors = [
+                        e.message
+                        for e in jsonschema_rs.Draft202012Validator(check).iter_errors(content["example"])
+                    ]
+                    if errors:
+                        wrong.append(f"{method} {path}: {errors[:3]}")
+                else:
+                    assert content["example"].startswith("student,")  # a pseudonymised CSV export
+    assert not missing and not wrong, (missing, wrong)
+
+
 def test_a_verified_token_is_remembered_only_until_it_expires_and_only_for_its_key() -> None:
     from datetime import UTC, datetime, timedelta
 
