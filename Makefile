@@ -6,7 +6,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test install lint clean examples
+.PHONY: run test install lint clean examples screenshots
+
+# Debian packages the project uses: chromium for the browser tests, fonts with Chinese characters
+# for the pages and the worksheets' PDF, wrk for `jianfu bench serve`. Installed once (as root, or
+# with sudo); skipped where they are already there.
+SYSTEM := chromium fonts-droid-fallback fonts-dejavu-core wrk
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+SYSTEM_STAMP := $(VENV)/.system-$(shell echo $(SYSTEM) | cksum | cut -d' ' -f1)
+
+$(SYSTEM_STAMP):
+	@if dpkg -s $(SYSTEM) >/dev/null 2>&1; then echo "Debian packages: already installed"; else \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(SYSTEM); fi
+	mkdir -p $(VENV) && touch $@
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "jianfu needs Python 3.11, found " + sys.version.split()[0])'
@@ -15,7 +27,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,postgres,scale]'
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) $(SYSTEM_STAMP)
 
 # (1) install and run the main job
 run: install
@@ -33,6 +45,10 @@ lint: install
 # the OpenAPI examples, recorded from a real session (service/api/examples.json)
 examples: install
 	$(BIN)/python -m tools.record_examples
+
+# the README's screenshots: the browser tests, saving their screenshots into docs/screenshots
+screenshots: install
+	JIANFU_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/test_pages.py
 
 clean:
 	rm -rf $(VENV) var

@@ -537,6 +537,7 @@ def try_it(base: str, accounts: list[tuple[str, str, str, str]], student: str, n
         f'  curl -s {base}/v1/students/{student}/error-book -H "Authorization: Bearer $S"',
         f"  P=$({token.format(base=base, u='parent', p=pw['parent'])})",
         f"  curl -s '{base}/v1/classes/{DEMO_CLASS}/notice?week_of={night}' -H \"Authorization: Bearer $P\"",
+        f"Pages for people: {base}/ (sign in as teacher-math, head-teacher, student or parent)",
         f"API documentation: {base}/docs",
     ]
     return "\n".join(lines)

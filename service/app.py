@@ -120,6 +120,9 @@ def create_app(
         data_routes.router,
     ):
         app.include_router(router, prefix="/v1", responses=problems.RESPONSES)
+    from service.web.pages import install as install_pages
+
+    install_pages(app)  # the pages for people (service/web), on the same functions as API v1
 
     @app.get("/healthz", tags=["operations"], summary="The process is up")
     def healthz() -> dict[str, str]:

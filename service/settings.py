@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     model_attempts: int = 3
     # The school policy files (region and school TOML) that schools' `policy` column names.
     policy_dir: Path = Path("data_samples/policies")
+    # Fonts for the worksheets' PDF download (TrueType): Latin letters and digits, and the Chinese
+    # characters (Debian's fonts-dejavu-core and fonts-droid-fallback, which `make install` adds).
+    pdf_font: Path = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+    pdf_cjk_font: Path = Path("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf")
     # Logs: one JSON object per line on stderr (request id, route, status, milliseconds, account).
     log_json: bool = True
     log_level: str = "INFO"

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, select, text
@@ -106,3 +108,29 @@ def bundle():  # type: ignore[no-untyped-def]
     from training.pipeline import fit_bundle
 
     return fit_bundle(load(SAMPLES), "tests")
+
+
+@dataclass(frozen=True)
+class _Served:
+    version: str
+    bundle: Any
+
+
+class FixedModels:
+    """A holder serving one bundle that is already loaded (the registry is not part of these tests)."""
+
+    def __init__(self, bundle: Any) -> None:
+        self.served = _Served("7", bundle)
+
+    @property
+    def ready(self) -> bool:
+        return True
+
+    def current(self) -> _Served:
+        return self.served
+
+    def status(self) -> dict[str, Any]:
+        return {"version": self.served.version, "last_error": None}
+
+    def check_once(self, retry_refused: bool = False) -> str:
+        return "unchanged"

@@ -24,37 +24,11 @@ from service.settings import Settings
 from service.store import tables as t
 from service.store.db import make_engine, upgrade
 from service.store.importer import import_files
-from tests.conftest import SAMPLES, fresh_postgres_database
+from tests.conftest import SAMPLES, FixedModels, fresh_postgres_database
 
 NIGHT = date(2026, 11, 10)  # a Tuesday
 PASSWORD = "correct-horse-1"
 PROBLEM = "application/problem+json"
-
-
-@dataclass(frozen=True)
-class _Served:
-    version: str
-    bundle: Bundle
-
-
-class FixedModels:
-    """A holder serving one bundle that is already loaded (the registry is not part of these tests)."""
-
-    def __init__(self, bundle: Bundle) -> None:
-        self.served = _Served("7", bundle)
-
-    @property
-    def ready(self) -> bool:
-        return True
-
-    def current(self) -> _Served:
-        return self.served
-
-    def status(self) -> dict[str, Any]:
-        return {"version": self.served.version, "last_error": None}
-
-    def check_once(self, retry_refused: bool = False) -> str:
-        return "unchanged"
 
 
 @pytest.fixture

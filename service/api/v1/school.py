@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from fastapi import APIRouter, Path, Query
 from sqlalchemy import delete, func, insert, select
 
-from service.api.deps import PrincipalDep, ServicesDep, require, see_class, see_student
+from service.api.deps import PrincipalDep, Services, ServicesDep, require, see_class, see_student
 from service.api.problems import Problem
 from service.api.v1.schemas import (
     AllocationIn,
@@ -108,6 +108,11 @@ def release(class_id: str, body: ReleaseIn, who: PrincipalDep, svc: ServicesDep)
 def class_evening(class_id: str, night: IsoDate, who: PrincipalDep, svc: ServicesDep) -> ClassEvening:
     require(who, *COORDINATORS)
     see_class(svc, who, class_id)
+    return evening_of_class(svc, class_id, night)
+
+
+def evening_of_class(svc: Services, class_id: str, night: date) -> ClassEvening:
+    """Each student's evening across subjects (the caller has checked the account may see the class)."""
     with svc.engine.connect() as conn:
         students = conn.execute(
             select(t.students.c.student_id, t.students.c.display_name)

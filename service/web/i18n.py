@@ -1,0 +1,150 @@
+"""The pages' words, Chinese first (the default) and English (the switch at the top of each page)."""
+
+from __future__ import annotations
+
+from models.schema import ERROR_TYPES, ITEM_KINDS, SUBJECTS
+
+LANGS = ("zh", "en")
+HTML_LANG = {"zh": "zh-CN", "en": "en"}
+
+SUBJECTS_EN = {
+    "chinese": "Chinese", "math": "Maths", "english": "English", "science": "Science",
+    "morality": "Morality and law", "pe": "PE", "art": "Art",
+}  # fmt: skip
+KINDS_EN = {"written": "written", "oral": "oral", "reading": "reading", "practical": "practical",
+            "physical": "exercise"}  # fmt: skip
+ERRORS_EN = {"concept": "concept unclear", "calculation": "calculation", "careless": "careless",
+             "reading": "misread the question"}  # fmt: skip
+TIERS = {"basic": ("基础（必做）", "basic (required)"), "extension": ("拓展（选做）", "extension (optional)")}
+STATUSES = {"draft": ("草稿", "draft"), "published": ("已发布", "published"), "done": ("已完成", "done"),
+            "exempted": ("免写", "excused"), "discarded": ("已撤销", "discarded")}  # fmt: skip
+WEEKDAYS = (("周一", "Monday"), ("周二", "Tuesday"), ("周三", "Wednesday"), ("周四", "Thursday"),
+            ("周五", "Friday"), ("周六", "Saturday"), ("周日", "Sunday"))  # fmt: skip
+
+WORDS: dict[str, tuple[str, str]] = {
+    "app": ("减负 · 分层作业", "jianfu · tiered homework"),
+    "skip": ("跳到正文", "Skip to content"),
+    "sign_in": ("登录", "Sign in"),
+    "sign_out": ("退出", "Sign out"),
+    "username": ("用户名", "Username"),
+    "password": ("密码", "Password"),
+    "wrong_password": ("用户名或密码不对", "Wrong username or password"),
+    "signed_in_as": ("当前账号", "Signed in as"),
+    "language": ("语言", "Language"),
+    "plan_title": ("布置作业", "Plan homework"),
+    "class": ("班级", "Class"),
+    "subject": ("学科", "Subject"),
+    "night": ("日期（当晚）", "Evening"),
+    "choose": ("选择", "Choose"),
+    "todays_points": ("今天讲授的知识点", "Knowledge points taught today"),
+    "taught_already": ("已讲授", "taught already"),
+    "make_plan": ("生成分层作业", "Make tiered sets"),
+    "preview": ("预览", "Preview"),
+    "student": ("学生", "Student"),
+    "basic": ("基础（必做）", "Basic (required)"),
+    "extension": ("拓展（选做）", "Extension (optional)"),
+    "minutes": ("分钟", "min"),
+    "levels": ("掌握等级", "Mastery levels"),
+    "evening": ("当晚作业总量", "The whole evening"),
+    "cap": ("上限", "cap"),
+    "status": ("状态", "Status"),
+    "edit": ("修改", "Edit"),
+    "publish": ("发布全部草稿", "Publish all drafts"),
+    "published_n": ("已发布 {n} 份", "{n} sets published"),
+    "no_sets": ("这一晚还没有作业。", "No homework for this evening yet."),
+    "worksheets": ("打印作业单", "Print worksheets"),
+    "worksheets_pdf": ("下载 PDF", "Download PDF"),
+    "edit_title": ("修改 {name} 的作业", "Edit {name}'s set"),
+    "keep": ("保留", "keep"),
+    "tier": ("层次", "Tier"),
+    "add_items": ("加入题目（题号，每行一个）", "Add items (item ids, one per line)"),
+    "check_save": ("检查并保存", "Check and save"),
+    "violations": ("这份作业不能保存：", "This set cannot be saved:"),
+    "rule": ("规则", "Rule"),
+    "back": ("返回", "Back"),
+    "saved": ("已保存并重新核验", "Saved and verified again"),
+    "item": ("题目", "Item"),
+    "kind": ("类型", "Kind"),
+    "reason": ("原因", "Why"),
+    "answer_space": ("作答区", "Answer"),
+    "time_spent": ("实际用时：______ 分钟", "Time spent: ______ min"),
+    "parent_sign": (
+        "家长签字（如今晚免写，请注明）：",
+        "Parent's signature (write 'excused' if tonight is excused):",
+    ),
+    "needs_parent": ("需家长协助", "with a parent"),
+    "estimated": ("预计", "about"),
+    "tonight": ("今晚的作业", "Tonight's homework"),
+    "done": ("已完成", "Done"),
+    "mark_done": ("提交", "Submit"),
+    "result": ("结果", "Result"),
+    "right": ("做对了", "Right"),
+    "wrong": ("做错了", "Wrong"),
+    "spent": ("用时（分钟）", "Time spent (minutes)"),
+    "error_book": ("错题本", "Error book"),
+    "no_errors": ("错题本里没有未解决的题。", "No open entries in the error book."),
+    "since": ("记录于", "since"),
+    "bedtime": ("就寝时间", "Bedtime"),
+    "planned": ("预计用时", "Planned"),
+    "excuse": ("家长签字免写今晚作业", "Excuse tonight's written work (parent)"),
+    "excused": ("今晚已免写", "Excused tonight"),
+    "school_evening": ("学生当晚作业", "Each student's evening"),
+    "exempt": ("免写", "excused"),
+    "reported": ("家长反馈用时", "Reported time"),
+    "notice": ("作业公示", "Weekly homework notice"),
+    "week_of": ("所在周", "Week of"),
+    "per_student": ("每名学生平均", "average per student"),
+    "items_n": ("题数", "items"),
+    "total": ("合计", "total"),
+    "notice_note": ("公示全班平均作业量，不含任何个人信息。", "Class averages only; no individual data."),
+    "burden": ("作业负担监测", "Homework burden"),
+    "from": ("从", "From"),
+    "to": ("到", "To"),
+    "estimated_minutes": ("预计用时（平均）", "Estimated (average)"),
+    "reported_minutes": ("反馈用时（平均）", "Reported (average)"),
+    "over_cap": ("反馈超时人数", "Reported over the cap"),
+    "over_cap_bar": ("反馈用时超过上限", "Reported above the cap"),
+    "allocations": ("各科时间分配", "Subject allocations"),
+    "weekday": ("星期", "Weekday"),
+    "weights": ("各科占比（权重）", "Each subject's weight"),
+    "save": ("保存", "Save"),
+    "print": ("打印", "Print"),
+    "home": ("首页", "Home"),
+    "error": ("出错了", "Something went wrong"),
+    "forbidden_form": (
+        "表单已过期，请刷新页面后重试。",
+        "The form has expired; reload the page and try again.",
+    ),
+    "no_homework_grade": ("本年级不布置书面家庭作业。", "No written homework in this grade."),
+    "model_version": ("模型版本", "Model version"),
+}
+
+
+def word(lang: str, key: str, **values: object) -> str:
+    zh, en = WORDS[key]
+    text = en if lang == "en" else zh
+    return text.format(**values) if values else text
+
+
+def subject_name(lang: str, subject: str) -> str:
+    return SUBJECTS_EN.get(subject, subject) if lang == "en" else SUBJECTS.get(subject, subject)
+
+
+def kind_name(lang: str, kind: str) -> str:
+    return KINDS_EN.get(kind, kind) if lang == "en" else ITEM_KINDS.get(kind, kind)
+
+
+def error_name(lang: str, error: str | None) -> str:
+    if not error:
+        return ""
+    return ERRORS_EN.get(error, error) if lang == "en" else ERROR_TYPES.get(error, error)
+
+
+def tier_name(lang: str, tier: str) -> str:
+    zh, en = TIERS.get(tier, (tier, tier))
+    return en if lang == "en" else zh
+
+
+def status_name(lang: str, status: str) -> str:
+    zh, en = STATUSES.get(status, (status, status))
+    return en if lang == "en" else zh

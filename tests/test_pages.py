@@ -1,0 +1,449 @@
+"""The pages in a real browser: Playwright driving Debian's chromium (installed by `make test`)
+against the app served by uvicorn on loopback, with the real models trained on data_samples/.
+
+A teacher plans, edits one set into a violation and reads the rule, fixes it and publishes; a
+student sees tonight and submits; a head teacher sees the evening totals, the weekly notice, the
+burden chart and saves an allocation; worksheets print to PDF with one page per student (the
+browser's print and the PDF download). Each page is screenshotted (into JIANFU_SCREENSHOTS, else a
+temporary folder) and checked for the basics of accessibility: `lang`, a label for every control,
+every control reachable by keyboard, and text contrast of at least 4.5:1.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlalchemy import Engine, select
+
+from service.app import create_app
+from service.auth import create_user
+from service.policy.ledger import set_allocation
+from service.policy.policy import PolicyBook
+from service.settings import Settings
+from service.store import tables as t
+from service.store.db import make_engine
+from tests.conftest import SAMPLES, FixedModels
+
+CLASS = "east-5-1"
+PASSWORD = "page-password-1"
+# Flags that keep chromium off the network (this machine's network is closed) and quiet.
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--disable-default-apps", "--disable-extensions", "--metrics-recording-only"]  # fmt: skip
+
+
+@dataclass
+class Site:
+    base: str
+    engine: Engine
+    students: list[str]
+    shots: Path
+
+    def api_token(self, username: str) -> dict[str, str]:
+        r = httpx.post(f"{self.base}/v1/token", data={"username": username, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+    def publish(self, night: date) -> None:
+        """A night's maths planned and published through the API (for the pages that show it)."""
+        teacher = self.api_token("t-math")
+        body = {"subject": "math", "night": night.isoformat()}
+        r = httpx.post(f"{self.base}/v1/classes/{CLASS}/plans", json=body, headers=teacher, timeout=120)
+        assert r.status_code == 200, r.text
+        assert r.json()["summary"]["planned"] > 0, (r.json()["summary"], r.json()["students"][0])
+        r = httpx.post(f"{self.base}/v1/classes/{CLASS}/publish", json=body, headers=teacher, timeout=60)
+        assert r.status_code == 200 and r.json()["published"], r.text
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def site(samples_sqlite: str, bundle: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    folder = tmp_path_factory.mktemp("pages")
+    shutil.copy(Path(samples_sqlite.removeprefix("sqlite:///")), folder / "school.db")
+    engine = make_engine(f"sqlite:///{folder / 'school.db'}")
+    with engine.connect() as conn:
+        students = list(
+            conn.execute(
+                select(t.students.c.student_id)
+                .where(t.students.c.class_id == CLASS, t.students.c.personal_cap_minutes.is_(None))
+                .order_by(t.students.c.student_id)
+            ).scalars()
+        )
+    book = PolicyBook(SAMPLES / "policies")
+    for weekday in range(5):  # the head teacher gives maths half of every school evening
+        set_allocation(engine, book, CLASS, weekday, {"math": 1, "chinese": 1})
+    create_user(engine, "t-math", PASSWORD, "teacher", scopes=[("class", CLASS, "math")])
+    create_user(engine, "h-1", PASSWORD, "head_teacher", scopes=[("class", CLASS, "")])
+    create_user(engine, "s-1", PASSWORD, "student", scopes=[("student", students[0], "")])
+    create_user(engine, "p-1", PASSWORD, "parent", scopes=[("student", students[1], "")])
+    settings = Settings(
+        data_dir=folder / "var", jwt_secret="p" * 40, policy_dir=SAMPLES / "policies", log_json=False
+    )
+    app = create_app(settings, engine=engine, models=FixedModels(bundle))
+    port = _port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    shots = Path(os.environ.get("JIANFU_SCREENSHOTS") or folder / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    try:
+        yield Site(f"http://127.0.0.1:{port}", engine, students, shots)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        pytest.fail("Debian's chromium is not installed: `make test` installs it (apt-get install chromium)")
+    with sync_playwright() as p:
+        found = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        yield found
+        found.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1360, "height": 900}, locale="zh-CN")
+    found = context.new_page()
+    yield found
+    context.close()
+
+
+def sign_in(page: Page, site: Site, username: str, path: str) -> None:
+    page.goto(f"{site.base}{path}")
+    expect(page).to_have_url(re.compile(r"/login\?next="))
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_load_state()
+
+
+def shot(page: Page, site: Site, name: str) -> None:
+    page.screenshot(path=str(site.shots / f"{name}.png"))
+
+
+def accessible(page: Page) -> None:
+    """The basics: `lang` on <html>, a label for every control, every control reachable with Tab, and
+    text contrast ≥ 4.5:1 against the nearest opaque background."""
+    assert page.locator("html").get_attribute("lang") in ("zh-CN", "en")
+    unlabelled = page.evaluate(
+        """() => [...document.querySelectorAll('input, select, textarea')]
+            .filter(e => e.type !== 'hidden')
+            .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
+            .map(e => e.name || e.id)"""
+    )
+    assert unlabelled == [], f"controls without a label: {unlabelled}"
+    controls = page.evaluate(
+        """() => [...document.querySelectorAll('a[href], button, input, select, textarea')]
+            .filter(e => e.type !== 'hidden' && e.offsetParent !== null).length"""
+    )
+    reached: set[str] = set()
+    page.locator("body").focus()
+    for _ in range(4 * controls + 10):  # a date field takes a Tab per part (year, month, day)
+        page.keyboard.press("Tab")
+        key = page.evaluate(
+            """() => { const e = document.activeElement;
+                        return e ? e.tagName + '|' + (e.id || e.name || '') + '|' + (e.href || e.value || '') + '|' +
+                        [...document.querySelectorAll('*')].indexOf(e) : '' }"""
+        )
+        reached.add(key)
+    assert len(reached - {""}) >= controls, f"only {len(reached)} of {controls} controls reachable by Tab"
+    low = page.evaluate(
+        """() => {
+          const rgb = s => (s.match(/[\\d.]+/g) || []).map(Number);
+          const lum = ([r, g, b]) => { const f = c => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+                                        return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+          const background = e => { for (; e; e = e.parentElement) { const c = rgb(getComputedStyle(e).backgroundColor);
+                                      if (c.length === 3 || c[3] > 0.5) return c.slice(0, 3); } return [255, 255, 255]; };
+          const bad = [];
+          for (const e of document.querySelectorAll('body *')) {
+            if (!e.offsetParent || ![...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+            const fg = lum(rgb(getComputedStyle(e).color)), bg = lum(background(e));
+            const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+            if (ratio < 4.5) bad.push(e.tagName + ' ' + e.textContent.trim().slice(0, 30) + ' ' + ratio.toFixed(2));
+          }
+          return bad; }"""
+    )
+    assert low == [], f"text below 4.5:1 contrast: {low[:5]}"
+
+
+def _untaught_point(site: Site) -> tuple[str, str]:
+    """A maths point of grade 5 the class has not been taught yet, and one of its written items."""
+    with site.engine.connect() as conn:
+        taught = select(t.teaching_progress.c.kp_id).where(t.teaching_progress.c.class_id == CLASS)
+        row = conn.execute(
+            select(t.item_kps.c.kp_id, t.items.c.item_id)
+            .join(t.items, t.items.c.item_id == t.item_kps.c.item_id)
+            .where(t.items.c.subject == "math", t.items.c.grade == 5, t.items.c.kind == "written",
+                   t.item_kps.c.kp_id.not_in(taught))
+            .order_by(t.item_kps.c.kp_id.desc(), t.items.c.item_id)
+            .limit(1)
+        ).one()  # fmt: skip
+    return row.kp_id, row.item_id
+
+
+def test_a_teacher_plans_edits_a_set_into_a_violation_fixes_it_and_publishes(page: Page, site: Site) -> None:
+    night = "2026-11-10"
+    sign_in(page, site, "t-math", f"/teacher?class_id={CLASS}&subject=math&night={night}")
+    expect(page.get_by_role("heading", name="布置作业")).to_be_visible()
+    with site.engine.connect() as conn:
+        today = conn.execute(
+            select(t.knowledge_points.c.kp_id)
+            .where(t.knowledge_points.c.subject == "math", t.knowledge_points.c.grade == 5)
+            .order_by(t.knowledge_points.c.unit, t.knowledge_points.c.order)
+        ).scalars().all()  # fmt: skip
+    page.locator(f"#kp-{today[11]}").check()  # today's lesson (taught already: records nothing new)
+    accessible(page)
+    page.get_by_role("button", name="生成分层作业").click()
+    rows = page.locator("table.sets tbody tr")
+    expect(rows).to_have_count(45)
+    first = rows.first
+    expect(first.locator("td").nth(0).locator("li").first).to_be_visible()  # basic items with minutes
+    expect(first).to_contain_text("分钟")
+    expect(first.locator(".reason").first).not_to_be_empty()
+    expect(first.locator(".level").first).to_have_text(re.compile("^[A-D]$"))
+    expect(first.locator(".bar")).to_have_attribute("aria-label", re.compile("数学 .* 上限 60"))
+    shot(page, site, "teacher-preview")
+    accessible(page)
+
+    first.get_by_role("link", name=re.compile("^修改")).click()
+    expect(page.get_by_role("heading", name=re.compile("的作业"))).to_be_visible()
+    kept = page.locator("input[name=keep]").count()
+    point, ahead = _untaught_point(site)
+    page.get_by_label("加入题目").fill(ahead)  # an item of a point the class has not been taught: C2
+    page.get_by_role("button", name="检查并保存").click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("规则 C2")
+    expect(alert).to_contain_text(f"知识点 {point} 在本班还没有教")  # in words, with what to change
+    expect(alert).to_contain_text("请删除这道题")
+    shot(page, site, "teacher-edit-violation")
+    accessible(page)
+    with site.engine.connect() as conn:  # refused whole: the draft still has its own items only
+        plan_id = page.url.split("/plans/")[1].split("/")[0]
+        stored = conn.execute(
+            select(t.plan_items.c.item_id).where(t.plan_items.c.plan_id == plan_id)
+        ).scalars()
+        assert ahead not in set(stored)
+
+    page.get_by_label("加入题目").fill("")
+    page.locator("input[name=keep]").last.uncheck()  # one item fewer
+    page.get_by_role("button", name="检查并保存").click()
+    expect(page.get_by_role("status")).to_contain_text("已保存")
+    with site.engine.connect() as conn:
+        assert (
+            len(conn.execute(select(t.plan_items.c.item_id).where(t.plan_items.c.plan_id == plan_id)).all())
+            == kept - 1
+        )
+
+    page.get_by_role("button", name=re.compile("发布全部草稿")).click()
+    expect(page.get_by_role("status")).to_contain_text("已发布 45 份")
+    with site.engine.connect() as conn:
+        statuses = conn.execute(
+            select(t.plans.c.status).where(t.plans.c.night == date.fromisoformat(night), t.plans.c.subject == "math")
+        ).scalars().all()  # fmt: skip
+    assert statuses and set(statuses) == {"published"} and len(statuses) == 45
+    shot(page, site, "teacher-published")
+
+
+def test_a_student_sees_tonight_and_submits(page: Page, site: Site) -> None:
+    night = date(2026, 11, 11)
+    site.publish(night)
+    sign_in(page, site, "s-1", f"/student?night={night}")
+    expect(page.get_by_role("heading", name=f"今晚的作业 · {night}")).to_be_visible()
+    items = page.locator("ol.tonight > li")
+    assert items.count() >= 2
+    expect(items.first).to_contain_text("基础（必做）")  # the required work first
+    shot(page, site, "student-tonight")
+    accessible(page)
+    item_id = items.first.get_attribute("id").removeprefix("item-")  # type: ignore[union-attr]
+    items.first.get_by_label("用时（分钟）").fill("4")
+    items.first.get_by_label("结果").select_option(label="做错了")
+    items.first.get_by_role("button", name="提交").click()
+    expect(page.locator(f"#item-{item_id} .done-mark")).to_be_visible()
+    expect(page.locator("ul.book")).to_contain_text(item_id)  # a wrong answer enters the error book
+    with site.engine.connect() as conn:
+        stored = conn.execute(
+            select(t.attempts.c.correct, t.attempts.c.seconds)
+            .where(t.attempts.c.student_id == site.students[0], t.attempts.c.item_id == item_id,
+                   t.attempts.c.night == night)
+        ).all()  # fmt: skip
+    assert [(bool(c), s) for c, s in stored] == [(False, 240)]
+    page.reload()  # the form is not shown again for a done item; reloading stores nothing twice
+    expect(page.locator(f"#item-{item_id} .done-mark")).to_be_visible()
+    shot(page, site, "student-submitted")
+
+
+def test_a_parent_excuses_tonight(page: Page, site: Site) -> None:
+    night = date(2026, 11, 12)
+    sign_in(page, site, "p-1", f"/student?night={night}")
+    page.get_by_role("button", name="家长签字免写今晚作业").click()
+    expect(page.get_by_role("status").first).to_contain_text("今晚已免写")
+    with site.engine.connect() as conn:
+        assert conn.execute(
+            select(t.exemptions.c.night).where(t.exemptions.c.student_id == site.students[1])
+        ).scalars().all() == [night]
+
+
+def test_a_head_teacher_sees_the_evening_the_weekly_notice_and_the_burden_chart(
+    page: Page, site: Site
+) -> None:
+    night = date(2026, 11, 13)
+    site.publish(night)
+    r = httpx.post(f"{site.base}/v1/students/{site.students[0]}/evening-reports",
+                   json={"night": night.isoformat(), "minutes": 75}, headers=site.api_token("s-1"))  # fmt: skip
+    assert r.status_code == 201, r.text
+    sign_in(page, site, "h-1", f"/school/evening?class_id={CLASS}&night={night}")
+    rows = page.locator("table.sets tbody tr")
+    expect(rows).to_have_count(len(_class(site)))
+    expect(rows.first.locator("td.num").first).to_have_text(re.compile(r"^\d+(\.\d+)? / 60$"))
+    expect(page.locator("td.num", has_text="75.0")).to_have_count(1)  # the reported evening
+    shot(page, site, "head-evening")
+    accessible(page)
+
+    page.get_by_role("link", name="作业公示").click()
+    page.goto(f"{site.base}/school/notice?class_id={CLASS}&week_of={night}")
+    days = page.locator("table.sets tbody tr")
+    expect(days).to_have_count(7)
+    expect(page.locator("table.sets caption")).to_contain_text("不含任何个人信息")
+    for name in page.locator("th[scope=row]").all_inner_texts():
+        assert re.match(r"^周. 2026-", name)  # days, never students
+    shot(page, site, "head-notice")
+    accessible(page)
+    pdf = page.pdf(format="A4")
+    assert pdf.startswith(b"%PDF")
+
+    page.goto(f"{site.base}/school/burden?class_id={CLASS}&start=2026-11-09&end=2026-11-15")
+    chart = page.locator("svg.chart")
+    expect(chart).to_be_visible()
+    expect(chart.locator("rect.rep.over")).to_have_count(1)  # 75 reported minutes over a 60-minute cap
+    assert chart.locator("rect.est").count() >= 2
+    shot(page, site, "head-burden")
+    accessible(page)
+
+    page.goto(f"{site.base}/school/allocations?class_id={CLASS}")
+    monday = page.locator("form.allocation").first
+    monday.get_by_label("数学").fill("2")
+    monday.get_by_label("语文").fill("1")
+    monday.get_by_role("button", name=re.compile("保存")).click()
+    expect(page.get_by_role("status")).to_contain_text("已保存")
+    with site.engine.connect() as conn:
+        saved = dict(conn.execute(select(t.class_allocations.c.subject, t.class_allocations.c.weight).where(
+            t.class_allocations.c.class_id == CLASS, t.class_allocations.c.weekday == 0)).all())  # fmt: skip
+    assert saved == {"math": 2.0, "chinese": 1.0}
+    shot(page, site, "head-allocations")
+    accessible(page)
+
+
+def _class(site: Site) -> list[str]:
+    with site.engine.connect() as conn:
+        return list(
+            conn.execute(select(t.students.c.student_id).where(t.students.c.class_id == CLASS)).scalars()
+        )
+
+
+def _pages(pdf: bytes) -> list[str]:
+    """The text of each page of a PDF."""
+    from pypdf import PdfReader
+
+    return [re.sub(r"\s+", "", page.extract_text() or "") for page in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def one_sheet_each(pdf: bytes, names: list[str]) -> None:
+    """One page per student, each whole: the name at the top, the time box and the signature line."""
+    pages = _pages(pdf)
+    assert len(pages) == len(names), f"{len(pages)} pages for {len(names)} students"
+    for text, name in zip(pages, names, strict=True):
+        assert text.startswith(name) and "实际用时" in text and "家长签字" in text, text[:80]
+
+
+def test_worksheets_print_to_pdf_one_page_per_student(page: Page, site: Site) -> None:
+    night = date(2026, 11, 16)
+    site.publish(night)
+    with site.engine.connect() as conn:
+        published = conn.execute(
+            select(t.plans.c.student_id).where(t.plans.c.night == night, t.plans.c.status == "published")
+        ).scalars().all()  # fmt: skip
+    sign_in(page, site, "t-math", f"/worksheets?class_id={CLASS}&subject=math&night={night}")
+    sheets = page.locator("article.sheet")
+    names = [re.sub(r"\s+", "", n) for n in page.locator("article.sheet h2").all_inner_texts()]
+    names = [n.split("·")[0] for n in names]
+    expect(sheets).to_have_count(len(published))
+    first = sheets.first
+    expect(first).to_contain_text("实际用时")
+    expect(first).to_contain_text("家长签字")
+    expect(first.locator(".answer").first).to_be_visible()  # room to write for written items
+    expect(first.locator(".item-head").first).to_contain_text("分钟")
+    shot(page, site, "worksheet")
+    accessible(page)
+    printed = page.pdf(format="A4", print_background=True)
+    one_sheet_each(printed, names)  # one A4 page per student, nothing cut off
+    import pypdfium2
+
+    pypdfium2.PdfDocument(printed)[0].render(scale=1.4).to_pil().save(site.shots / "worksheet-printed.png")
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": 794, "height": 1123})  # an A4 sheet at 96 dpi, as it prints
+    shot(page, site, "worksheet-print")
+    page.set_viewport_size({"width": 1360, "height": 900})
+    page.emulate_media(media="screen")
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="下载 PDF").click()
+    path = download.value.path()
+    data = Path(path).read_bytes()
+    one_sheet_each(data, names)
+
+
+def test_pages_switch_to_english_and_refuse_others_and_forged_forms(page: Page, site: Site) -> None:
+    sign_in(page, site, "s-1", "/student?night=2026-11-11")
+    page.get_by_role("link", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("heading", name=re.compile("^Tonight's homework"))).to_be_visible()
+    page.goto(f"{site.base}/student?night=2026-11-11&student_id={site.students[5]}")  # not theirs: own only
+    expect(page.locator("body")).not_to_contain_text(site.students[5])
+    r = page.goto(f"{site.base}/teacher")
+    assert r is not None and r.status == 403
+    r = page.goto(f"{site.base}/school/evening?class_id={CLASS}&night=2026-11-11")
+    assert r is not None and r.status == 403
+    # a form posted without its CSRF token (as another site would) changes nothing
+    before = _attempts(site)
+    r = page.request.post(f"{site.base}/student/answer", form={
+        "student_id": site.students[0], "night": "2026-11-11", "item_id": "math-g5-01-001", "event_id": "forged",
+        "minutes": "3", "correct": "1"})  # fmt: skip
+    assert r.status == 403 and _attempts(site) == before
+    page.context.clear_cookies()
+    page.goto(f"{site.base}/teacher?class_id={CLASS}")
+    expect(page).to_have_url(re.compile(r"/login\?next=%2Fteacher%3Fclass_id%3D"))
+
+
+def _attempts(site: Site) -> int:
+    with site.engine.connect() as conn:
+        return len(conn.execute(select(t.attempts.c.event_id)).all())
