@@ -439,6 +439,11 @@ def test_pages_switch_to_english_and_refuse_others_and_forged_forms(page: Page, 
         "student_id": site.students[0], "night": "2026-11-11", "item_id": "math-g5-01-001", "event_id": "forged",
         "minutes": "3", "correct": "1"})  # fmt: skip
     assert r.status == 403 and _attempts(site) == before
+    r = page.goto(f"{site.base}/student?night=2026-13-40")  # a wrong date: an error page, not a crash
+    assert r is not None and r.status == 422 and "text/html" in r.headers["content-type"]
+    page.context.clear_cookies()
+    sign_in(page, site, "p-1", "/school/notice")  # a parent reads their child's class's notice
+    expect(page.locator("table.sets tbody tr")).to_have_count(7)
     page.context.clear_cookies()
     page.goto(f"{site.base}/teacher?class_id={CLASS}")
     expect(page).to_have_url(re.compile(r"/login\?next=%2Fteacher%3Fclass_id%3D"))

@@ -20,6 +20,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from service.api.deps import Services, require, see_class, see_student
@@ -74,7 +75,7 @@ def _render(request: Request, name: str, status: int = 200, **context: Any) -> H
     done = request.query_params.get("done")
     if done in DONE:  # what the last action did, by its code (never text from the address)
         count = request.query_params.get("n", "0")
-        context["message"] = i18n.word(lang, done, n=int(count) if count.isdigit() else 0)
+        context["message"] = i18n.word(lang, done, n=int(count) if count.isascii() and count.isdigit() else 0)
     page = templates.TemplateResponse(
         request,
         name,
@@ -120,6 +121,9 @@ def _try(request: Request, call: Callable[[], T]) -> T | HTMLResponse:
     except Problem as problem:
         text, violations = _problem_text(_lang(request), problem)
         return _render(request, "error.html", status=problem.status, problem=text, violations=violations)
+    except ValidationError as exc:  # a form value the API's schema refuses (too long, unknown subject)
+        wrong = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        return _render(request, "error.html", status=422, problem=wrong, violations=[])
 
 
 class BadDate(ValueError):
@@ -131,9 +135,7 @@ def _on(value: str | None, default: date | None = None) -> date:
         try:
             return date.fromisoformat(value)
         except ValueError:
-            raise Problem(
-                422, f"not a date: {value!r} (write it as 2026-11-10)", kind="invalid-request"
-            ) from None
+            raise BadDate(f"not a date: {value!r} (write it as 2026-11-10)") from None
     return default or datetime.now(UTC).date()
 
 
@@ -260,9 +262,10 @@ def teacher_plan(
 
     def plan() -> None:
         on = _on(night)
+        request_ = PlanRequest(subject=subject, night=on, focus_kps=kps)  # refused before anything is written
         if kps:  # what was taught today opens those points for tonight (C1/C2 check them)
             teacher.progress(class_id, ProgressIn(subject=subject, points={kp: on for kp in kps}), who, svc)
-        teacher.plan(class_id, PlanRequest(subject=subject, night=on, focus_kps=kps), who, svc)
+        teacher.plan(class_id, request_, who, svc)
 
     done = _try(request, plan)
     if isinstance(done, HTMLResponse):
@@ -421,7 +424,7 @@ def _worksheets(
     if student_id:
         see_student(svc, who, student_id)
     else:
-        see_class(svc, who, class_id)
+        see_class(svc, who, class_id, subject=subject if who.role == "teacher" else None)
         if who.role not in ("teacher", "head_teacher", "school_admin"):
             raise Problem(403, "whole-class worksheets are for the class's teachers", kind="forbidden")
     with svc.engine.connect() as conn:
@@ -539,16 +542,20 @@ def student_answer(
     night: str = Form(),
     item_id: str = Form(),
     event_id: str = Form(),
-    minutes: float = Form(ge=0, le=360),
+    minutes: float = Form(gt=0, le=360),
     correct: str = Form(),
     csrf: str = Form(""),
 ) -> Response:
     svc = _services(request)
     check_form(svc, request, csrf)
     who = signed_in(svc, request)
-    answer = AttemptIn(event_id=event_id, item_id=item_id, night=_on(night), submitted_at=datetime.now(UTC),
-                       correct=correct == "1", seconds=round(minutes * 60), source="app")  # fmt: skip
-    done = _try(request, lambda: student.attempts(student_id, AttemptBatch(attempts=[answer]), who, svc))
+
+    def answer() -> Any:
+        one = AttemptIn(event_id=event_id, item_id=item_id, night=_on(night), submitted_at=datetime.now(UTC),
+                        correct=correct == "1", seconds=max(1, round(minutes * 60)), source="app")  # fmt: skip
+        return student.attempts(student_id, AttemptBatch(attempts=[one]), who, svc)
+
+    done = _try(request, answer)
     if isinstance(done, HTMLResponse):
         return done
     return RedirectResponse(f"/student?student_id={student_id}&night={night}", status_code=303)
@@ -570,15 +577,25 @@ def student_excuse(
 # --- the head teacher and the school ------------------------------------------------------------
 
 
-def _class_choice(who: Principal, class_id: str) -> str:
-    return class_id or (sorted(who.classes)[0] if who.classes else "")
+def _class_choice(svc: Services, who: Principal, class_id: str) -> str:
+    """The class asked for, else the first this account may see: taught or headed, of the school it
+    runs, or its child's."""
+    if class_id or who.classes:
+        return class_id or sorted(who.classes)[0]
+    with svc.engine.connect() as conn:
+        if who.schools:
+            query = select(t.classes.c.class_id).where(t.classes.c.school_id.in_(sorted(who.schools)))
+        else:
+            query = select(t.students.c.class_id).where(t.students.c.student_id.in_(sorted(who.students)))
+        found = conn.execute(query.order_by(query.selected_columns[0]).limit(1)).scalar()
+    return found or ""
 
 
 @router.get("/school/evening", response_class=HTMLResponse)
 def evening_page(request: Request, class_id: str = "", night: str = "") -> Response:
     svc = _services(request)
     who = signed_in(svc, request)
-    class_id = _class_choice(who, class_id)
+    class_id = _class_choice(svc, who, class_id)
     on = _on(night)
     found = _try(request, lambda: school.class_evening(class_id, on, who, svc))
     if isinstance(found, HTMLResponse):
@@ -598,7 +615,7 @@ def evening_page(request: Request, class_id: str = "", night: str = "") -> Respo
 def notice_page(request: Request, class_id: str = "", week_of: str = "") -> Response:
     svc = _services(request)
     who = signed_in(svc, request)
-    class_id = _class_choice(who, class_id)
+    class_id = _class_choice(svc, who, class_id)
     found = _try(request, lambda: school.notice(class_id, who, svc, week_of=_on(week_of)))
     if isinstance(found, HTMLResponse):
         return found
@@ -610,9 +627,9 @@ def notice_page(request: Request, class_id: str = "", week_of: str = "") -> Resp
 def burden_page(request: Request, class_id: str = "", start: str = "", end: str = "") -> Response:
     svc = _services(request)
     who = signed_in(svc, request)
-    class_id = _class_choice(who, class_id)
+    class_id = _class_choice(svc, who, class_id)
     last = _on(end)
-    first = _on(start, last - timedelta(days=13))
+    first = _on(start, max(last, date(1, 1, 14)) - timedelta(days=13))
     found = _try(request, lambda: school.burden(class_id, who, svc, start=first, end=last))
     if isinstance(found, HTMLResponse):
         return found
@@ -627,7 +644,7 @@ def burden_page(request: Request, class_id: str = "", start: str = "", end: str 
 def allocations_page(request: Request, class_id: str = "") -> Response:
     svc = _services(request)
     who = signed_in(svc, request)
-    class_id = _class_choice(who, class_id)
+    class_id = _class_choice(svc, who, class_id)
     found = _try(request, lambda: _allocations(svc, who, class_id))
     if isinstance(found, HTMLResponse):
         return found
@@ -649,7 +666,10 @@ async def allocations_save(request: Request) -> Response:
     form = await request.form()
     check_form(svc, request, str(form.get("csrf", "")))
     who = signed_in(svc, request)
-    class_id, weekday = str(form.get("class_id", "")), int(str(form.get("weekday", "0")))
+    class_id, day = str(form.get("class_id", "")), str(form.get("weekday", ""))
+    if not (day.isascii() and day.isdigit()):
+        return _render(request, "error.html", status=422, problem=f"weekday: {day!r}", violations=[])
+    weekday = int(day)
     weights = {}
     for key, value in form.items():
         if key.startswith("w-") and str(value).strip():

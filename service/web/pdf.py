@@ -45,6 +45,10 @@ def worksheets_pdf(found: dict[str, Any], lang: str, font: Path, cjk_font: Path)
             pdf.set_font("text", size=11 * scale)
             pdf.multi_cell(0, 6 * scale, item["stem"], new_x="LMARGIN", new_y="NEXT")
             room = page["answer_mm"] if item["kind"] in ("written", "practical") else 0.0
+            if room and pdf.get_y() + room > pdf.page_break_trigger:
+                pdf.add_page()  # an overlong set runs on, named, rather than cover the footer
+                pdf.set_font("text", size=9)
+                pdf.cell(0, 6, f"{page['name']} ({n})", new_x="LMARGIN", new_y="NEXT")
             if room:
                 pdf.set_draw_color(170, 170, 170)
                 pdf.rect(pdf.l_margin, pdf.get_y() + 1, pdf.epw, room)

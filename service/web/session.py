@@ -61,5 +61,7 @@ def csrf_token(svc: Services, request: Request) -> str:
 
 
 def check_form(svc: Services, request: Request, sent: str) -> None:
-    if not request.cookies.get(COOKIE) or not hmac.compare_digest(sent, csrf_token(svc, request)):
+    if not request.cookies.get(COOKIE) or not hmac.compare_digest(
+        sent.encode(), csrf_token(svc, request).encode()
+    ):
         raise BadForm
