@@ -136,10 +136,9 @@ CLASS_FACTS = Read("SELECT class_id, school_id, grade FROM classes WHERE class_i
 
 def student_facts(engine: Engine, student_id: str, read: Reader | None = None) -> StudentFacts | None:
     if read is None:
-        with reader(engine) as read:
-            row = read.first(STUDENT_FACTS, student_id=student_id)
-    else:
-        row = read.first(STUDENT_FACTS, student_id=student_id)
+        with reader(engine) as fresh:
+            return student_facts(engine, student_id, fresh)
+    row = read.first(STUDENT_FACTS, student_id=student_id)
     return StudentFacts(*row) if row is not None else None
 
 

@@ -64,6 +64,13 @@ def _services(request: Request) -> Services:
     return found
 
 
+def _posted(request: Request, csrf: str) -> tuple[Services, Principal]:
+    """A form posted to this site by the signed-in account (its CSRF token checked first)."""
+    svc = _services(request)
+    check_form(svc, request, csrf)
+    return svc, signed_in(svc, request)
+
+
 def _lang(request: Request) -> str:
     chosen = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE, "zh")
     return chosen if chosen in i18n.LANGS else "zh"
@@ -256,9 +263,7 @@ def teacher_plan(
     kps: list[str] = Form(default_factory=list),
     csrf: str = Form(""),
 ) -> Response:
-    svc = _services(request)
-    check_form(svc, request, csrf)
-    who = signed_in(svc, request)
+    svc, who = _posted(request, csrf)
 
     def plan() -> None:
         on = _on(night)
@@ -332,9 +337,7 @@ def _class_sets(svc: Services, who: Principal, class_id: str, subject: str, nigh
 def teacher_publish(
     request: Request, class_id: str = Form(), subject: str = Form(), night: str = Form(), csrf: str = Form("")
 ) -> Response:
-    svc = _services(request)
-    check_form(svc, request, csrf)
-    who = signed_in(svc, request)
+    svc, who = _posted(request, csrf)
     done = _try(request, lambda: teacher.publish_class(class_id, PublishClass(subject=subject, night=_on(night)),
                                                         who, svc))  # fmt: skip
     if isinstance(done, HTMLResponse):
@@ -376,10 +379,8 @@ def edit_page(request: Request, plan_id: str) -> Response:
 
 @router.post("/teacher/plans/{plan_id}/edit", response_class=HTMLResponse)
 async def edit_save(request: Request, plan_id: str) -> Response:
-    svc = _services(request)
     form = await request.form()
-    check_form(svc, request, str(form.get("csrf", "")))
-    who = signed_in(svc, request)
+    svc, who = _posted(request, str(form.get("csrf", "")))
     found = _try(request, lambda: _plan_for_edit(svc, who, plan_id))
     if isinstance(found, HTMLResponse):
         return found
@@ -546,9 +547,7 @@ def student_answer(
     correct: str = Form(),
     csrf: str = Form(""),
 ) -> Response:
-    svc = _services(request)
-    check_form(svc, request, csrf)
-    who = signed_in(svc, request)
+    svc, who = _posted(request, csrf)
 
     def answer() -> Any:
         one = AttemptIn(event_id=event_id, item_id=item_id, night=_on(night), submitted_at=datetime.now(UTC),
@@ -565,9 +564,7 @@ def student_answer(
 def student_excuse(
     request: Request, student_id: str = Form(), night: str = Form(), csrf: str = Form("")
 ) -> Response:
-    svc = _services(request)
-    check_form(svc, request, csrf)
-    who = signed_in(svc, request)
+    svc, who = _posted(request, csrf)
     done = _try(request, lambda: student.exemption(student_id, ExemptionIn(night=_on(night)), who, svc))
     if isinstance(done, HTMLResponse):
         return done
@@ -662,10 +659,8 @@ def _allocations(svc: Services, who: Principal, class_id: str) -> dict[str, Any]
 
 @router.post("/school/allocations", response_class=HTMLResponse)
 async def allocations_save(request: Request) -> Response:
-    svc = _services(request)
     form = await request.form()
-    check_form(svc, request, str(form.get("csrf", "")))
-    who = signed_in(svc, request)
+    svc, who = _posted(request, str(form.get("csrf", "")))
     class_id, day = str(form.get("class_id", "")), str(form.get("weekday", ""))
     if not (day.isascii() and day.isdigit()):
         return _render(request, "error.html", status=422, problem=f"weekday: {day!r}", violations=[])
