@@ -23,13 +23,13 @@ from sqlalchemy import Engine, text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api import problems
-from service.api.deps import Models, Services
 from service.api.v1 import auth as auth_routes
 from service.api.v1 import data as data_routes
 from service.api.v1 import school as school_routes
 from service.api.v1 import student as student_routes
 from service.api.v1 import teacher as teacher_routes
 from service.policy.policy import PolicyBook
+from service.runtime import Models, Services
 from service.settings import Settings, get_settings
 
 log = logging.getLogger("jianfu.api")

@@ -1,73 +1,26 @@
-"""What every route needs: the services of this process, the signed-in account, and the checks that
-an object is the caller's to see (404 otherwise; a role that may not use a route gets 403)."""
+"""What every route needs: the services of this process, the signed-in account, and the permission a
+route declares — a dependency per kind of caller (`TeacherOfClass`, `GuardianOf`, ...) that runs the
+object-level rules of service.access before the handler (someone else's object: 404; a role that
+may not use the route: 403)."""
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass, field
-from typing import Annotated, Any, NamedTuple, Protocol
+from typing import Annotated, Any, NamedTuple
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import Engine
 
-from models.bundle import Bundle
+from service import access
+from service.access import ClassRef, PlanRef, StudentRef
 from service.api.problems import Problem
-from service.auth import AuthError, Principal, PrincipalCache, token_user
-from service.planner.context import StateCache
-from service.policy.policy import PolicyBook
-from service.settings import Settings
-from service.store.reads import Read, Reader, reader
+from service.auth import AuthError, Principal, token_user
+from service.runtime import Services
+from service.schemas import CheckRequest, PlanRequest, ProgressIn, PublishClass, Subject
+from service.store.reads import Reader
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/v1/token", auto_error=False)
 BEARER = {"WWW-Authenticate": "Bearer"}
-
-
-class Served(Protocol):
-    version: str
-    bundle: Bundle
-
-
-class Models(Protocol):
-    """The model holder (service.serving.ModelHolder): the version being served, swapped atomically."""
-
-    @property
-    def ready(self) -> bool: ...
-
-    def current(self) -> Any: ...
-
-    def status(self) -> dict[str, Any]: ...
-
-    def check_once(self, retry_refused: bool = False) -> str: ...
-
-
-@dataclass
-class Services:
-    settings: Settings
-    engine: Engine
-    book: PolicyBook
-    models: Models
-    key: str
-    caches: dict[str, tuple[StateCache, threading.Lock]] = field(default_factory=dict)
-    principals: PrincipalCache = field(default_factory=PrincipalCache)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def served(self) -> Any:
-        served = self.models.current()
-        if served is None:
-            raise Problem(503, "no model is loaded yet; try again shortly", kind="model-unavailable",
-                          headers={"Retry-After": "10"})  # fmt: skip
-        return served
-
-    def cache_for(self, served: Any) -> tuple[StateCache, threading.Lock]:
-        """The students' states for this model version, kept between requests (one lock each: a
-        cache is brought up to date by one request at a time)."""
-        with self.lock:
-            if served.version not in self.caches:
-                self.caches.clear()  # states of a replaced model are of no further use
-                self.caches[served.version] = (StateCache(served.bundle.priors), threading.Lock())
-            return self.caches[served.version]
 
 
 async def services(request: Request) -> Services:  # async: no thread for a lookup
@@ -102,74 +55,136 @@ async def principal(
 PrincipalDep = Annotated[Principal, Depends(principal)]
 
 
-def require(who: Principal, *roles: str) -> None:
-    if who.role not in roles:
-        raise Problem(
-            403, f"a {who.role} account cannot do this (it needs: {', '.join(roles)})", kind="forbidden"
-        )
+def role(*roles: str) -> Any:
+    """A dependency: the signed-in account, if its role is one of `roles` (403 otherwise)."""
+
+    async def allowed(who: PrincipalDep) -> Principal:
+        access.require(who, *roles)
+        return who
+
+    return Depends(allowed)
 
 
-def _not_found(what: str, ref: str) -> Problem:
-    return Problem(404, f"no {what} {ref} among those this account may see", kind="not-found")
+class ClassScope(NamedTuple):
+    who: Principal
+    klass: ClassRef
+    subject: str | None = None  # the subject the caller acts in, where the route names one
 
 
-class StudentFacts(NamedTuple):
+class StudentScope(NamedTuple):
+    who: Principal
+    student: StudentRef
+
+
+class PlanScope(NamedTuple):
+    who: Principal
+    plan: PlanRef
+
+
+def _class_scope(*roles: str) -> Any:
+    def scope(class_id: str, who: PrincipalDep, svc: ServicesDep) -> ClassScope:
+        access.require(who, *roles)
+        return ClassScope(who, access.see_class(svc.engine, who, class_id))
+
+    return Depends(scope)
+
+
+def _student_scope(*roles: str) -> Any:
+    def scope(student_id: str, who: PrincipalDep, svc: ServicesDep) -> StudentScope:
+        if roles:
+            access.require(who, *roles)
+        return StudentScope(who, access.see_student(svc.engine, who, student_id))
+
+    return Depends(scope)
+
+
+class DeferredStudent(NamedTuple):
+    """The permission to see a student, checked on the handler's own database reader: the route every
+    student's app calls each evening then pays one thread hand-off, not two."""
+
+    who: Principal
     student_id: str
-    class_id: str
-    school_id: str
-    grade: int
+    engine: Any
+
+    def check(self, read: Reader) -> StudentRef:
+        return access.see_student(self.engine, self.who, self.student_id, read=read)
 
 
-class ClassFacts(NamedTuple):
-    class_id: str
-    school_id: str
-    grade: int
+async def _deferred_student(student_id: str, who: PrincipalDep, svc: ServicesDep) -> DeferredStudent:
+    return DeferredStudent(who, student_id, svc.engine)
 
 
-STUDENT_FACTS = Read("""
-    SELECT s.student_id, s.class_id, c.school_id, c.grade
-    FROM students s JOIN classes c ON c.class_id = s.class_id
-    WHERE s.student_id = :student_id
-""")
-CLASS_FACTS = Read("SELECT class_id, school_id, grade FROM classes WHERE class_id = :class_id")
+def _teacher_of_plan(plan_id: str, who: PrincipalDep, svc: ServicesDep) -> PlanScope:
+    return PlanScope(who, access.see_plan(svc.engine, who, plan_id))
 
 
-def student_facts(engine: Engine, student_id: str, read: Reader | None = None) -> StudentFacts | None:
-    if read is None:
-        with reader(engine) as fresh:
-            return student_facts(engine, student_id, fresh)
-    row = read.first(STUDENT_FACTS, student_id=student_id)
-    return StudentFacts(*row) if row is not None else None
+def _reader_of_notice(class_id: str, who: PrincipalDep, svc: ServicesDep) -> Principal:
+    access.see_notice(svc.engine, who, class_id)
+    return who
 
 
-def class_facts(engine: Engine, class_id: str) -> ClassFacts | None:
-    with reader(engine) as read:
-        row = read.first(CLASS_FACTS, class_id=class_id)
-    return ClassFacts(*row) if row is not None else None
+def check_body(body: CheckRequest) -> CheckRequest:
+    return body
 
 
-def see_student(
-    svc: Services, who: Principal, student_id: str, *, subject: str | None = None, read: Reader | None = None
-) -> StudentFacts:
-    """The student's facts if this account may see them: themself, their child, their class's teacher
-    (of `subject` if given) or head teacher, their school's administrator. (`read`: on a reader the
-    route holds already.)"""
-    row = student_facts(svc.engine, student_id, read)
-    if row is None or not (
-        (who.role in ("student", "parent") and student_id in who.students)
-        or (who.role in ("teacher", "head_teacher") and who.teaches(row.class_id, subject))
-        or (who.role == "school_admin" and row.school_id in who.schools)
-    ):
-        raise _not_found("student", student_id)
-    return row
+def plan_body(body: PlanRequest) -> PlanRequest:
+    return body
 
 
-def see_class(svc: Services, who: Principal, class_id: str, *, subject: str | None = None) -> ClassFacts:
-    """The class's facts if this account teaches it (the subject, if given), heads it, or runs its school."""
-    row = class_facts(svc.engine, class_id)
-    if row is None or not (
-        (who.role in ("teacher", "head_teacher") and who.teaches(class_id, subject))
-        or (who.role == "school_admin" and row.school_id in who.schools)
-    ):
-        raise _not_found("class", class_id)
-    return row
+def publish_body(body: PublishClass) -> PublishClass:
+    return body
+
+
+def progress_body(body: ProgressIn) -> ProgressIn:
+    return body
+
+
+CheckBody = Annotated[CheckRequest, Depends(check_body)]
+PlanBody = Annotated[PlanRequest, Depends(plan_body)]
+PublishBody = Annotated[PublishClass, Depends(publish_body)]
+ProgressBody = Annotated[ProgressIn, Depends(progress_body)]
+
+
+def _subject_scope(body_of: Any) -> Any:
+    """The class's teacher of the subject the body names (the body read once, shared with the route)."""
+
+    def scope(class_id: str, who: PrincipalDep, svc: ServicesDep, body: Any = Depends(body_of)) -> ClassScope:
+        access.require(who, "teacher")
+        klass = access.see_class(svc.engine, who, class_id, subject=body.subject)
+        return ClassScope(who, klass, body.subject)
+
+    return Depends(scope)
+
+
+def _mastery_scope(
+    class_id: str,
+    who: PrincipalDep,
+    svc: ServicesDep,
+    subject: Subject = Query(),
+) -> ClassScope:
+    access.require(who, "teacher", "head_teacher")
+    return ClassScope(who, access.see_class(svc.engine, who, class_id, subject=subject), subject)
+
+
+def _checker_of_student(body: CheckBody, who: PrincipalDep, svc: ServicesDep) -> StudentScope:
+    access.require(who, "teacher", "head_teacher")
+    return StudentScope(who, access.see_student(svc.engine, who, body.student_id, subject=body.subject))
+
+
+# The permissions routes declare: who the caller must be, for the object the route names.
+Teacher = Annotated[Principal, role("teacher")]
+DataTeam = Annotated[Principal, role("data_team")]
+PlansFor = Annotated[ClassScope, _subject_scope(plan_body)]  # the class's teacher of the body's subject
+PublishesFor = Annotated[ClassScope, _subject_scope(publish_body)]
+TeachesFor = Annotated[ClassScope, _subject_scope(progress_body)]
+MasteryOf = Annotated[ClassScope, Depends(_mastery_scope)]
+StaffOfClass = Annotated[ClassScope, _class_scope("teacher", *access.COORDINATORS)]
+CoordinatorOfClass = Annotated[ClassScope, _class_scope(*access.COORDINATORS)]
+ReaderOfNotice = Annotated[Principal, Depends(_reader_of_notice)]
+TeacherOfPlan = Annotated[PlanScope, Depends(_teacher_of_plan)]
+SeesStudentTonight = Annotated[DeferredStudent, Depends(_deferred_student)]
+SeesStudent = Annotated[StudentScope, _student_scope()]
+StudentOrGuardian = Annotated[StudentScope, _student_scope("student", "parent")]
+GuardianOf = Annotated[StudentScope, _student_scope("parent")]
+AnswersFor = Annotated[StudentScope, _student_scope("student", "teacher")]
+CheckerOfStudent = Annotated[StudentScope, Depends(_checker_of_student)]

@@ -19,6 +19,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.errors import DomainError, RuleBroken
+
 MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("jianfu.api")
 
@@ -92,7 +94,30 @@ def _pointer(loc: tuple[Any, ...]) -> str:
     return "/" + "/".join(parts) if parts else ""
 
 
+# A domain refusal's kind -> the status it answers with.
+STATUS = {"not-found": 404, "forbidden": 403, "invalid-request": 422, "rule": 422, "conflict": 409,
+          "import-refused": 422, "model-unavailable": 503}  # fmt: skip
+
+
+def from_domain(exc: DomainError) -> Problem:
+    """A domain function's refusal as problem details: its reason in English as `detail`, in Chinese
+    as `detail_zh`, the rule it names, and whatever else it carries (violations, errors, problems)."""
+    extra = dict(exc.extra)
+    if isinstance(exc, RuleBroken):
+        extra["rule"] = exc.rule
+    headers = {"Retry-After": "10"} if exc.kind == "model-unavailable" else None
+    return Problem(STATUS[exc.kind], exc.en, kind=exc.kind, headers=headers, detail_zh=exc.zh, **extra)
+
+
 def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        problem = from_domain(exc)
+        return problem_response(
+            problem.status, problem.detail, title=problem.title, headers=problem.headers, kind=problem.kind,
+            instance=request.url.path, **problem.extra,
+        )  # fmt: skip
+
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(

@@ -2,15 +2,15 @@
 JavaScript needed): the teacher's planning page, printable worksheets, the head teacher's evening,
 weekly notice, burden chart and allocations, and the student's (or parent's) evening.
 
-Every page calls the same functions as API v1 with the signed-in account, so the same role and
-object checks, the same verifier and the same ledger stand behind both; a refusal (a problem
-detail) is shown on the page in the reader's language.
+Every page checks the signed-in account with service.access and calls the same domain functions as
+API v1 (service.plans, service.evenings, service.records), so the same role and object checks, the
+same verifier and the same ledger stand behind both; a refusal (a service.errors exception) is
+shown on the page in the reader's language.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -21,23 +21,14 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
-from sqlalchemy import select
 
-from service.api.deps import Services, require, see_class, see_student
-from service.api.problems import Problem
-from service.api.v1 import school, student, teacher
-from service.api.v1.schemas import (
-    AllocationIn,
-    AttemptBatch,
-    AttemptIn,
-    EditRequest,
-    ExemptionIn,
-    PlanRequest,
-    ProgressIn,
-    PublishClass,
-)
+from service import access, evenings, plans, records
+from service.access import COORDINATORS, STAFF
+from service.api.problems import STATUS, Problem
 from service.auth import AuthError, Principal
-from service.store import tables as t
+from service.errors import DomainError
+from service.runtime import Services
+from service.schemas import AllocationIn, AttemptIn, EditRequest, PlanRequest
 from service.web import i18n
 from service.web.session import (
     LANG_COOKIE,
@@ -114,20 +105,23 @@ def _here(request: Request) -> str:
     return request.url.path + (f"?{query}" if query else "")
 
 
-def _problem_text(lang: str, problem: Problem) -> tuple[str, list[dict[str, Any]]]:
-    violations: list[dict[str, Any]] = problem.extra.get("violations") or []
-    if lang == "zh" and problem.extra.get("detail_zh"):
-        return str(problem.extra["detail_zh"]), violations
-    return problem.detail, violations
+def _refusal(lang: str, exc: DomainError | Problem) -> tuple[int, str, list[dict[str, Any]]]:
+    """(status, text in the reader's language, the rules a set breaks) of a refusal."""
+    if isinstance(exc, DomainError):
+        violations: list[dict[str, Any]] = exc.extra.get("violations") or []
+        return STATUS[exc.kind], exc.zh if lang == "zh" else exc.en, violations
+    if lang == "zh" and exc.extra.get("detail_zh"):
+        return exc.status, str(exc.extra["detail_zh"]), []
+    return exc.status, exc.detail, []
 
 
 def _try(request: Request, call: Callable[[], T]) -> T | HTMLResponse:
-    """Run an API function; a refusal becomes an error page in the reader's language."""
+    """Run a domain function; a refusal becomes an error page in the reader's language."""
     try:
         return call()
-    except Problem as problem:
-        text, violations = _problem_text(_lang(request), problem)
-        return _render(request, "error.html", status=problem.status, problem=text, violations=violations)
+    except (DomainError, Problem) as exc:
+        status, text, violations = _refusal(_lang(request), exc)
+        return _render(request, "error.html", status=status, problem=text, violations=violations)
     except ValidationError as exc:  # a form value the API's schema refuses (too long, unknown subject)
         wrong = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         return _render(request, "error.html", status=422, problem=wrong, violations=[])
@@ -214,15 +208,16 @@ def teacher_page(request: Request, class_id: str = "", subject: str = "", night:
     choices = sorted((c, s) for c, subjects in who.classes.items() for s in subjects if s)
 
     def load() -> dict[str, Any]:
-        require(who, "teacher")
+        access.require(who, "teacher")
         chosen, chosen_subject = (class_id, subject) if class_id else (choices[0] if choices else ("", ""))
         on = _on(night)
         found: dict[str, Any] = {"class_id": chosen, "subject": chosen_subject, "night": on, "points": [],
                                  "sets": None}  # fmt: skip
         if chosen and chosen_subject:
-            facts = see_class(svc, who, chosen, subject=chosen_subject)
-            found["points"] = _points(svc, chosen, facts.grade, chosen_subject, on)
-            found["sets"] = _class_sets(svc, who, chosen, chosen_subject, on)
+            klass = access.see_class(svc.engine, who, chosen, subject=chosen_subject)
+            found["points"] = plans.class_points(db=svc.engine, class_id=chosen, grade=klass.grade,
+                                                 subject=chosen_subject, night=on)  # fmt: skip
+            found["sets"] = _class_sets(svc, chosen, chosen_subject, on)
         return found
 
     found = _try(request, load)
@@ -230,28 +225,6 @@ def teacher_page(request: Request, class_id: str = "", subject: str = "", night:
         return found
     return _render(request, "teacher.html", who=who, choices=choices,
                    **found)  # fmt: skip
-
-
-def _points(svc: Services, class_id: str, grade: int, subject: str, night: date) -> list[dict[str, Any]]:
-    """The subject's knowledge points of the class's grade, in syllabus order, each marked if taught."""
-    with svc.engine.connect() as conn:
-        taught = dict(
-            conn.execute(
-                select(t.teaching_progress.c.kp_id, t.teaching_progress.c.taught_on).where(
-                    t.teaching_progress.c.class_id == class_id, t.teaching_progress.c.subject == subject
-                )
-            ).all()
-        )
-        rows = conn.execute(
-            select(t.knowledge_points.c.kp_id, t.knowledge_points.c.name)
-            .where(t.knowledge_points.c.subject == subject, t.knowledge_points.c.grade == grade)
-            .order_by(t.knowledge_points.c.unit, t.knowledge_points.c.order)
-        ).all()
-    return [
-        {"kp_id": r.kp_id, "name": r.name, "taught": r.kp_id in taught and taught[r.kp_id] <= night,
-         "today": taught.get(r.kp_id) == night}
-        for r in rows
-    ]  # fmt: skip
 
 
 @router.post("/teacher/plan", response_class=HTMLResponse)
@@ -267,10 +240,16 @@ def teacher_plan(
 
     def plan() -> None:
         on = _on(night)
-        request_ = PlanRequest(subject=subject, night=on, focus_kps=kps)  # refused before anything is written
+        asked = PlanRequest(subject=subject, night=on, focus_kps=kps)  # refused before anything is written
+        access.require(who, "teacher")
+        klass = access.see_class(svc.engine, who, class_id, subject=asked.subject)
         if kps:  # what was taught today opens those points for tonight (C1/C2 check them)
-            teacher.progress(class_id, ProgressIn(subject=subject, points={kp: on for kp in kps}), who, svc)
-        teacher.plan(class_id, request_, who, svc)
+            plans.record_progress(db=svc.engine, class_id=class_id, grade=klass.grade, subject=asked.subject,
+                                  points={kp: on for kp in asked.focus_kps})  # fmt: skip
+        plans.plan_class(
+            db=svc.engine, model=svc.model(), book=svc.book, class_id=class_id, subject=asked.subject,
+            night=on, focus_kps=asked.focus_kps, teacher_id=who.user_id, now=datetime.now(UTC),
+        )  # fmt: skip
 
     done = _try(request, plan)
     if isinstance(done, HTMLResponse):
@@ -278,44 +257,24 @@ def teacher_plan(
     return RedirectResponse(f"/teacher?class_id={class_id}&subject={subject}&night={night}", status_code=303)
 
 
-def _class_sets(svc: Services, who: Principal, class_id: str, subject: str, night: date) -> dict[str, Any]:
+def _class_sets(svc: Services, class_id: str, subject: str, night: date) -> dict[str, Any]:
     """One row per student: the set (basic and extension), minutes, reasons, mastery levels of its
     points, and the whole evening across subjects against the cap."""
-    with svc.engine.connect() as conn:
-        students = conn.execute(
-            select(t.students.c.student_id, t.students.c.display_name)
-            .where(t.students.c.class_id == class_id)
-            .order_by(t.students.c.student_id)  # pseudonymous order: says nothing about anyone (R5)
-        ).all()
-        plans = conn.execute(
-            select(t.plans.c.plan_id, t.plans.c.student_id, t.plans.c.status, t.plans.c.typical_minutes,
-                   t.plans.c.conservative_minutes, t.plans.c.model_version)
-            .join(t.students, t.students.c.student_id == t.plans.c.student_id)
-            .where(t.students.c.class_id == class_id, t.plans.c.subject == subject, t.plans.c.night == night,
-                   t.plans.c.status.in_(("draft", "published", "done", "exempted")))
-        ).all()  # fmt: skip
-        items = conn.execute(
-            select(t.plan_items.c.plan_id, t.plan_items.c.item_id, t.plan_items.c.tier,
-                   t.plan_items.c.typical_minutes, t.plan_items.c.reason_zh, t.plan_items.c.reason_en,
-                   t.plan_items.c.position, t.items.c.kind, t.items.c.stem, t.item_kps.c.kp_id)
-            .join(t.items, t.items.c.item_id == t.plan_items.c.item_id)
-            .join(t.item_kps, (t.item_kps.c.item_id == t.items.c.item_id) & (t.item_kps.c.position == 0))
-            .where(t.plan_items.c.plan_id.in_([p.plan_id for p in plans]))
-            .order_by(t.plan_items.c.position)
-        ).all()  # fmt: skip
-    by_plan: dict[str, list[Any]] = defaultdict(list)
-    for item in items:
-        by_plan[item.plan_id].append(item)
-    evening = {s.student_id: s for s in school.evening_of_class(svc, class_id, night).students}
+    sets = plans.class_sets(db=svc.engine, class_id=class_id, subject=subject, night=night)
+    evening = {
+        s.student_id: s
+        for s in evenings.class_evening(db=svc.engine, book=svc.book, class_id=class_id, night=night).students
+    }
     levels: dict[str, dict[str, str]] = {}
-    if plans:
-        mastery = teacher.mastery(class_id, who, svc, subject=subject, night=night)
+    if sets.plans:
+        mastery = plans.class_mastery(db=svc.engine, model=svc.model(), book=svc.book, class_id=class_id,
+                                      subject=subject, night=night)  # fmt: skip
         levels = {s.student_id: s.levels for s in mastery.levels}
     rows = []
-    plan_of = {p.student_id: p for p in plans}
-    for s in students:
+    plan_of = {p.student_id: p for p in sets.plans}
+    for s in sets.students:
         p = plan_of.get(s.student_id)
-        its = by_plan.get(p.plan_id, []) if p else []
+        its = sets.items.get(p.plan_id, []) if p else []
         e = evening.get(s.student_id)
         cap = (e.cap_minutes if e else None) or 0.0
         held = e.reserved_minutes if e else {}
@@ -324,13 +283,16 @@ def _class_sets(svc: Services, who: Principal, class_id: str, subject: str, nigh
             "basic": [i for i in its if i.tier == "basic"], "extension": [i for i in its if i.tier == "extension"],
             "levels": {i.kp_id: levels.get(s.student_id, {}).get(i.kp_id, "-") for i in its},
             "cap": cap, "held": held, "exempt": bool(e and e.exempt),
-            "bar": [{"subject": sub, "minutes": m, "percent": round(100 * m / cap, 1) if cap else 0}
-                    for sub, m in sorted(held.items())],
+            "bar": _bar(held, cap),
         })  # fmt: skip
-    drafts = sum(1 for p in plans if p.status == "draft")
-    version = next((p.model_version for p in plans if p.model_version), None)
-    return {"rows": rows, "drafts": drafts, "published": sum(1 for p in plans if p.status == "published"),
-            "model_version": version}  # fmt: skip
+    version = next((p.model_version for p in sets.plans if p.model_version), None)
+    return {"rows": rows, "drafts": sets.drafts, "published": sets.published, "model_version": version}
+
+
+def _bar(held: dict[str, float], cap: float) -> list[dict[str, Any]]:
+    """An evening's minutes per subject as parts of a bar as long as the cap."""
+    return [{"subject": sub, "minutes": m, "percent": round(100 * m / cap, 1) if cap else 0}
+            for sub, m in sorted(held.items())]  # fmt: skip
 
 
 @router.post("/teacher/publish", response_class=HTMLResponse)
@@ -338,8 +300,15 @@ def teacher_publish(
     request: Request, class_id: str = Form(), subject: str = Form(), night: str = Form(), csrf: str = Form("")
 ) -> Response:
     svc, who = _posted(request, csrf)
-    done = _try(request, lambda: teacher.publish_class(class_id, PublishClass(subject=subject, night=_on(night)),
-                                                        who, svc))  # fmt: skip
+
+    def publish() -> Any:
+        on = _on(night)
+        access.require(who, "teacher")
+        access.see_class(svc.engine, who, class_id, subject=subject)
+        return plans.publish_class(db=svc.engine, class_id=class_id, subject=subject, night=on,
+                                   now=datetime.now(UTC))  # fmt: skip
+
+    done = _try(request, publish)
     if isinstance(done, HTMLResponse):
         return done
     n = len(done.published)
@@ -348,23 +317,8 @@ def teacher_publish(
 
 
 def _plan_for_edit(svc: Services, who: Principal, plan_id: str) -> dict[str, Any]:
-    with svc.engine.connect() as conn:
-        plan = conn.execute(
-            select(t.plans.c.plan_id, t.plans.c.student_id, t.plans.c.subject, t.plans.c.night, t.plans.c.status,
-                   t.students.c.class_id, t.students.c.display_name)
-            .join(t.students, t.students.c.student_id == t.plans.c.student_id)
-            .where(t.plans.c.plan_id == plan_id)
-        ).first()  # fmt: skip
-        if plan is None or not who.teaches(plan.class_id, plan.subject) or who.role != "teacher":
-            raise Problem(404, f"no plan {plan_id} among those this account may see", kind="not-found")
-        items = conn.execute(
-            select(t.plan_items.c.item_id, t.plan_items.c.tier, t.plan_items.c.typical_minutes,
-                   t.items.c.kind, t.items.c.stem)
-            .join(t.items, t.items.c.item_id == t.plan_items.c.item_id)
-            .where(t.plan_items.c.plan_id == plan_id)
-            .order_by(t.plan_items.c.position)
-        ).all()  # fmt: skip
-    return {"plan": plan, "items": items}
+    plan = access.see_plan(svc.engine, who, plan_id)
+    return {"plan": plan, "items": plans.plan_items(db=svc.engine, plan_id=plan_id)}
 
 
 @router.get("/teacher/plans/{plan_id}/edit", response_class=HTMLResponse)
@@ -391,10 +345,11 @@ async def edit_save(request: Request, plan_id: str) -> Response:
     lines += [{"item_id": x.strip(), "tier": "basic"} for x in added.split() if x.strip()]
     try:
         body = EditRequest.model_validate({"items": lines})
-        teacher.edit(plan_id, body, who, svc)
-    except Problem as problem:
-        text, violations = _problem_text(_lang(request), problem)
-        return _render(request, "edit.html", status=problem.status, who=who, problem=text, violations=violations,
+        plans.edit_plan(db=svc.engine, model=svc.model(), book=svc.book, plan_id=plan_id, items=body.items,
+                        teacher_id=who.user_id, now=datetime.now(UTC))  # fmt: skip
+    except DomainError as exc:
+        status, text, violations = _refusal(_lang(request), exc)
+        return _render(request, "edit.html", status=status, who=who, problem=text, violations=violations,
                        added=added, **_plan_for_edit(svc, who, plan_id))  # fmt: skip
     except ValueError as exc:  # the form itself is wrong (no items, an id too long)
         return _render(request, "edit.html", status=422, who=who, problem=str(exc), violations=[], added=added,
@@ -405,61 +360,6 @@ async def edit_save(request: Request, plan_id: str) -> Response:
 
 
 # --- worksheets ---------------------------------------------------------------------------------
-
-
-def sheet_layout(items: list[dict[str, Any]]) -> tuple[float, float]:
-    """(millimetres of answer space under each written item, text scale) so that one student's
-    evening fits on one A4 page: about 200 mm between the heading and the time box, an item's text
-    about 14 mm at full size. Answer space shrinks first (28 mm down to 6), then the text."""
-    writing = sum(1 for i in items if i["kind"] in ("written", "practical"))
-    text = 14.0 * len(items)
-    room = 28.0 if not writing else max(6.0, min(28.0, (200.0 - text) / writing))
-    scale = 1.0 if not items else max(0.6, min(1.0, (200.0 - writing * room) / text))
-    return round(room if writing else 0.0, 1), round(scale, 2)
-
-
-def _worksheets(
-    svc: Services, who: Principal, class_id: str, subject: str, night: date, student_id: str | None
-) -> dict[str, Any]:
-    """Published sets to print: one page per student (the whole class, or one student)."""
-    if student_id:
-        see_student(svc, who, student_id)
-    else:
-        see_class(svc, who, class_id, subject=subject if who.role == "teacher" else None)
-        if who.role not in ("teacher", "head_teacher", "school_admin"):
-            raise Problem(403, "whole-class worksheets are for the class's teachers", kind="forbidden")
-    with svc.engine.connect() as conn:
-        query = (
-            select(t.plans.c.plan_id, t.plans.c.student_id, t.plans.c.typical_minutes, t.students.c.display_name,
-                   t.classes.c.name.label("class_name"), t.plans.c.subject)
-            .join(t.students, t.students.c.student_id == t.plans.c.student_id)
-            .join(t.classes, t.classes.c.class_id == t.students.c.class_id)
-            .where(t.plans.c.night == night, t.plans.c.status.in_(("published", "done")))
-            .order_by(t.plans.c.student_id, t.plans.c.subject)
-        )  # fmt: skip
-        query = query.where(t.plans.c.student_id == student_id) if student_id else query.where(
-            t.students.c.class_id == class_id, t.plans.c.subject == subject)  # fmt: skip
-        plans = conn.execute(query).all()
-        items = conn.execute(
-            select(t.plan_items.c.plan_id, t.plan_items.c.item_id, t.plan_items.c.tier,
-                   t.plan_items.c.typical_minutes, t.items.c.kind, t.items.c.stem, t.items.c.needs_parent)
-            .join(t.items, t.items.c.item_id == t.plan_items.c.item_id)
-            .where(t.plan_items.c.plan_id.in_([p.plan_id for p in plans]))
-            .order_by(t.plan_items.c.tier, t.plan_items.c.position)
-        ).all()  # fmt: skip
-    by_plan: dict[str, list[Any]] = defaultdict(list)
-    for item in items:
-        by_plan[item.plan_id].append(item)
-    pages: dict[str, dict[str, Any]] = {}
-    for p in plans:
-        page = pages.setdefault(p.student_id, {"name": p.display_name or p.student_id, "class_name": p.class_name,
-                                               "student_id": p.student_id, "items": [], "minutes": 0.0})  # fmt: skip
-        page["items"] += [{"subject": p.subject, **i._asdict()} for i in by_plan[p.plan_id]]
-        page["minutes"] += p.typical_minutes
-    for page in pages.values():
-        page["answer_mm"], page["scale"] = sheet_layout(page["items"])
-    return {"pages": list(pages.values()), "night": night, "subject": subject, "class_id": class_id,
-            "student_id": student_id}  # fmt: skip
 
 
 @router.get("/worksheets", response_class=HTMLResponse)
@@ -495,21 +395,24 @@ def worksheets_pdf(
 def _sheets(
     request: Request, class_id: str, subject: str, night: str, student_id: str
 ) -> dict[str, Any] | HTMLResponse:
+    """Published sets to print: one page per student (the whole class, or one student)."""
     svc = _services(request)
     who = signed_in(svc, request)
-    found = _try(request, lambda: _worksheets(svc, who, class_id, subject, _on(night), student_id or None))
-    return found if isinstance(found, HTMLResponse) else {**found, "who": who}
+
+    def load() -> dict[str, Any]:
+        on = _on(night)
+        access.see_worksheets(
+            svc.engine, who, class_id=class_id, subject=subject, student_id=student_id or None
+        )
+        pages = plans.worksheet_pages(db=svc.engine, night=on, class_id=class_id, subject=subject,
+                                      student_id=student_id or None)  # fmt: skip
+        return {"pages": pages, "night": on, "subject": subject, "class_id": class_id,
+                "student_id": student_id or None, "who": who}  # fmt: skip
+
+    return _try(request, load)
 
 
 # --- the student (and the parent) ----------------------------------------------------------------
-
-
-def _child(who: Principal, request: Request) -> str:
-    wanted = request.query_params.get("student_id")
-    mine = sorted(who.students)
-    if not mine:
-        raise Problem(403, "this page is for a student or a parent", kind="forbidden")
-    return wanted if wanted in who.students else mine[0]
 
 
 @router.get("/student", response_class=HTMLResponse)
@@ -518,17 +421,16 @@ def student_page(request: Request, night: str = "") -> Response:
     who = signed_in(svc, request)
 
     def load() -> dict[str, Any]:
-        sid = _child(who, request)
+        sid = access.child_of(who, request.query_params.get("student_id"))
         on = _on(night)
-        tonight = student._tonight(svc, who, sid, on, None)
-        book = student.error_book(sid, who, svc, include_resolved=False)
-        with svc.engine.connect() as conn:
-            stems = dict(conn.execute(select(t.items.c.item_id, t.items.c.stem).where(
-                t.items.c.item_id.in_([i.item_id for i in tonight.items] + [e.item_id for e in book]))).all())  # fmt: skip
-            exempt = conn.execute(select(t.exemptions.c.student_id).where(
-                t.exemptions.c.student_id == sid, t.exemptions.c.night == on)).first() is not None  # fmt: skip
+        student = access.see_student(svc.engine, who, sid)
+        tonight = evenings.tonight(db=svc.engine, book=svc.book, student=student, night=on)
+        book = records.error_book(db=svc.engine, student_id=sid, include_resolved=False)
+        stems = records.item_texts(db=svc.engine, item_ids=[i.item_id for i in tonight.items]
+                                   + [e.item_id for e in book])  # fmt: skip
         return {"tonight": tonight, "book": book, "stems": stems, "student_id": sid, "night": on,
-                "exempt": exempt, "children": sorted(who.students), "event": uuid.uuid4().hex}  # fmt: skip
+                "exempt": evenings.is_excused(db=svc.engine, student_id=sid, night=on),
+                "children": sorted(who.students), "event": uuid.uuid4().hex}  # fmt: skip
 
     found = _try(request, load)
     if isinstance(found, HTMLResponse):
@@ -552,7 +454,9 @@ def student_answer(
     def answer() -> Any:
         one = AttemptIn(event_id=event_id, item_id=item_id, night=_on(night), submitted_at=datetime.now(UTC),
                         correct=correct == "1", seconds=max(1, round(minutes * 60)), source="app")  # fmt: skip
-        return student.attempts(student_id, AttemptBatch(attempts=[one]), who, svc)
+        access.require(who, "student", "teacher")
+        access.see_student(svc.engine, who, student_id)
+        return records.record(db=svc.engine, student_id=student_id, answers=[one])
 
     done = _try(request, answer)
     if isinstance(done, HTMLResponse):
@@ -565,7 +469,15 @@ def student_excuse(
     request: Request, student_id: str = Form(), night: str = Form(), csrf: str = Form("")
 ) -> Response:
     svc, who = _posted(request, csrf)
-    done = _try(request, lambda: student.exemption(student_id, ExemptionIn(night=_on(night)), who, svc))
+
+    def excuse() -> Any:
+        on = _on(night)
+        access.require(who, "parent")
+        access.see_student(svc.engine, who, student_id)
+        return evenings.excuse(db=svc.engine, student_id=student_id, night=on, recorded_by=who.user_id,
+                               now=datetime.now(UTC))  # fmt: skip
+
+    done = _try(request, excuse)
     if isinstance(done, HTMLResponse):
         return done
     return RedirectResponse(f"/student?student_id={student_id}&night={night}&done=excused", status_code=303)
@@ -575,17 +487,8 @@ def student_excuse(
 
 
 def _class_choice(svc: Services, who: Principal, class_id: str) -> str:
-    """The class asked for, else the first this account may see: taught or headed, of the school it
-    runs, or its child's."""
-    if class_id or who.classes:
-        return class_id or sorted(who.classes)[0]
-    with svc.engine.connect() as conn:
-        if who.schools:
-            query = select(t.classes.c.class_id).where(t.classes.c.school_id.in_(sorted(who.schools)))
-        else:
-            query = select(t.students.c.class_id).where(t.students.c.student_id.in_(sorted(who.students)))
-        found = conn.execute(query.order_by(query.selected_columns[0]).limit(1)).scalar()
-    return found or ""
+    """The class asked for, else the first this account may see."""
+    return class_id or access.first_class(svc.engine, who)
 
 
 @router.get("/school/evening", response_class=HTMLResponse)
@@ -593,18 +496,22 @@ def evening_page(request: Request, class_id: str = "", night: str = "") -> Respo
     svc = _services(request)
     who = signed_in(svc, request)
     class_id = _class_choice(svc, who, class_id)
-    on = _on(night)
-    found = _try(request, lambda: school.class_evening(class_id, on, who, svc))
+
+    def load() -> Any:
+        on = _on(night)
+        access.require(who, *COORDINATORS)
+        access.see_class(svc.engine, who, class_id)
+        return evenings.class_evening(db=svc.engine, book=svc.book, class_id=class_id, night=on)
+
+    found = _try(request, load)
     if isinstance(found, HTMLResponse):
         return found
     rows = []
     for s in found.students:
         cap = s.cap_minutes or 0.0
         total = round(sum(s.reserved_minutes.values()), 1)
-        rows.append({"s": s, "cap": cap, "total": total,
-                     "bar": [{"subject": k, "minutes": m, "percent": round(100 * m / cap, 1) if cap else 0}
-                             for k, m in sorted(s.reserved_minutes.items())]})  # fmt: skip
-    return _render(request, "evening.html", who=who, class_id=class_id, night=on, rows=rows,
+        rows.append({"s": s, "cap": cap, "total": total, "bar": _bar(s.reserved_minutes, cap)})
+    return _render(request, "evening.html", who=who, class_id=class_id, night=found.night, rows=rows,
                    classes=sorted(who.classes))  # fmt: skip
 
 
@@ -613,7 +520,13 @@ def notice_page(request: Request, class_id: str = "", week_of: str = "") -> Resp
     svc = _services(request)
     who = signed_in(svc, request)
     class_id = _class_choice(svc, who, class_id)
-    found = _try(request, lambda: school.notice(class_id, who, svc, week_of=_on(week_of)))
+
+    def load() -> Any:
+        on = _on(week_of)
+        access.see_notice(svc.engine, who, class_id)
+        return evenings.weekly_notice(db=svc.engine, book=svc.book, class_id=class_id, week_of=on)
+
+    found = _try(request, load)
     if isinstance(found, HTMLResponse):
         return found
     subjects = sorted({s for d in found.days for s in d.subjects})
@@ -627,7 +540,13 @@ def burden_page(request: Request, class_id: str = "", start: str = "", end: str 
     class_id = _class_choice(svc, who, class_id)
     last = _on(end)
     first = _on(start, max(last, date(1, 1, 14)) - timedelta(days=13))
-    found = _try(request, lambda: school.burden(class_id, who, svc, start=first, end=last))
+
+    def load() -> Any:
+        access.require(who, *COORDINATORS)
+        access.see_class(svc.engine, who, class_id)
+        return evenings.burden(db=svc.engine, book=svc.book, class_id=class_id, start=first, end=last)
+
+    found = _try(request, load)
     if isinstance(found, HTMLResponse):
         return found
     days = [d for d in found.days if d.estimated_minutes or d.reports]
@@ -642,19 +561,18 @@ def allocations_page(request: Request, class_id: str = "") -> Response:
     svc = _services(request)
     who = signed_in(svc, request)
     class_id = _class_choice(svc, who, class_id)
-    found = _try(request, lambda: _allocations(svc, who, class_id))
+
+    def load() -> dict[str, Any]:
+        access.require(who, *STAFF)
+        access.see_class(svc.engine, who, class_id)
+        current = evenings.allocations(db=svc.engine, class_id=class_id)
+        return {"subjects": evenings.class_subjects(db=svc.engine, class_id=class_id),
+                "weekdays_set": {int(k): v for k, v in current.weekdays.items()}}  # fmt: skip
+
+    found = _try(request, load)
     if isinstance(found, HTMLResponse):
         return found
-    return _render(request, "allocations.html", who=who, class_id=class_id,
-                   **found)  # fmt: skip
-
-
-def _allocations(svc: Services, who: Principal, class_id: str) -> dict[str, Any]:
-    current = school.allocations(class_id, who, svc)
-    with svc.engine.connect() as conn:
-        subjects = sorted(conn.execute(select(t.class_subjects.c.subject).where(
-            t.class_subjects.c.class_id == class_id)).scalars())  # fmt: skip
-    return {"subjects": subjects, "weekdays_set": {int(k): v for k, v in current.weekdays.items()}}
+    return _render(request, "allocations.html", who=who, class_id=class_id, **found)
 
 
 @router.post("/school/allocations", response_class=HTMLResponse)
@@ -662,7 +580,7 @@ async def allocations_save(request: Request) -> Response:
     form = await request.form()
     svc, who = _posted(request, str(form.get("csrf", "")))
     class_id, day = str(form.get("class_id", "")), str(form.get("weekday", ""))
-    if not (day.isascii() and day.isdigit()):
+    if not (day.isascii() and day.isdigit() and int(day) <= 6):
         return _render(request, "error.html", status=422, problem=f"weekday: {day!r}", violations=[])
     weekday = int(day)
     weights = {}
@@ -677,12 +595,13 @@ async def allocations_save(request: Request) -> Response:
     weights = {k: v for k, v in weights.items() if v > 0}
 
     def save() -> Any:
-        return school.put_allocation(class_id, AllocationIn(weights=weights), who, svc, weekday=weekday)
+        asked = AllocationIn(weights=weights)
+        access.require(who, *COORDINATORS)
+        access.see_class(svc.engine, who, class_id)
+        return evenings.set_allocation(db=svc.engine, book=svc.book, class_id=class_id, weekday=weekday,
+                                       weights=asked.weights)  # fmt: skip
 
-    try:
-        done = _try(request, save)
-    except ValueError as exc:
-        return _render(request, "error.html", status=422, problem=str(exc), violations=[])
+    done = _try(request, save)
     if isinstance(done, HTMLResponse):
         return done
     return RedirectResponse(f"/school/allocations?class_id={class_id}&done=saved", status_code=303)

@@ -8,8 +8,8 @@ import hmac
 
 from fastapi import Request, Response
 
-from service.api.deps import Services
 from service.auth import AuthError, Principal, authenticate, issue_token, load_principal, token_user
+from service.runtime import Services
 
 COOKIE = "jianfu_session"
 LANG_COOKIE = "jianfu_lang"

@@ -9,8 +9,8 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from service.api.deps import BEARER, PrincipalDep, ServicesDep
 from service.api.problems import Problem
-from service.api.v1.schemas import Me, Token
 from service.auth import AuthError, authenticate, describe, issue_token, load_principal
+from service.schemas import Me, Token
 
 router = APIRouter(tags=["auth"])
 

@@ -1,4 +1,5 @@
-"""Request and response bodies of API v1, with the examples the OpenAPI page shows."""
+"""The typed objects the domain functions take and return — also the bodies of API v1 (with the
+examples its OpenAPI page shows) and what the pages render."""
 
 from __future__ import annotations
 
@@ -119,7 +120,7 @@ class ClassPlanOut(BaseModel):
     summary: dict[str, Any]
 
 
-class PlanStatus(BaseModel):
+class PlanChanged(BaseModel):
     plan_id: str
     status: str
 
@@ -414,3 +415,28 @@ class ClassMastery(BaseModel):
     model_version: str
     levels: list[StudentLevels] = Field(description="by pseudonymous id; levels A-D, never ranks (R5)")
     attention: list[str] = Field(description="students with a D on a point taught in the last two weeks (R6)")
+
+
+class ImportResult(BaseModel):
+    committed: bool
+    files: list[str]
+    counts: dict[str, dict[str, int]]
+    erased_rows_left_out: int
+
+
+class ModelStatus(BaseModel):
+    ready: bool
+    version: str | None
+    status: dict[str, Any]
+
+
+class Reloaded(BaseModel):
+    outcome: str
+    version: str | None
+
+
+class Erased(BaseModel):
+    student_id: str
+    removed: dict[str, int] = Field(description="rows removed, table by table")
+    erased_at: datetime
+    note: str = "已删除；今后的导入会跳过该学生，导出中不会出现 / deleted; later imports leave the student out, no export contains them"

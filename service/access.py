@@ -1,0 +1,172 @@
+"""Who may see and do what: the object-level rules, once, for the API's route dependencies and the
+pages alike.
+
+A student sees themself, a parent their child, a teacher the classes (and subjects) they teach, a
+head teacher their classes, a school administrator their school; the data team works on data, not
+on individuals' evenings. Someone else's object raises NotFound (its existence is not confirmed);
+a role that may not do something at all raises NotAllowed.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import NamedTuple
+
+from sqlalchemy import Engine
+
+from service.auth import Principal
+from service.errors import NotAllowed, NotFound
+from service.store.reads import Read, Reader, reader
+
+COORDINATORS = ("head_teacher", "school_admin")
+STAFF = ("teacher", *COORDINATORS)
+
+
+class StudentRef(NamedTuple):
+    student_id: str
+    class_id: str
+    school_id: str
+    grade: int
+
+
+class ClassRef(NamedTuple):
+    class_id: str
+    school_id: str
+    grade: int
+
+
+class PlanRef(NamedTuple):
+    plan_id: str
+    status: str
+    subject: str
+    night: date
+    student_id: str
+    class_id: str
+    display_name: str | None
+
+
+# Read on every request of a student's app: plain SQL on the driver (service.store.reads).
+STUDENT = Read("""
+    SELECT s.student_id, s.class_id, c.school_id, c.grade
+    FROM students s JOIN classes c ON c.class_id = s.class_id
+    WHERE s.student_id = :student_id
+""")
+CLASS = Read("SELECT class_id, school_id, grade FROM classes WHERE class_id = :class_id")
+PLAN = Read("""
+    SELECT p.plan_id, p.status, p.subject, p.night, p.student_id, s.class_id, s.display_name
+    FROM plans p JOIN students s ON s.student_id = p.student_id
+    WHERE p.plan_id = :plan_id
+""")
+CHILD_IN_CLASS = Read(
+    "SELECT student_id FROM students WHERE class_id = :class_id AND student_id = :student_id"
+)
+FIRST_CLASS_OF_SCHOOL = Read("SELECT MIN(class_id) FROM classes WHERE school_id = :school_id")
+CLASS_OF_STUDENT = Read("SELECT class_id FROM students WHERE student_id = :student_id")
+
+
+def require(who: Principal, *roles: str) -> None:
+    if who.role not in roles:
+        raise NotAllowed(
+            f"a {who.role} account cannot do this (it needs: {', '.join(roles)})",
+            f"{who.role} 账号不能做这件事（需要：{'、'.join(roles)}）",
+        )
+
+
+def student_ref(db: Engine, student_id: str, read: Reader | None = None) -> StudentRef | None:
+    if read is None:
+        with reader(db) as fresh:
+            return student_ref(db, student_id, fresh)
+    row = read.first(STUDENT, student_id=student_id)
+    return StudentRef(*row) if row is not None else None
+
+
+def class_ref(db: Engine, class_id: str) -> ClassRef | None:
+    with reader(db) as read:
+        row = read.first(CLASS, class_id=class_id)
+    return ClassRef(*row) if row is not None else None
+
+
+def see_student(
+    db: Engine, who: Principal, student_id: str, *, subject: str | None = None, read: Reader | None = None
+) -> StudentRef:
+    """The student if this account may see them: themself, their child, their class's teacher (of
+    `subject` if given) or head teacher, their school's administrator. (`read`: a reader the caller
+    holds already.)"""
+    row = student_ref(db, student_id, read)
+    if row is None or not (
+        (who.role in ("student", "parent") and student_id in who.students)
+        or (who.role in ("teacher", "head_teacher") and who.teaches(row.class_id, subject))
+        or (who.role == "school_admin" and row.school_id in who.schools)
+    ):
+        raise NotFound("student", student_id)
+    return row
+
+
+def see_class(db: Engine, who: Principal, class_id: str, *, subject: str | None = None) -> ClassRef:
+    """The class if this account teaches it (the subject, if given), heads it, or runs its school."""
+    row = class_ref(db, class_id)
+    if row is None or not (
+        (who.role in ("teacher", "head_teacher") and who.teaches(class_id, subject))
+        or (who.role == "school_admin" and row.school_id in who.schools)
+    ):
+        raise NotFound("class", class_id)
+    return row
+
+
+def see_plan(db: Engine, who: Principal, plan_id: str) -> PlanRef:
+    """A plan of a class and subject this teacher teaches."""
+    require(who, "teacher")
+    with reader(db) as read:
+        row = read.first(PLAN, plan_id=plan_id)
+    if row is None:
+        raise NotFound("plan", plan_id)
+    found = PlanRef(*row)
+    if isinstance(found.night, str):  # SQLite keeps dates as text
+        found = found._replace(night=date.fromisoformat(found.night))
+    if not who.teaches(found.class_id, found.subject):
+        raise NotFound("plan", plan_id)
+    return found
+
+
+def see_notice(db: Engine, who: Principal, class_id: str) -> ClassRef | None:
+    """The weekly public notice is for the class's families and staff (it holds no individual data)."""
+    if who.role in ("student", "parent"):
+        with reader(db) as read:
+            if not any(
+                read.first(CHILD_IN_CLASS, class_id=class_id, student_id=s) for s in sorted(who.students)
+            ):
+                raise NotFound("class", class_id)
+        return None
+    require(who, *STAFF)
+    return see_class(db, who, class_id)
+
+
+def see_worksheets(
+    db: Engine, who: Principal, *, class_id: str, subject: str, student_id: str | None
+) -> None:
+    """One student's sheet: anyone who may see the student. A whole class's: its teachers (a subject
+    teacher only their subject's), its head teacher, the school's administrator."""
+    if student_id:
+        see_student(db, who, student_id)
+        return
+    if who.role not in STAFF:
+        raise NotAllowed("whole-class worksheets are for the class's teachers", "全班作业单只给本班老师")
+    see_class(db, who, class_id, subject=subject if who.role == "teacher" else None)
+
+
+def first_class(db: Engine, who: Principal) -> str:
+    """The first class this account may see: taught or headed, of the school it runs, or its child's."""
+    if who.classes:
+        return sorted(who.classes)[0]
+    with reader(db) as read:
+        found = [read.first(FIRST_CLASS_OF_SCHOOL, school_id=s) for s in sorted(who.schools)]
+        found += [read.first(CLASS_OF_STUDENT, student_id=s) for s in sorted(who.students)]
+    return min((row[0] for row in found if row and row[0]), default="")
+
+
+def child_of(who: Principal, wanted: str | None) -> str:
+    """The student a student's or parent's page is about: the one asked for if theirs, else the first."""
+    mine = sorted(who.students)
+    if not mine:
+        raise NotAllowed("this page is for a student or a parent", "这个页面是给学生或家长的")
+    return wanted if wanted in who.students else mine[0]

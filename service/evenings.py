@@ -1,0 +1,371 @@
+"""Evenings: a student's work tonight across subjects (basic first; what fits before bedtime), each
+student's evening in a class, how a class's evenings are split between subjects (班主任协调) and a
+subject's unused minutes given to others tonight, a parent's exemption (T12), the real time of an
+evening as reported (R4), the weekly public notice of class averages (作业公示, R3: no individual
+data) and burden monitoring (R4: estimated against reported time, evenings over the cap flagged).
+
+Plain functions with keyword-only arguments, called by the API's routes and the pages alike after
+their permission checks (service.access); a refusal is a service.errors exception.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine, delete, func, insert, select
+
+from service.access import StudentRef
+from service.errors import Invalid, RuleBroken
+from service.policy.budget import evening_cap
+from service.policy.ledger import (
+    LedgerError,
+    class_policy,
+    evening_spec,
+    is_exempt,
+    record_exemption,
+    release_unused,
+)
+from service.policy.ledger import set_allocation as _set_allocation
+from service.policy.policy import PolicyBook
+from service.schemas import (
+    Allocations,
+    Burden,
+    BurdenDay,
+    ClassEvening,
+    ExemptionOut,
+    Notice,
+    NoticeDay,
+    Released,
+    StudentEvening,
+    Tonight,
+    TonightItem,
+)
+from service.store import tables as t
+from service.store.reads import Read, Reader, reader
+
+TIER_ORDER = {"basic": 0, "extension": 1}
+LIVE = ("draft", "published", "exempted", "done")  # plans that hold an evening's minutes
+PUBLISHED = ("published", "done")
+
+# Read on every student's app every evening: plain SQL on the driver (service.store.reads).
+TONIGHT = Read("""
+    SELECT p.plan_id, p.subject, pi.item_id, pi.tier, pi.position, pi.typical_minutes,
+           pi.reason_zh, pi.reason_en, i.kind,
+           EXISTS (SELECT 1 FROM attempts a
+                   WHERE a.student_id = p.student_id AND a.night = p.night AND a.item_id = pi.item_id)
+    FROM plans p
+    JOIN plan_items pi ON pi.plan_id = p.plan_id
+    JOIN items i ON i.item_id = pi.item_id
+    WHERE p.student_id = :student_id AND p.night = :night AND p.status IN ('published', 'done')
+""")
+CAP = Read("SELECT cap_minutes FROM evening_ledger WHERE student_id = :student_id AND night = :night")
+ZONE = Read("SELECT timezone FROM schools WHERE school_id = :school_id")
+
+
+def _refused(exc: LedgerError) -> RuleBroken | Invalid:
+    return RuleBroken(exc.rule, exc.en, exc.zh) if exc.rule else Invalid(exc.en, exc.zh)
+
+
+def tonight(
+    *,
+    db: Engine,
+    book: PolicyBook,
+    student: StudentRef,
+    night: date,
+    now: datetime | None = None,
+    read: Reader | None = None,
+) -> Tonight:
+    """Tonight's published work across subjects, basic work of every subject first (it is
+    mandatory), then the optional extensions; with `now`, only what fits before the policy's
+    bedtime (the rest is counted, for the teacher to see). (`read`: a reader the caller holds.)"""
+    if read is None:
+        with reader(db) as fresh:
+            return tonight(db=db, book=book, student=student, night=night, now=now, read=fresh)
+    rows = read.all(TONIGHT, student_id=student.student_id, night=night)
+    found = read.first(CAP, student_id=student.student_id, night=night)
+    zone = read.first(ZONE, school_id=student.school_id) if now is not None else None
+    rows.sort(key=lambda r: (TIER_ORDER[r[3]], r[1], r[4]))
+    items = [
+        TonightItem(plan_id=plan_id, subject=subject, item_id=item_id, tier=tier, kind=kind,
+                    typical_minutes=round(minutes, 1), reason_zh=reason_zh, reason_en=reason_en, done=bool(done))
+        for plan_id, subject, item_id, tier, _, minutes, reason_zh, reason_en, kind, done in rows
+    ]  # fmt: skip
+    planned = round(sum(i.typical_minutes for i in items), 1)
+    bedtime, left_out = None, 0
+    if now is not None and zone is not None:
+        with db.connect() as conn:
+            _, policy = class_policy(conn, book, student.class_id)
+        bedtime = policy.bedtime(student.grade)
+        if bedtime is not None:
+            hours, minutes = map(int, bedtime.split(":"))
+            end = datetime.combine(night, time(hours, minutes), tzinfo=ZoneInfo(zone[0]))
+            room = max(0.0, (end - now).total_seconds() / 60.0)
+            kept, used = [], 0.0
+            for item in items:  # in order: what fits before bedtime
+                if item.done or used + item.typical_minutes <= room + 1e-9:
+                    kept.append(item)
+                    used += 0.0 if item.done else item.typical_minutes
+                else:
+                    left_out += 1
+            items = kept
+    return Tonight(student_id=student.student_id, night=night, cap_minutes=found[0] if found else None,
+                   planned_minutes=planned, items=items, left_out=left_out, bedtime=bedtime)  # fmt: skip
+
+
+def class_evening(*, db: Engine, book: PolicyBook, class_id: str, night: date) -> ClassEvening:
+    """Each student's evening across subjects: cap, what each subject holds and has planned, an
+    exemption, the reported time."""
+    with db.connect() as conn:
+        students = conn.execute(
+            select(t.students.c.student_id, t.students.c.display_name)
+            .where(t.students.c.class_id == class_id)
+            .order_by(t.students.c.student_id)  # by pseudonymous id: an order that says nothing (R5)
+        ).all()
+        ids = [s.student_id for s in students]
+        caps = dict(
+            conn.execute(
+                select(t.evening_ledger.c.student_id, t.evening_ledger.c.cap_minutes).where(
+                    t.evening_ledger.c.student_id.in_(ids), t.evening_ledger.c.night == night
+                )
+            ).all()
+        )
+        held: dict[str, dict[str, float]] = defaultdict(dict)
+        for sid, subject, minutes in conn.execute(
+            select(t.ledger_lines.c.student_id, t.ledger_lines.c.subject, func.sum(t.ledger_lines.c.minutes))
+            .where(t.ledger_lines.c.student_id.in_(ids), t.ledger_lines.c.night == night)
+            .group_by(t.ledger_lines.c.student_id, t.ledger_lines.c.subject)
+        ):
+            held[sid][subject] = round(float(minutes), 1)
+        planned: dict[str, dict[str, float]] = defaultdict(dict)
+        for sid, subject, minutes in conn.execute(
+            select(t.plans.c.student_id, t.plans.c.subject, func.sum(t.plans.c.typical_minutes))
+            .where(t.plans.c.student_id.in_(ids), t.plans.c.night == night, t.plans.c.status.in_(LIVE))
+            .group_by(t.plans.c.student_id, t.plans.c.subject)
+        ):
+            planned[sid][subject] = round(float(minutes), 1)
+        exempt = set(
+            conn.execute(
+                select(t.exemptions.c.student_id).where(
+                    t.exemptions.c.student_id.in_(ids), t.exemptions.c.night == night
+                )
+            ).scalars()
+        )
+        reported = _reported(conn, ids, night, night)
+        specs = {sid: evening_spec(conn, book, sid, night) for sid in ids if sid not in caps}
+    return ClassEvening(
+        class_id=class_id,
+        night=night,
+        students=[
+            StudentEvening(
+                student_id=s.student_id,
+                display_name=s.display_name,
+                cap_minutes=caps.get(s.student_id) or specs[s.student_id].cap_minutes,
+                reserved_minutes=held.get(s.student_id, {}),
+                planned_minutes=planned.get(s.student_id, {}),
+                exempt=s.student_id in exempt,
+                reported_minutes=reported.get((s.student_id, night)),
+            )
+            for s in students
+        ],
+    )
+
+
+def _reported(conn: Connection, ids: list[str], start: date, end: date) -> dict[tuple[str, date], float]:
+    """Real minutes of each evening: the student's or parent's report, else the time the answers
+    recorded for that night."""
+    found: dict[tuple[str, date], float] = {}
+    for sid, night, seconds in conn.execute(
+        select(t.attempts.c.student_id, t.attempts.c.night, func.sum(t.attempts.c.seconds))
+        .where(t.attempts.c.student_id.in_(ids), t.attempts.c.night >= start, t.attempts.c.night <= end,
+               t.attempts.c.seconds.is_not(None))
+        .group_by(t.attempts.c.student_id, t.attempts.c.night)
+    ):  # fmt: skip
+        found[(sid, night)] = round(float(seconds) / 60.0, 1)
+    for sid, night, minutes in conn.execute(
+        select(t.evening_reports.c.student_id, t.evening_reports.c.night, t.evening_reports.c.minutes).where(
+            t.evening_reports.c.student_id.in_(ids),
+            t.evening_reports.c.night >= start,
+            t.evening_reports.c.night <= end,
+        )
+    ):
+        found[(sid, night)] = round(float(minutes), 1)  # a report says more than answers' times
+    return found
+
+
+def allocations(*, db: Engine, class_id: str) -> Allocations:
+    """The head teacher's split of the class's evenings, per weekday where one is set."""
+    weekdays: dict[int, dict[str, float]] = defaultdict(dict)
+    with db.connect() as conn:
+        for weekday, subject, weight in conn.execute(
+            select(
+                t.class_allocations.c.weekday, t.class_allocations.c.subject, t.class_allocations.c.weight
+            ).where(t.class_allocations.c.class_id == class_id)
+        ):
+            weekdays[weekday][subject] = weight
+    return Allocations(class_id=class_id, weekdays=dict(sorted(weekdays.items())))
+
+
+def class_subjects(*, db: Engine, class_id: str) -> list[str]:
+    with db.connect() as conn:
+        return sorted(
+            conn.execute(
+                select(t.class_subjects.c.subject).where(t.class_subjects.c.class_id == class_id)
+            ).scalars()
+        )
+
+
+def set_allocation(
+    *, db: Engine, book: PolicyBook, class_id: str, weekday: int, weights: Mapping[str, float]
+) -> Allocations:
+    """How the class's evenings on a weekday are split between subjects (T5; T1/T8 refused by name)."""
+    try:
+        _set_allocation(db, book, class_id, weekday, weights)
+    except LedgerError as exc:
+        raise _refused(exc) from None
+    return allocations(db=db, class_id=class_id)
+
+
+def release(
+    *,
+    db: Engine,
+    book: PolicyBook,
+    class_id: str,
+    night: date,
+    subject: str,
+    to_subjects: Sequence[str],
+    released_by: str,
+    now: datetime,
+) -> Released:
+    """A subject's unused minutes tonight given to other subjects (this night only; the cap stays)."""
+    try:
+        moved = release_unused(
+            db, book, class_id, night, subject, to_subjects, released_by=released_by, now=now
+        )
+    except LedgerError as exc:
+        raise _refused(exc) from None
+    return Released(class_id=class_id, night=night, subject=subject, minutes_moved=round(moved, 1))
+
+
+def excuse(
+    *, db: Engine, student_id: str, night: date, recorded_by: str, now: datetime, note: str | None = None
+) -> ExemptionOut:
+    """A parent excuses tonight's written work (家长签字免写); nothing moves to another night (T12)."""
+    already = is_excused(db=db, student_id=student_id, night=night)
+    if not already:
+        record_exemption(db, student_id, night, recorded_by=recorded_by, now=now, note=note)
+    return ExemptionOut(student_id=student_id, night=night, recorded=not already)
+
+
+def is_excused(*, db: Engine, student_id: str, night: date) -> bool:
+    with db.connect() as conn:
+        return is_exempt(conn, student_id, night)
+
+
+def report_evening(
+    *, db: Engine, student_id: str, night: date, minutes: float, reported_by: str, now: datetime
+) -> dict[str, object]:
+    """The real time of an evening, as the student or a parent reports it (R4); a new report replaces one."""
+    with db.begin() as conn:
+        conn.execute(
+            delete(t.evening_reports).where(
+                t.evening_reports.c.student_id == student_id, t.evening_reports.c.night == night
+            )
+        )
+        conn.execute(
+            insert(t.evening_reports).values(
+                student_id=student_id, night=night, minutes=minutes, reported_by=reported_by, reported_at=now
+            )
+        )
+    return {"student_id": student_id, "night": str(night), "minutes": minutes}
+
+
+def weekly_notice(*, db: Engine, book: PolicyBook, class_id: str, week_of: date) -> Notice:
+    """The week's public notice: per day and subject the class's average minutes and items, and the
+    cap. Averages only: no individual data (R3)."""
+    monday = week_of - timedelta(days=week_of.weekday())
+    with db.connect() as conn:
+        grade, policy = class_policy(conn, book, class_id)
+        rows = conn.execute(
+            select(t.plans.c.night, t.plans.c.subject, t.plans.c.student_id, t.plans.c.typical_minutes,
+                   func.count(t.plan_items.c.item_id))
+            .join(t.students, t.students.c.student_id == t.plans.c.student_id)
+            .join(t.plan_items, t.plan_items.c.plan_id == t.plans.c.plan_id)
+            .where(t.students.c.class_id == class_id, t.plans.c.status.in_(PUBLISHED),
+                   t.plans.c.night >= monday, t.plans.c.night <= monday + timedelta(days=6))
+            .group_by(t.plans.c.plan_id, t.plans.c.night, t.plans.c.subject, t.plans.c.student_id,
+                      t.plans.c.typical_minutes)
+        ).all()  # fmt: skip
+        size = conn.execute(select(func.count()).where(t.students.c.class_id == class_id)).scalar_one()
+    days = []
+    per = max(size, 1)
+    for k in range(7):
+        night = monday + timedelta(days=k)
+        today = [r for r in rows if r.night == night]
+        by_subject: dict[str, float] = defaultdict(float)
+        for r in today:
+            by_subject[r.subject] += r.typical_minutes
+        days.append(
+            NoticeDay(
+                night=night,
+                subjects={s: round(m / per, 1) for s, m in sorted(by_subject.items())},
+                total_minutes=round(sum(by_subject.values()) / per, 1),
+                items=round(sum(r[4] for r in today) / per, 1),
+            )
+        )
+    return Notice(class_id=class_id, week_of=monday, days=days, cap_minutes=evening_cap(policy, grade, None))
+
+
+MAX_BURDEN_DAYS = 92
+
+
+def burden(*, db: Engine, book: PolicyBook, class_id: str, start: date, end: date) -> Burden:
+    """Per day: the class's average estimated minutes, the average reported, how many reported, and
+    who was over their cap by the report (for the head teacher to act on; never ranked)."""
+    if end < start or (end - start).days > MAX_BURDEN_DAYS:
+        raise Invalid(
+            f"'to' must be on or after 'from', at most {MAX_BURDEN_DAYS} days later",
+            f"结束日期必须不早于开始日期，且最多相隔 {MAX_BURDEN_DAYS} 天",
+        )
+    with db.connect() as conn:
+        grade, policy = class_policy(conn, book, class_id)
+        students = conn.execute(
+            select(t.students.c.student_id, t.students.c.personal_cap_minutes).where(
+                t.students.c.class_id == class_id
+            )
+        ).all()
+        ids = [s.student_id for s in students]
+        caps = {s.student_id: evening_cap(policy, grade, s.personal_cap_minutes) for s in students}
+        planned: dict[tuple[str, date], float] = defaultdict(float)
+        for sid, night, minutes in conn.execute(
+            select(t.plans.c.student_id, t.plans.c.night, t.plans.c.typical_minutes).where(
+                t.plans.c.student_id.in_(ids),
+                t.plans.c.night >= start,
+                t.plans.c.night <= end,
+                t.plans.c.status.in_(PUBLISHED),
+            )
+        ):
+            planned[(sid, night)] += minutes
+        reported = _reported(conn, ids, start, end)
+    days = []
+    night = start
+    while night <= end:
+        est = [m for (_, n), m in planned.items() if n == night]
+        real = {sid: m for (sid, n), m in reported.items() if n == night}
+        over = sorted(sid for sid, m in real.items() if m > caps[sid] + 1e-9)
+        days.append(
+            BurdenDay(
+                night=night,
+                cap_minutes=evening_cap(policy, grade, None),
+                estimated_minutes=round(statistics.fmean(est), 1) if est else 0.0,
+                reported_minutes=round(statistics.fmean(real.values()), 1) if real else None,
+                reports=len(real),
+                over_cap=len(over),
+                over_cap_students=over,
+            )
+        )
+        night += timedelta(days=1)
+    return Burden(class_id=class_id, days=days, flagged=any(d.over_cap for d in days))

@@ -1,0 +1,67 @@
+"""Records of what students did: answers in idempotent batches (a wrong one opens an error-book
+entry, R1; a right one closes it) and the error book (错题本).
+
+Plain functions with keyword-only arguments, called by the API's routes and the pages alike after
+their permission checks (service.access); a refusal is a service.errors exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Engine, select
+
+from service.errors import Invalid
+from service.schemas import AttemptIn, AttemptsStored, ErrorBookEntry
+from service.store import tables as t
+from service.store.attempts import Answer, AnswerError, record_answers
+
+
+def record(*, db: Engine, student_id: str, answers: Sequence[AttemptIn]) -> AttemptsStored:
+    """A batch of a student's answers, stored whole or not at all, each once by its event id."""
+    batch = [
+        Answer(a.event_id, a.item_id, a.night, a.submitted_at, a.correct, a.seconds, a.score, a.source)
+        for a in answers
+    ]
+    try:
+        result = record_answers(db, student_id, batch)
+    except AnswerError as exc:
+        first = exc.problems[0]
+        raise Invalid(f"{first['pointer']}: {first['detail']}",
+                      errors=[{"in": "body", **p} for p in exc.problems]) from None  # fmt: skip
+    return AttemptsStored(**result)
+
+
+def error_book(*, db: Engine, student_id: str, include_resolved: bool = False) -> list[ErrorBookEntry]:
+    """Open entries first (oldest first), then, if asked, the resolved ones."""
+    query = (
+        select(t.error_book, t.items.c.subject)
+        .join(t.items, t.items.c.item_id == t.error_book.c.item_id)
+        .where(t.error_book.c.student_id == student_id)
+    )
+    if not include_resolved:
+        query = query.where(t.error_book.c.resolved_at.is_(None))
+    with db.connect() as conn:
+        rows = conn.execute(query).all()
+        kps: dict[str, list[str]] = {}
+        for item_id, kp in conn.execute(
+            select(t.item_kps.c.item_id, t.item_kps.c.kp_id)
+            .where(t.item_kps.c.item_id.in_(sorted({r.item_id for r in rows})))
+            .order_by(t.item_kps.c.item_id, t.item_kps.c.position)
+        ):
+            kps.setdefault(item_id, []).append(kp)
+    rows = sorted(rows, key=lambda r: (r.resolved_at is not None, r.created_at, r.entry_id))
+    return [
+        ErrorBookEntry(entry_id=r.entry_id, item_id=r.item_id, subject=r.subject, kps=kps.get(r.item_id, []),
+                       created_at=r.created_at, resolved_at=r.resolved_at, error_type=r.error_type)
+        for r in rows
+    ]  # fmt: skip
+
+
+def item_texts(*, db: Engine, item_ids: Sequence[str]) -> dict[str, str]:
+    """The question text of each item (what a student's page and a worksheet show)."""
+    with db.connect() as conn:
+        rows = conn.execute(
+            select(t.items.c.item_id, t.items.c.stem).where(t.items.c.item_id.in_(list(item_ids)))
+        )
+        return {item_id: stem for item_id, stem in rows}

@@ -1,0 +1,69 @@
+"""The services one process holds for every request, whether it comes through the API or the pages:
+settings, the database engine, the policy book, the model holder, the signing key, the students'
+states kept per model version, and the accounts recently seen."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy import Engine
+
+from models.bundle import Bundle
+from service.auth import PrincipalCache
+from service.errors import ModelUnavailable
+from service.planner.context import StateCache
+from service.plans import ModelInUse
+from service.policy.policy import PolicyBook
+from service.settings import Settings
+
+
+class Served(Protocol):
+    version: str
+    bundle: Bundle
+
+
+class Models(Protocol):
+    """The model holder (service.serving.ModelHolder): the version being served, swapped atomically."""
+
+    @property
+    def ready(self) -> bool: ...
+
+    def current(self) -> Any: ...
+
+    def status(self) -> dict[str, Any]: ...
+
+    def check_once(self, retry_refused: bool = False) -> str: ...
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    book: PolicyBook
+    models: Models
+    key: str
+    caches: dict[str, tuple[StateCache, threading.Lock]] = field(default_factory=dict)
+    principals: PrincipalCache = field(default_factory=PrincipalCache)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def model(self) -> ModelInUse:
+        """The model being served, with the students' states kept for its version between requests."""
+        served = self.models.current()
+        if served is None:
+            raise ModelUnavailable(
+                "no model is loaded yet; try again shortly", "模型还没有加载好，请稍后再试"
+            )
+        version = str(served.version)
+        with self.lock:
+            if version not in self.caches:
+                self.caches.clear()  # states of a replaced model are of no further use
+                self.caches[version] = (StateCache(served.bundle.priors), threading.Lock())
+            states, lock = self.caches[version]
+        return ModelInUse(version, served.bundle, states, lock)
+
+    def forget_states(self) -> None:
+        """Items or answers changed under the states (an import, an erasure): rebuild them from the database."""
+        with self.lock:
+            self.caches.clear()
