@@ -100,67 +100,6 @@ def _world(school: Engine, bundle: Bundle, tmp_path: Path) -> Iterator[World]:
         yield World(client, school, students[0], students[1], other_class)
 
 
-def test_a_teacher_plans_and_publishes_a_student_sees_tonight_and_answers(world: World) -> None:
-    _plan_publish_tonight_answer(world)
-
-
-@pytest.mark.postgres
-def test_the_same_evening_on_postgresql(postgres_world: World) -> None:
-    _plan_publish_tonight_answer(postgres_world)
-
-
-def _plan_publish_tonight_answer(world: World) -> None:
-    c, teacher = world.client, world.token("t-math")
-    r = c.post("/v1/classes/east-5-1/plans", json={"subject": "math", "night": str(NIGHT)}, headers=teacher)
-    assert r.status_code == 200, r.text
-    plan = r.json()
-    assert plan["model_version"] == "7" and len(plan["students"]) == 45
-    drafted = [s for s in plan["students"] if s["status"] == "draft"]
-    assert (
-        sum(not i["review"] for i in next(s for s in drafted if s["student_id"] == world.student)["items"])
-        >= 2
-    )
-    assert len(drafted) == 45 and all(s["items"] and s["levels"] for s in drafted)
-    assert all(s["conservative_minutes"] <= s["available_minutes"] + 0.01 for s in drafted)
-    r = c.post("/v1/classes/east-5-1/publish", json={"subject": "math", "night": str(NIGHT)}, headers=teacher)
-    assert r.status_code == 200 and len(r.json()["published"]) == 45 and not r.json()["not_published"]
-
-    student = world.token("s-1")
-    r = c.get(f"/v1/students/{world.student}/tonight", params={"night": str(NIGHT)}, headers=student)
-    assert r.status_code == 200, r.text
-    tonight = r.json()
-    mine = next(s for s in plan["students"] if s["student_id"] == world.student)
-    assert {i["item_id"] for i in tonight["items"]} == {i["item_id"] for i in mine["items"]}
-    tiers = [i["tier"] for i in tonight["items"]]
-    assert tiers == sorted(tiers, key=lambda x: x != "basic")  # the mandatory part first
-    assert tonight["cap_minutes"] == 60 and all(i["reason_zh"] and i["reason_en"] for i in tonight["items"])
-
-    new = [i["item_id"] for i in mine["items"] if not i["review"]]  # a review's entry is open already
-    first = new[0]
-    batch = {"attempts": [
-        {"event_id": "ev-1", "item_id": first, "night": str(NIGHT), "submitted_at": "2026-11-10T19:40:00+08:00",
-         "correct": False, "seconds": 150},
-        {"event_id": "ev-2", "item_id": new[1], "night": str(NIGHT),
-         "submitted_at": "2026-11-10T19:44:00+08:00", "correct": True, "seconds": 90},
-    ]}  # fmt: skip
-    r = c.post(f"/v1/students/{world.student}/attempts", json=batch, headers=student)
-    assert r.status_code == 200, r.text
-    assert r.json()["stored"] == 2 and r.json()["error_book_opened"] == 1
-    again = c.post(f"/v1/students/{world.student}/attempts", json=batch, headers=student)
-    assert again.json() == {
-        "stored": 0,
-        "already_stored": 2,
-        "error_book_opened": 0,
-        "error_book_resolved": 0,
-    }
-    book = c.get(f"/v1/students/{world.student}/error-book", headers=student).json()
-    assert first in {e["item_id"] for e in book if e["resolved_at"] is None}
-    done = c.get(
-        f"/v1/students/{world.student}/tonight", params={"night": str(NIGHT)}, headers=student
-    ).json()
-    assert sum(i["done"] for i in done["items"]) == 2
-
-
 def test_a_parent_excuses_tonight_and_the_plan_sets_nothing(world: World) -> None:
     c = world.client
     r = c.post(
