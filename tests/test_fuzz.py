@@ -25,8 +25,8 @@ from service.auth import create_user
 from service.settings import Settings
 from service.store import tables as t
 from service.store.db import make_engine
-from tests.conftest import SAMPLES
-from tests.test_api import PASSWORD, FixedModels
+from tests.api.conftest import PASSWORD
+from tests.conftest import SAMPLES, FixedModels
 
 # The suite runs the same examples every time (a failure is reproducible, CI is not flaky);
 # JIANFU_FUZZ_EXPLORE=1 draws new ones each run and JIANFU_FUZZ_EXAMPLES sets how many per mode.

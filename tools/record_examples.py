@@ -3,8 +3,8 @@
 Builds the sample school in a temporary SQLite database, trains the models on data_samples/, signs in
 as each role and calls every operation of API v1 once with the request examples the OpenAPI page
 shows; the answers (lists cut to two entries) and the path and query values used are written to
-service/api/examples.json, which the app adds to its OpenAPI description. tests/test_api.py checks
-that every operation has an example and that each one matches its schema.
+service/api/examples.json, which the app adds to its OpenAPI description. tests/api/test_operations.py
+checks that every operation has an example and that each one matches its schema.
 """
 
 from __future__ import annotations

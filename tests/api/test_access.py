@@ -1,0 +1,143 @@
+"""Access across the API: errors are problem details that keep their headers, nobody sees someone
+else's objects, and the whole access matrix (every /v1 route × every role × another school's
+objects)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from service.auth import create_user
+from service.store import tables as t
+from tests.api.conftest import NIGHT, PASSWORD, PROBLEM, Caller, World
+
+
+def test_errors_are_problem_details_that_keep_their_headers(
+    world: World, anonymous: Caller, teacher: Caller
+) -> None:
+    r = anonymous.get(f"/v1/students/{world.student}/tonight", params={"night": str(NIGHT)})
+    assert r.status_code == 401 and r.headers["content-type"] == PROBLEM
+    assert r.headers["www-authenticate"].startswith("Bearer") and r.json()["status"] == 401
+    bad = anonymous.get("/v1/me", headers={"Authorization": "Bearer not-a-token"})
+    assert bad.status_code == 401 and "invalid_token" in bad.headers["www-authenticate"]
+    r = teacher.delete("/v1/checks")
+    assert r.status_code == 405 and "POST" in r.headers["allow"] and r.headers["content-type"] == PROBLEM
+    r = teacher.post("/v1/classes/east-5-1/plans", json={"subject": "math", "night": "2026-13-40"})
+    assert r.status_code == 422 and r.headers["content-type"] == PROBLEM
+    assert r.json()["errors"][0]["pointer"] == "/night"
+    r = anonymous.post("/v1/token", data={"username": "t-math", "password": "wrong-password"})
+    assert r.status_code == 401 and r.headers["content-type"] == PROBLEM
+
+
+def test_nobody_sees_someone_else_s_objects(
+    world: World, student: Caller, parent: Caller, teacher: Caller, data_team: Caller
+) -> None:
+    other_parent = world.sign_in("p-2")  # the parent of world.other_student
+    english_teacher = world.sign_in("t-english")  # class east-5-1, another subject
+    other_teacher = world.sign_in("t-other")  # math, another class
+    plan = {"subject": "math", "night": str(NIGHT)}
+    tonight = {"night": str(NIGHT)}
+    assert student.get(f"/v1/students/{world.other_student}/tonight", params=tonight).status_code == 404
+    assert other_parent.get(f"/v1/students/{world.student}/tonight", params=tonight).status_code == 404
+    assert english_teacher.post("/v1/classes/east-5-1/plans", json=plan).status_code == 404
+    assert other_teacher.post("/v1/classes/east-5-1/plans", json=plan).status_code == 404
+    assert parent.post("/v1/classes/east-5-1/plans", json=plan).status_code == 403
+    assert data_team.get(f"/v1/students/{world.student}/error-book").status_code == 404
+    excuse = {"night": str(NIGHT)}
+    assert student.post(f"/v1/students/{world.student}/exemptions", json=excuse).status_code == 403
+    assert other_parent.post(f"/v1/students/{world.student}/exemptions", json=excuse).status_code == 404
+    r = teacher.post("/v1/classes/east-5-1/plans", json=plan)
+    some_plan = next(s["plan_id"] for s in r.json()["students"] if s["plan_id"])
+    assert english_teacher.post(f"/v1/plans/{some_plan}/publish").status_code == 404
+    assert teacher.post(f"/v1/plans/{some_plan}/discard").status_code == 200
+
+
+# -- the whole access matrix ------------------------------------------------------------------------
+
+OTHER_CLASS = "west-5-1"  # another school's class: nothing of it belongs to any account below
+QUERIES = {
+    "/v1/students/{student_id}/tonight": {"night": str(NIGHT)},
+    "/v1/classes/{class_id}/notice": {"week_of": str(NIGHT)},
+    "/v1/classes/{class_id}/burden": {"from": str(NIGHT), "to": str(NIGHT)},
+    "/v1/classes/{class_id}/mastery": {"subject": "math", "night": str(NIGHT)},
+}
+BODIES = {
+    ("post", "/v1/classes/{class_id}/plans"): {"subject": "math", "night": str(NIGHT)},
+    ("post", "/v1/classes/{class_id}/publish"): {"subject": "math", "night": str(NIGHT)},
+    ("put", "/v1/plans/{plan_id}"): {"items": [{"item_id": "math-g5-01-001"}]},
+    ("put", "/v1/classes/{class_id}/progress"): {"subject": "math", "points": {"math-g5-01": str(NIGHT)}},
+    ("put", "/v1/classes/{class_id}/allocations/{weekday}"): {"weights": {"math": 1}},
+    ("post", "/v1/classes/{class_id}/releases"): {"night": str(NIGHT), "subject": "math", "to_subjects": ["chinese"]},
+    ("post", "/v1/students/{student_id}/attempts"): {"attempts": [
+        {"event_id": "matrix-1", "item_id": "math-g5-01-001", "night": str(NIGHT),
+         "submitted_at": "2026-11-10T19:00:00+08:00", "correct": True}]},
+    ("post", "/v1/students/{student_id}/exemptions"): {"night": str(NIGHT)},
+    ("post", "/v1/students/{student_id}/evening-reports"): {"night": str(NIGHT), "minutes": 30},
+}  # fmt: skip
+# Routes that are about the data, not about anyone's object: only the data team may use them.
+DATA_TEAM_ROUTES = {
+    ("post", "/v1/imports"), ("get", "/v1/model"), ("post", "/v1/model/reload"),
+    ("get", "/v1/exports/{kind}"), ("delete", "/v1/students/{student_id}"),
+}  # fmt: skip
+OPEN_ROUTES = {("post", "/v1/token"), ("get", "/v1/me")}  # about the caller only
+
+
+def test_every_route_refuses_every_role_someone_else_s_objects(
+    world: World,
+    student: Caller,
+    parent: Caller,
+    teacher: Caller,
+    head_teacher: Caller,
+    school_admin: Caller,
+    data_team: Caller,
+    anonymous: Caller,
+) -> None:
+    """Every /v1 route (from the OpenAPI description, so a new route is covered or fails here) ×
+    every role, each account scoped to class east-5-1 or its student, asked about class west-5-1,
+    its student and its plan: 404 (not yours) or 403 (not your role), never a success."""
+    with world.engine.connect() as conn:
+        other_student = conn.execute(
+            select(t.students.c.student_id).where(t.students.c.class_id == OTHER_CLASS).order_by(t.students.c.student_id)
+        ).first()[0]  # fmt: skip
+    create_user(world.engine, "t-west", PASSWORD, "teacher", scopes=[("class", OTHER_CLASS, "math")])
+    west = world.sign_in("t-west").post(f"/v1/classes/{OTHER_CLASS}/plans",
+                                        json={"subject": "math", "night": str(NIGHT)})  # fmt: skip
+    assert west.status_code == 200, west.text
+    other_plan = next(s["plan_id"] for s in west.json()["students"] if s["plan_id"])
+    params = {"class_id": OTHER_CLASS, "student_id": other_student, "plan_id": other_plan, "weekday": "1",
+              "night": str(NIGHT), "kind": "attempts"}  # fmt: skip
+    callers = {"student": student, "parent": parent, "teacher": teacher, "head_teacher": head_teacher,
+               "school_admin": school_admin, "data_team": data_team}  # fmt: skip
+    paths = anonymous.get("/openapi.json").json()["paths"]
+    checked = 0
+    for path, methods in paths.items():
+        for method in methods:
+            if (method, path) in OPEN_ROUTES or not path.startswith("/v1/"):
+                continue  # sign-in, the caller's own account, health and readiness
+            url = path.format(**params)
+            for role, caller in callers.items():
+                if role == "data_team" and (method, path) in DATA_TEAM_ROUTES:
+                    continue  # the data team's own work, not someone else's object
+                kwargs: dict[str, Any] = {"params": QUERIES.get(path, {})}
+                if (method, path) in BODIES:
+                    kwargs["json"] = BODIES[(method, path)]
+                if path == "/v1/imports":
+                    kwargs["files"] = [("files", ("students.csv", b"student_id,class_id\\n", "text/csv"))]
+                if path == "/v1/checks":
+                    kwargs["json"] = {"student_id": other_student, "night": str(NIGHT), "subject": "math",
+                                      "items": [{"item_id": "math-g5-01-001"}]}  # fmt: skip
+                r = caller.request(method.upper(), url, **kwargs)
+                assert r.status_code in (403, 404), (method, url, role, r.status_code, r.text[:200])
+                assert r.headers["content-type"] == PROBLEM
+                checked += 1
+            unsigned = anonymous.request(method.upper(), url, params=QUERIES.get(path, {}))
+            assert unsigned.status_code == 401, (method, url)
+    assert checked >= 20 * 5  # every route, (almost) every role
+    with world.engine.connect() as conn:  # and nothing of the other class was touched
+        status = conn.execute(select(t.plans.c.status).where(t.plans.c.plan_id == other_plan)).scalar_one()
+        assert status == "draft"
+        assert (
+            conn.execute(select(t.attempts.c.event_id).where(t.attempts.c.event_id == "matrix-1")).first()
+            is None
+        )
