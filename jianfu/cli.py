@@ -60,7 +60,7 @@ def _engine(url: str | None):  # type: ignore[no-untyped-def]
     from service.store.db import make_engine, upgrade
 
     engine = make_engine(url or get_settings().resolved_database_url())
-    upgrade(engine)
+    upgrade(engine)  # under the migration lock: safe beside a starting service or another command
     return engine
 
 
@@ -122,9 +122,21 @@ def data_sample(
 
 @db_app.command("upgrade")
 def db_upgrade(database: DatabaseOpt = None) -> None:
-    """Create or migrate the database schema to the latest version."""
-    engine = _engine(database)
-    typer.echo(f"schema up to date: {engine.url.render_as_string(hide_password=True)}")
+    """Create or migrate the database schema to the latest version (once: concurrent runs and starting
+    services wait for each other, and whoever comes second finds nothing to do)."""
+    from service.store.db import make_engine, upgrade
+
+    engine = make_engine(database or get_settings().resolved_database_url())
+    try:
+        done = upgrade(engine)
+    finally:
+        engine.dispose()
+    where = engine.url.render_as_string(hide_password=True)
+    if done.applied:
+        typer.echo(f"applied {', '.join(done.applied)} (from {done.before or 'an empty database'}): {where}")
+    else:
+        typer.echo(f"schema already current ({done.after}): {where}")
+    typer.echo(f"schema up to date: {where}")
 
 
 @bench_app.command("ingest")
