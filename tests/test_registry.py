@@ -57,3 +57,16 @@ def test_an_unreachable_registry_raises_registry_error(question: str, dead_regis
 def test_setting_an_alias_on_an_unreachable_registry_raises_registry_error(dead_registry: str) -> None:
     with pytest.raises(RegistryError):
         registry.set_alias(dead_registry, "champion", 1)
+
+
+@pytest.mark.parametrize("args", [["models", "list"], ["models", "promote", "1"]])
+def test_the_cli_says_the_registry_failed_instead_of_nothing_registered(
+    args: list[str], dead_registry: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from jianfu.cli import app
+
+    result = CliRunner().invoke(app, [*args, "--tracking-uri", dead_registry])
+    assert result.exit_code == 1, result.output
+    assert "the model registry failed" in result.output and "no versions yet" not in result.output
