@@ -1,5 +1,5 @@
 """`jianfu bench plan`: the planner's optimiser against known optima, the speed of planning a class,
-and (training.simulate) the learning value of the plans on the synthetic school's hidden students.
+and (benchmarks.simulate) the learning value of the plans on the synthetic school's hidden students.
 
 Optimality: random instances of the planner's problem with 50-500 candidates — items with a utility
 and integer minutes (tenths), at most one item per near-duplicate group, a capacity — whose optimum
@@ -152,7 +152,7 @@ def class_45(repeats: int = 5, class_id: str = "east-5-1", subject: str = "math"
 
 
 def run(instances: int = 1000, repeats: int = 5, weeks: int = 4) -> dict[str, Any]:
-    from training.simulate import run as simulate
+    from benchmarks.simulate import run as simulate
 
     result: dict[str, Any] = {"optimality": optimality(instances), "class_45": class_45(repeats)}
     learning = simulate(weeks=weeks)

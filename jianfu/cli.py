@@ -60,7 +60,7 @@ def _engine(url: str | None):  # type: ignore[no-untyped-def]
     from service.store.db import make_engine, upgrade
 
     engine = make_engine(url or get_settings().resolved_database_url())
-    upgrade(engine)
+    upgrade(engine)  # under the migration lock: safe beside a starting service or another command
     return engine
 
 
@@ -122,9 +122,21 @@ def data_sample(
 
 @db_app.command("upgrade")
 def db_upgrade(database: DatabaseOpt = None) -> None:
-    """Create or migrate the database schema to the latest version."""
-    engine = _engine(database)
-    typer.echo(f"schema up to date: {engine.url.render_as_string(hide_password=True)}")
+    """Create or migrate the database schema to the latest version (once: concurrent runs and starting
+    services wait for each other, and whoever comes second finds nothing to do)."""
+    from service.store.db import make_engine, upgrade
+
+    engine = make_engine(database or get_settings().resolved_database_url())
+    try:
+        done = upgrade(engine)
+    finally:
+        engine.dispose()
+    where = engine.url.render_as_string(hide_password=True)
+    if done.applied:
+        typer.echo(f"applied {', '.join(done.applied)} (from {done.before or 'an empty database'}): {where}")
+    else:
+        typer.echo(f"schema already current ({done.after}): {where}")
+    typer.echo(f"schema up to date: {where}")
 
 
 @bench_app.command("ingest")
@@ -404,9 +416,13 @@ def train(
 @models_app.command("list")
 def models_list(tracking_uri: TrackingOpt = None) -> None:
     """Registered versions with their aliases and holdout metrics."""
-    from training.pipeline import list_versions
+    from models.registry import RegistryError, list_versions
 
-    versions = list_versions(_tracking(tracking_uri))
+    try:
+        versions = list_versions(_tracking(tracking_uri))
+    except RegistryError as exc:
+        typer.echo(f"模型库不可用 / the model registry failed: {exc}", err=True)
+        raise typer.Exit(1) from None
     if not versions:
         typer.echo("no versions yet: run `jianfu train`")
     for v in versions:
@@ -427,12 +443,16 @@ def models_promote(
     tracking_uri: TrackingOpt = None,
 ) -> None:
     """Point an alias at a version; refused if it is worse than the alias's current version on the holdout."""
+    from models.registry import RegistryError
     from training.pipeline import PromotionRefused, promote
 
     try:
         result = promote(_tracking(tracking_uri), version, alias, force)
     except PromotionRefused as exc:
         typer.echo(f"拒绝 / refused: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except RegistryError as exc:
+        typer.echo(f"模型库不可用 / the model registry failed: {exc}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"version {version} is now {alias!r}")
     if result.get("overridden"):
@@ -554,8 +574,9 @@ def run(
 ) -> None:
     """The main job: set up the embedded database, load the school data, (once) train the models on it
     and make that version the champion, then start the service and print how to try it."""
+    from models.registry import RegistryError, champion_version
     from service.settings import get_settings
-    from training.pipeline import champion_version, promote
+    from training.pipeline import promote
     from training.pipeline import train as run_training
 
     settings = get_settings()
@@ -563,7 +584,11 @@ def run(
     typer.echo(f"database: {engine.url.render_as_string(hide_password=True)}")
     _import([data], database, None, 100, dry_run=False)
     uri = _tracking(tracking_uri)
-    champion = champion_version(uri)
+    try:
+        champion = champion_version(uri)
+    except RegistryError as exc:  # unreachable is not "no champion yet": do not train over it
+        typer.echo(f"模型库不可用 / the model registry failed: {exc}", err=True)
+        raise typer.Exit(1) from None
     if champion is not None:
         typer.echo(f"models: version {champion} of 'jianfu' is the champion ({uri})")
     else:

@@ -1,7 +1,7 @@
 """The jianfu web service: API v1 under /v1, health and readiness, Prometheus metrics, JSON logs.
 
 `create_app()` builds the app from settings (environment, see service.settings); the lifespan opens
-the database (migrating it), the policy files and the model holder (the MLflow champion, loaded once
+the database (migrating it if behind, under a lock: service.store.db.ensure_schema), the policy files and the model holder (the MLflow champion, loaded once
 per process and swapped when a new champion appears). Tests hand in their own engine and holder.
 """
 
@@ -77,11 +77,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from service.store.db import make_engine, upgrade
+        from service.store.db import ensure_schema, make_engine
 
         own_engine = engine is None
         db = engine if engine is not None else make_engine(settings.resolved_database_url())
-        upgrade(db)
+        ensure_schema(db)  # if behind, under a lock: one replica migrates, the others find it done
         holder = models
         if holder is None:
             holder = (start_models or _registry_models)(settings)

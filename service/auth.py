@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
-from sqlalchemy import Connection, Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 
 from service.store import tables as t
 
@@ -259,27 +259,6 @@ class PrincipalCache:
     def forget(self) -> None:
         with self._lock:
             self._found.clear()
-
-
-def remove_student_accounts(conn: Connection, student_id: str) -> dict[str, int]:
-    """On erasure: the student's own accounts go; parents' links to them go (their accounts stay)."""
-    own = [
-        r.user_id
-        for r in conn.execute(
-            select(t.users.c.user_id)
-            .join(t.user_scopes, t.user_scopes.c.user_id == t.users.c.user_id)
-            .where(
-                t.users.c.role == "student",
-                t.user_scopes.c.kind == "student",
-                t.user_scopes.c.ref_id == student_id,
-            )
-        )
-    ]
-    links = conn.execute(
-        delete(t.user_scopes).where(t.user_scopes.c.kind == "student", t.user_scopes.c.ref_id == student_id)
-    ).rowcount
-    accounts = conn.execute(delete(t.users).where(t.users.c.user_id.in_(own))).rowcount if own else 0
-    return {"accounts": accounts, "links": links}
 
 
 def describe(principal: Principal) -> dict[str, Any]:

@@ -29,12 +29,12 @@ import numpy as np
 
 from models.bundle import Bundle
 from models.features import FEATURE_NAMES, TIME_FEATURES
+from models.registry import MODEL_NAME, RegistryError, champion_version, load_version
 from service.settings import get_settings
-from training.pipeline import MODEL_NAME, load_version
 
 log = logging.getLogger("jianfu.serving")
 T = TypeVar("T")
-Loader = Callable[[str, str], Bundle]  # (tracking_uri, version) -> Bundle
+Loader = Callable[[str, str], Bundle | None]  # (tracking_uri, version) -> Bundle, None if no such version
 Resolver = Callable[[str, str], int | None]  # (tracking_uri, alias) -> version, None if no such alias
 MAX_BACKOFF_SECONDS = 30.0
 
@@ -49,29 +49,6 @@ class Served:
     loaded_at: datetime
     metrics: dict[str, float]
     compile_error: str | None = None  # the forests could not be compiled: LightGBM predicts instead
-
-
-class RegistryError(RuntimeError):
-    """The registry did not answer, or answered with an error, on every attempt."""
-
-
-def resolve_alias(tracking_uri: str, alias: str) -> int | None:
-    """The version `alias` points to, None when the model or the alias does not exist.
-
-    Not training.pipeline.champion_version: that answers None for any MLflow error, so an
-    unreachable registry would look like "no champion yet"; here it raises."""
-    from mlflow import MlflowClient
-    from mlflow.exceptions import MlflowException
-
-    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-    try:
-        model = client.get_registered_model(MODEL_NAME)
-    except MlflowException as exc:
-        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
-            return None
-        raise
-    version = model.aliases.get(alias)
-    return int(version) if version is not None else None
 
 
 def check_bundle(bundle: Bundle) -> None:
@@ -163,7 +140,7 @@ class ModelHolder:
 
     cache_dir keeps the compiled forests (default: JIANFU_DATA_DIR/compiled). loader and resolver
     exist so a test can hand over a broken version; by default they are the real registry
-    (training.pipeline.load_version and resolve_alias)."""
+    (models.registry.load_version and champion_version)."""
 
     def __init__(
         self,
@@ -187,7 +164,7 @@ class ModelHolder:
         self.poll_seconds = poll_seconds
         self.backoff_seconds = backoff_seconds
         self._loader: Loader = loader or load_version
-        self._resolver: Resolver = resolver or resolve_alias
+        self._resolver: Resolver = resolver or champion_version
         self._served: Served | None = None
         self._swap_lock = threading.Lock()  # guards the one assignment of _served
         self._check_lock = threading.Lock()  # one check at a time (background poll, manual reload)
@@ -296,6 +273,8 @@ class ModelHolder:
             self.attempts,
             f"could not load version {version} of {MODEL_NAME!r} from {where}",
         )
+        if bundle is None:
+            raise ValueError(f"there is no version {version} of {MODEL_NAME!r} in {where}")
         compile_error = None
         try:
             bundle.compile(self.cache_dir, self.threads)

@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from jianfu.cli import app
+from models.registry import list_versions, load_version
 from tests.conftest import SAMPLES
-from training.pipeline import list_versions, load_version
 
 
 @pytest.fixture(scope="module")

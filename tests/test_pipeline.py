@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 
 from jianfu.cli import app
 from models.bundle import Bundle
+from models.registry import list_versions, load_version
 from tests.conftest import SAMPLES
-from training.pipeline import PromotionRefused, list_versions, load_version, promote, train
+from training.pipeline import PromotionRefused, promote, train
 
 REFERENCE = ("schools", "knowledge_points", "items", "classes", "students", "teaching_progress", "calendar")
 

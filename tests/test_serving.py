@@ -21,9 +21,10 @@ import pytest
 
 from models.bundle import Bundle
 from models.features import FEATURE_NAMES, TIME_FEATURES
+from models.registry import MODEL_NAME, champion_version, load_version
 from service.serving import ModelHolder, Served
 from tests.conftest import SAMPLES
-from training.pipeline import MODEL_NAME, load_version, promote, train
+from training.pipeline import promote, train
 
 REFERENCE = ("schools", "knowledge_points", "items", "classes", "students", "teaching_progress", "calendar")
 PROBES = np.vstack([np.zeros(len(FEATURE_NAMES)), np.full(len(FEATURE_NAMES), np.nan)])
@@ -258,12 +259,10 @@ def test_the_background_check_picks_up_a_new_champion_and_stops(store: dict[str,
     failures = [2]  # the registry fails the first two background checks: the thread must survive
 
     def flaky(uri: str, alias: str) -> int | None:
-        from service.serving import resolve_alias
-
         if holder.ready and failures[0] > 0:
             failures[0] -= 1
             raise ConnectionError("registry went away")
-        return resolve_alias(uri, alias)
+        return champion_version(uri, alias)
 
     _champion(store, 1)
     holder = _holder(store, resolver=flaky, poll_seconds=0.2)

@@ -25,13 +25,13 @@ from models.bundle import Bundle, fingerprint
 from models.correctness import CorrectnessModel
 from models.duration import DurationModel, evening_rows, replay_time, sessions_of
 from models.features import AnswerLog, replay
+from models.registry import MODEL_NAME, champion_version, load_version, model_version, run_params, set_alias
 from models.review import HalfLifeRegression, revisits_of
 from training.dataset import student_fold, training_set
 from training.loaders import DataError
 from training.loaders.contract import SchoolData
 from training.loaders.contract import load as load_school
 
-MODEL_NAME = "jianfu"
 EXPERIMENT = "jianfu"
 N_FOLDS = 5
 HOLDOUT, CALIBRATION = 0, 1
@@ -214,80 +214,29 @@ def train(
     }
 
 
-def _client(tracking_uri: str) -> Any:
-    from mlflow import MlflowClient
-
-    return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-
-
-def list_versions(tracking_uri: str) -> list[dict[str, Any]]:
-    from mlflow.exceptions import MlflowException
-
-    client = _client(tracking_uri)
-    try:
-        aliases_of: dict[str, list[str]] = {}
-        for alias, v in client.get_registered_model(MODEL_NAME).aliases.items():
-            aliases_of.setdefault(str(v), []).append(alias)
-    except MlflowException:
-        return []  # nothing registered yet
-    out = []
-    for v in client.search_model_versions(f"name='{MODEL_NAME}'"):
-        run = client.get_run(v.run_id)
-        out.append(
-            {
-                "version": int(v.version),
-                "aliases": sorted(aliases_of.get(str(v.version), [])),
-                "run_id": v.run_id,
-                "created": v.creation_timestamp,
-                "metrics": dict(run.data.metrics),
-            }
-        )
-    return sorted(out, key=lambda v: v["version"])
-
-
-def champion_version(tracking_uri: str, alias: str = "champion") -> int | None:
-    from mlflow.exceptions import MlflowException
-
-    try:
-        return int(_client(tracking_uri).get_model_version_by_alias(MODEL_NAME, alias).version)
-    except MlflowException:
-        return None
-
-
-def load_version(tracking_uri: str, version: int | str) -> Bundle:
-    import mlflow
-
-    mlflow.set_tracking_uri(tracking_uri)
-    model = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}/{version}")
-    bundle: Bundle = model.unwrap_python_model().bundle
-    return bundle
-
-
 def promote(tracking_uri: str, version: int, alias: str = "champion", force: bool = False) -> dict[str, Any]:
     """Point `alias` at `version`, unless it is worse than the alias's current version on the
-    candidate's holdout (re-evaluated for both on the same data). Raises PromotionRefused."""
-    from mlflow.exceptions import MlflowException
-
-    client = _client(tracking_uri)
-    try:
-        candidate = client.get_model_version(MODEL_NAME, str(version))
-    except MlflowException:
-        raise PromotionRefused(f"there is no version {version} of the model {MODEL_NAME!r}") from None
-    try:
-        current = client.get_model_version_by_alias(MODEL_NAME, alias)
-    except MlflowException:
-        current = None
+    candidate's holdout (re-evaluated for both on the same data). Raises PromotionRefused, or
+    models.registry.RegistryError when the registry fails."""
+    candidate = model_version(tracking_uri, version)
+    if candidate is None:
+        raise PromotionRefused(f"there is no version {version} of the model {MODEL_NAME!r}")
+    current = champion_version(tracking_uri, alias)
     comparison: dict[str, Any] = {}
-    if current is not None and current.version != candidate.version:
-        params = client.get_run(candidate.run_id).data.params
-        data = Path(params["data"])
-        if not data.is_dir() or fingerprint(data_files(data)) != params["data_fingerprint"]:
+    if current is not None and str(current) != str(candidate.version):
+        params = run_params(tracking_uri, candidate.run_id) or {}
+        data = Path(params.get("data", ""))
+        if (
+            "data" not in params
+            or not data.is_dir()
+            or fingerprint(data_files(data)) != params.get("data_fingerprint")
+        ):
             if not force:
                 raise PromotionRefused(
                     f"the data version {version} was trained on ({data}) is gone or has changed; "
                     f"the gate cannot compare it with the current {alias} (use --force to promote anyway)"
                 )
-            client.set_registered_model_alias(MODEL_NAME, alias, str(version))
+            set_alias(tracking_uri, alias, version)
             return {
                 "version": version,
                 "alias": alias,
@@ -295,19 +244,26 @@ def promote(tracking_uri: str, version: int, alias: str = "champion", force: boo
             }
         log = load_school(data).log
         holdout = split_rows(log).holdout
-        ours = evaluate(load_version(tracking_uri, version), log, holdout)
-        theirs = evaluate(load_version(tracking_uri, current.version), log, holdout)
-        comparison = {"candidate": ours, alias: theirs, "champion_version": int(current.version)}
+        ours = evaluate(_loaded(tracking_uri, version), log, holdout)
+        theirs = evaluate(_loaded(tracking_uri, current), log, holdout)
+        comparison = {"candidate": ours, alias: theirs, "champion_version": current}
         reasons = _worse(ours, theirs)
         if reasons and not force:
             raise PromotionRefused(
-                f"version {version} is worse than {alias} (version {current.version}) on the holdout: "
+                f"version {version} is worse than {alias} (version {current}) on the holdout: "
                 + "; ".join(reasons)
                 + " (use --force to promote anyway)"
             )
         comparison["overridden"] = reasons
-    client.set_registered_model_alias(MODEL_NAME, alias, str(version))
+    set_alias(tracking_uri, alias, version)
     return {"version": version, "alias": alias, **comparison}
+
+
+def _loaded(tracking_uri: str, version: int | str) -> Bundle:
+    bundle = load_version(tracking_uri, version)
+    if bundle is None:  # it was there a moment ago: deleted meanwhile
+        raise PromotionRefused(f"version {version} of the model {MODEL_NAME!r} could not be found")
+    return bundle
 
 
 def _worse(candidate: dict[str, float], champion: dict[str, float]) -> list[str]:

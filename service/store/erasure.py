@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select
 
-from service.auth import remove_student_accounts
 from service.store import tables as t
+from service.store.accounts import delete_student_accounts
 from service.store.importer import erased_hash
 
 
@@ -43,7 +43,7 @@ def erase_student(engine: Engine, student_id: str, *, requested_by: str, now: da
             ("evening_reports", t.evening_reports),
         ):
             removed[name] = conn.execute(delete(table).where(table.c.student_id == student_id)).rowcount
-        accounts = remove_student_accounts(conn, student_id)
+        accounts = delete_student_accounts(conn, student_id)
         removed["accounts"] = accounts["accounts"]
         removed["guardian_links"] = accounts["links"]
         removed["students"] = conn.execute(

@@ -1,13 +1,15 @@
-"""Alembic environment: runs on the engine handed over in config.attributes (see db.upgrade)."""
+"""Alembic environment: runs on the connection handed over in config.attributes, inside its
+transaction and under its migration lock (db.upgrade), else on the engine in one transaction."""
 
 from alembic import context
+from sqlalchemy import Connection
 
 from service.store.tables import metadata
 
 config = context.config
-engine = config.attributes["engine"]
 
-with engine.begin() as connection:
+
+def run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
@@ -15,3 +17,10 @@ with engine.begin() as connection:
         compare_type=True,
     )
     context.run_migrations()
+
+
+if config.attributes.get("connection") is not None:
+    run(config.attributes["connection"])
+else:
+    with config.attributes["engine"].begin() as connection:
+        run(connection)
