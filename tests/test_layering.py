@@ -74,7 +74,43 @@ RULES = [
             ("service/app.py", "starlette.types"): "the app factory: its plain ASGI middleware",
         },
     ),
+    Rule(
+        "pages-call-the-domain-not-the-routes",
+        "service/web",
+        ("service.api.v1",),
+        "a page calls the same domain functions (service.plans, service.evenings, ...) as the routes",
+    ),
+    Rule(
+        "routes-issue-no-sql",
+        "service/api/v1",
+        ("sqlalchemy", "service.store.tables", "service.store.queries", "service.policy", "service.planner"),
+        "a route is parse, permission, one domain call, shape: the reads and writes are the domain's",
+    ),
+    Rule(
+        "pages-issue-no-sql",
+        "service/web",
+        ("sqlalchemy", "service.store.tables", "service.store.queries", "service.policy", "service.planner"),
+        "a page is sign-in, permission, one domain call, render: the reads and writes are the domain's",
+    ),
 ]
+
+HTTP_LAYERS = ("service/api", "service/web")
+
+
+@pytest.mark.parametrize("folder", HTTP_LAYERS)
+def test_no_route_or_page_executes_a_statement(folder: str) -> None:
+    """Not even through a connection it was handed: no `.execute(` / `.scalars(` / `.begin(` call
+    in a route, a dependency or a page (the store's hot reads run inside domain functions)."""
+    bad = []
+    for path in sorted((ROOT / folder).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") in (
+                "execute",
+                "scalars",
+                "begin",
+            ):
+                bad.append(f"{path.relative_to(ROOT).as_posix()}:{node.lineno}")
+    assert not bad, "SQL issued in the HTTP layer: " + ", ".join(bad)
 
 
 def imports_of(path: Path, root: Path = ROOT) -> Iterator[Import]:
