@@ -102,6 +102,16 @@ def see_student(
     return row
 
 
+def subjects_of(who: Principal, student: StudentRef) -> frozenset[str] | None:
+    """The subjects of a student's records (answers, error book) this account acts on: a subject
+    teacher only the subjects they teach the student's class; anyone else who may see the student,
+    every subject (None)."""
+    if who.role != "teacher":
+        return None
+    subjects = who.classes.get(student.class_id, frozenset())
+    return None if "" in subjects else subjects
+
+
 def see_class(db: Engine, who: Principal, class_id: str, *, subject: str | None = None) -> ClassRef:
     """The class if this account teaches it (the subject, if given), heads it, or runs its school."""
     row = class_ref(db, class_id)

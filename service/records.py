@@ -7,18 +7,23 @@ their permission checks (service.access); a refusal is a service.errors exceptio
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import Engine, select
 
-from service.errors import Invalid
+from service.errors import Invalid, NotAllowed
 from service.schemas import AttemptIn, AttemptsStored, ErrorBookEntry
 from service.store import tables as t
 from service.store.attempts import Answer, AnswerError, record_answers
 
 
-def record(*, db: Engine, student_id: str, answers: Sequence[AttemptIn]) -> AttemptsStored:
-    """A batch of a student's answers, stored whole or not at all, each once by its event id."""
+def record(
+    *, db: Engine, student_id: str, answers: Sequence[AttemptIn], subjects: Collection[str] | None = None
+) -> AttemptsStored:
+    """A batch of a student's answers, stored whole or not at all, each once by its event id.
+    `subjects`: the only subjects the caller may record answers in (a subject teacher's), else any."""
+    if subjects is not None:
+        _refuse_other_subjects(db, [a.item_id for a in answers], subjects)
     batch = [
         Answer(a.event_id, a.item_id, a.night, a.submitted_at, a.correct, a.seconds, a.score, a.source)
         for a in answers
@@ -32,13 +37,39 @@ def record(*, db: Engine, student_id: str, answers: Sequence[AttemptIn]) -> Atte
     return AttemptsStored(**result)
 
 
-def error_book(*, db: Engine, student_id: str, include_resolved: bool = False) -> list[ErrorBookEntry]:
-    """Open entries first (oldest first), then, if asked, the resolved ones."""
+def _refuse_other_subjects(db: Engine, item_ids: list[str], subjects: Collection[str]) -> None:
+    with db.connect() as conn:
+        subject_of = dict(
+            conn.execute(
+                select(t.items.c.item_id, t.items.c.subject).where(t.items.c.item_id.in_(item_ids))
+            ).all()
+        )
+    wrong = [(n, i) for n, i in enumerate(item_ids) if i in subject_of and subject_of[i] not in subjects]
+    if wrong:
+        _, item = wrong[0]
+        mine = ", ".join(sorted(subjects))
+        raise NotAllowed(
+            f"{item} is a {subject_of[item]} item; this account records answers in {mine} only",
+            f"{item} 是{subject_of[item]}题目；这个账号只能记录{mine}的作答",
+            errors=[
+                {"in": "body", "pointer": f"/attempts/{k}/item_id", "detail": "another subject"}
+                for k, _ in wrong
+            ],
+        )
+
+
+def error_book(
+    *, db: Engine, student_id: str, include_resolved: bool = False, subjects: Collection[str] | None = None
+) -> list[ErrorBookEntry]:
+    """Open entries first (oldest first), then, if asked, the resolved ones; with `subjects`, only
+    entries of those subjects (what a subject teacher sees)."""
     query = (
         select(t.error_book, t.items.c.subject)
         .join(t.items, t.items.c.item_id == t.error_book.c.item_id)
         .where(t.error_book.c.student_id == student_id)
     )
+    if subjects is not None:
+        query = query.where(t.items.c.subject.in_(sorted(subjects)))
     if not include_resolved:
         query = query.where(t.error_book.c.resolved_at.is_(None))
     with db.connect() as conn:

@@ -455,8 +455,9 @@ def student_answer(
         one = AttemptIn(event_id=event_id, item_id=item_id, night=_on(night), submitted_at=datetime.now(UTC),
                         correct=correct == "1", seconds=max(1, round(minutes * 60)), source="app")  # fmt: skip
         access.require(who, "student", "teacher")
-        access.see_student(svc.engine, who, student_id)
-        return records.record(db=svc.engine, student_id=student_id, answers=[one])
+        student = access.see_student(svc.engine, who, student_id)
+        return records.record(db=svc.engine, student_id=student_id, answers=[one],
+                              subjects=access.subjects_of(who, student))  # fmt: skip
 
     done = _try(request, answer)
     if isinstance(done, HTMLResponse):

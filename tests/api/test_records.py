@@ -4,8 +4,12 @@ evening on PostgreSQL."""
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
+import pytest
+from sqlalchemy import select
+
+from service.store import tables as t
 from tests.api.conftest import NIGHT, World
 
 
@@ -66,3 +70,40 @@ def _plan_publish_tonight_answer(world: World) -> None:
     assert first in {e["item_id"] for e in book if e["resolved_at"] is None}
     done = student.get(f"/v1/students/{world.student}/tonight", params={"night": str(NIGHT)}).json()
     assert sum(i["done"] for i in done["items"]) == 2
+
+
+def test_a_subject_teacher_reads_and_records_only_the_subjects_they_teach(world: World) -> None:
+    """A teacher of English in the class sees the English part of the error book and may record an
+    English answer for the student, never a maths one (which could close a maths entry)."""
+    english = world.sign_in("t-english")
+    student = world.sign_in("s-1")
+    url = f"/v1/students/{world.student}/error-book"
+    whole = student.get(url, params={"include_resolved": "true"}).json()
+    seen = english.get(url, params={"include_resolved": "true"})
+    assert seen.status_code == 200, seen.text
+    assert {e["subject"] for e in whole} > {"english"}  # the book holds other subjects too
+    assert seen.json() == [e for e in whole if e["subject"] == "english"]
+
+    with world.engine.connect() as conn:
+        item_of = {
+            subject: conn.execute(
+                select(t.items.c.item_id).where(t.items.c.subject == subject, t.items.c.grade == 5)
+                .order_by(t.items.c.item_id).limit(1)
+            ).scalar_one()
+            for subject in ("math", "english")
+        }  # fmt: skip
+
+    def answer(item: str, event: str) -> dict[str, Any]:
+        return {"attempts": [{"event_id": event, "item_id": item, "night": str(NIGHT), "correct": True,
+                              "submitted_at": "2026-11-10T19:40:00+08:00", "seconds": 60}]}  # fmt: skip
+
+    attempts = f"/v1/students/{world.student}/attempts"
+    refused = english.post(attempts, json=answer(item_of["math"], "ev-math"))
+    assert refused.status_code == 403 and refused.json()["errors"][0]["pointer"] == "/attempts/0/item_id"
+    with world.engine.connect() as conn:
+        assert (
+            conn.execute(select(t.attempts.c.event_id).where(t.attempts.c.event_id == "ev-math")).first()
+            is None
+        )
+    stored = english.post(attempts, json=answer(item_of["english"], "ev-english"))
+    assert stored.status_code == 200 and stored.json()["stored"] == 1

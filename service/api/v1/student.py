@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
-from service import evenings, records
+from service import access, evenings, records
 from service.api.deps import AnswersFor, GuardianOf, SeesStudent, SeesStudentTonight, ServicesDep
 from service.schemas import (
     AttemptBatch,
@@ -61,7 +61,8 @@ async def tonight(
     summary="Answers in a batch: stored once each by event_id; wrong ones enter the error book",
 )
 def attempts(student_id: str, body: AttemptBatch, scope: AnswersFor, svc: ServicesDep) -> AttemptsStored:
-    return records.record(db=svc.engine, student_id=student_id, answers=body.attempts)
+    return records.record(db=svc.engine, student_id=student_id, answers=body.attempts,
+                          subjects=access.subjects_of(scope.who, scope.student))  # fmt: skip
 
 
 @router.get(
@@ -75,7 +76,8 @@ def error_book(
     svc: ServicesDep,
     include_resolved: QueryFlag = Query(False, description="also entries already mastered"),
 ) -> list[ErrorBookEntry]:
-    return records.error_book(db=svc.engine, student_id=student_id, include_resolved=include_resolved)
+    return records.error_book(db=svc.engine, student_id=student_id, include_resolved=include_resolved,
+                              subjects=access.subjects_of(scope.who, scope.student))  # fmt: skip
 
 
 @router.post(
