@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Annotated, Any, NamedTuple, Protocol
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -18,7 +18,8 @@ from service.auth import AuthError, Principal, PrincipalCache, token_user
 from service.planner.context import StateCache
 from service.policy.policy import PolicyBook
 from service.settings import Settings
-from service.store.reads import Read, Reader, reader
+from service.store.queries import ClassPlace, StudentPlace, read_class_place, read_student_place
+from service.store.reads import Reader, reader
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/v1/token", auto_error=False)
 BEARER = {"WWW-Authenticate": "Bearer"}
@@ -113,44 +114,21 @@ def _not_found(what: str, ref: str) -> Problem:
     return Problem(404, f"no {what} {ref} among those this account may see", kind="not-found")
 
 
-class StudentFacts(NamedTuple):
-    student_id: str
-    class_id: str
-    school_id: str
-    grade: int
-
-
-class ClassFacts(NamedTuple):
-    class_id: str
-    school_id: str
-    grade: int
-
-
-STUDENT_FACTS = Read("""
-    SELECT s.student_id, s.class_id, c.school_id, c.grade
-    FROM students s JOIN classes c ON c.class_id = s.class_id
-    WHERE s.student_id = :student_id
-""")
-CLASS_FACTS = Read("SELECT class_id, school_id, grade FROM classes WHERE class_id = :class_id")
-
-
-def student_facts(engine: Engine, student_id: str, read: Reader | None = None) -> StudentFacts | None:
+def student_facts(engine: Engine, student_id: str, read: Reader | None = None) -> StudentPlace | None:
     if read is None:
         with reader(engine) as fresh:
             return student_facts(engine, student_id, fresh)
-    row = read.first(STUDENT_FACTS, student_id=student_id)
-    return StudentFacts(*row) if row is not None else None
+    return read_student_place(read, student_id)
 
 
-def class_facts(engine: Engine, class_id: str) -> ClassFacts | None:
+def class_facts(engine: Engine, class_id: str) -> ClassPlace | None:
     with reader(engine) as read:
-        row = read.first(CLASS_FACTS, class_id=class_id)
-    return ClassFacts(*row) if row is not None else None
+        return read_class_place(read, class_id)
 
 
 def see_student(
     svc: Services, who: Principal, student_id: str, *, subject: str | None = None, read: Reader | None = None
-) -> StudentFacts:
+) -> StudentPlace:
     """The student's facts if this account may see them: themself, their child, their class's teacher
     (of `subject` if given) or head teacher, their school's administrator. (`read`: on a reader the
     route holds already.)"""
@@ -164,7 +142,7 @@ def see_student(
     return row
 
 
-def see_class(svc: Services, who: Principal, class_id: str, *, subject: str | None = None) -> ClassFacts:
+def see_class(svc: Services, who: Principal, class_id: str, *, subject: str | None = None) -> ClassPlace:
     """The class's facts if this account teaches it (the subject, if given), heads it, or runs its school."""
     row = class_facts(svc.engine, class_id)
     if row is None or not (

@@ -8,15 +8,15 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, select
 
 from models.features import ItemInfo, Priors, StudentState
 from service.policy.policy import Policy
 from service.store import tables as t
+from service.store.queries import SETS_ITEMS, class_members, class_place, evening_at, open_entries
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,8 @@ class ClassFacts:
 
 
 def evening_epoch(night: date, timezone: str) -> float:
-    return datetime.combine(night, time(19, 0), ZoneInfo(timezone)).timestamp()
+    """The evening's start (19:00 school time) in epoch seconds, as the models count time."""
+    return evening_at(night, timezone).timestamp()
 
 
 def load_class(
@@ -77,11 +78,7 @@ def load_class(
     priors: Priors,
     cache: StateCache | None = None,
 ) -> ClassFacts:
-    klass = conn.execute(
-        select(t.classes.c.grade, t.classes.c.school_id, t.schools.c.policy, t.schools.c.timezone)
-        .join(t.schools, t.schools.c.school_id == t.classes.c.school_id)
-        .where(t.classes.c.class_id == class_id)
-    ).first()
+    klass = class_place(conn, class_id)
     if klass is None:
         raise LookupError(f"no class {class_id}")
     grade = klass.grade
@@ -127,7 +124,7 @@ def load_class(
         candidates.append(Candidate(row.item_id, row.kind, kps, row.dup_group, info))
     students = _students(conn, class_id, subject, night, priors, policy.repeat_days, klass.timezone, cache)
     return ClassFacts(
-        class_id, grade, klass.school_id, klass.policy or "national", klass.timezone, subject, night,
+        class_id, grade, klass.school_id, klass.policy_name, klass.timezone, subject, night,
         evening_epoch(night, klass.timezone), candidates, kp_meta, students,
     )  # fmt: skip
 
@@ -142,11 +139,7 @@ def _students(
     timezone: str,
     cache: StateCache | None = None,
 ) -> list[StudentFacts]:
-    rows = conn.execute(
-        select(t.students.c.student_id, t.students.c.display_name, t.students.c.personal_cap_minutes)
-        .where(t.students.c.class_id == class_id)
-        .order_by(t.students.c.student_id)
-    ).all()
+    rows = class_members(conn, class_id)
     ids = [r.student_id for r in rows]
     exempt = set(
         conn.execute(
@@ -171,7 +164,7 @@ def _students(
         .join(t.plan_items, t.plan_items.c.plan_id == t.plans.c.plan_id)
         .where(
             t.plans.c.student_id.in_(ids),
-            t.plans.c.status.in_(("draft", "published", "exempted", "done")),
+            t.plans.c.status.in_(SETS_ITEMS),
             t.plans.c.night >= since,
             t.plans.c.night <= night + timedelta(days=repeat_days),  # set for a later night counts too (C4)
         )
@@ -186,20 +179,9 @@ def _students(
     ):
         _latest(recent[sid], item_id, done)
     open_errors: dict[str, dict[str, OpenError]] = {sid: {} for sid in ids}
-    at_night = evening_epoch(night, timezone)
-    for e in conn.execute(
-        select(
-            t.error_book.c.student_id,
-            t.error_book.c.item_id,
-            t.error_book.c.created_at,
-            t.error_book.c.resolved_at,
-        )
-        .join(t.items, t.items.c.item_id == t.error_book.c.item_id)
-        .where(t.error_book.c.student_id.in_(ids), t.items.c.subject == subject)
-    ):
+    at = evening_at(night, timezone)
+    for e in open_entries(conn, dict.fromkeys(ids, at), subject=subject):
         created = e.created_at.timestamp()
-        if created > at_night or (e.resolved_at is not None and e.resolved_at.timestamp() <= at_night):
-            continue
         meetings = [(a, y) for a, y, _ in history[e.student_id].get(e.item_id, []) if a >= created]
         right = sum(y for _, y in meetings[1:])
         wrong = 1 + sum(1 - y for _, y in meetings[1:])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, literal, select
@@ -38,6 +38,7 @@ from service.policy.verifier import (
     verify,
 )
 from service.store import tables as t
+from service.store.queries import SETS_ITEMS, evening_at, open_entries, student_places
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,6 @@ class Outcome:
 
 
 Context = tuple[HomeworkSet, StudentContext, ClassContext, EveningState, Any]
-_SET_STATUSES = ("draft", "published", "exempted", "done")  # a plan that sets its items
 
 
 def context(conn: Connection, policy_of: Any, proposal: Proposal, spec: EveningSpec | None = None) -> Context:
@@ -86,25 +86,11 @@ def contexts(
     students = [p.student_id for p in proposals]
     nights = sorted({p.night for p in proposals})
     ids = sorted({i.item_id for p in proposals for i in p.items})
-    student_rows = {
-        r.student_id: r
-        for r in conn.execute(
-            select(
-                t.students.c.student_id,
-                t.students.c.personal_cap_minutes,
-                t.classes.c.class_id,
-                t.classes.c.grade,
-                t.schools.c.policy,
-            )
-            .join(t.classes, t.classes.c.class_id == t.students.c.class_id)
-            .join(t.schools, t.schools.c.school_id == t.classes.c.school_id)
-            .where(t.students.c.student_id.in_(students))
-        )
-    }
+    student_rows = student_places(conn, students)
     missing = [s for s in students if s not in student_rows]
     if missing:
         raise LedgerError(f"没有学生 {', '.join(missing)}", f"no student {', '.join(missing)}")
-    policies = {s: policy_of(r.policy or "national") for s, r in student_rows.items()}
+    policies = {s: policy_of(r.policy_name) for s, r in student_rows.items()}
     facts = {r.item_id: r for r in conn.execute(select(t.items).where(t.items.c.item_id.in_(ids)))}
     for proposal in proposals:
         _check_items(proposal, facts)
@@ -129,7 +115,10 @@ def contexts(
         taught.setdefault(class_id, {})[kp_id] = taught_on
     window = max(policy.repeat_days for policy in policies.values())
     recent = _recently_set(conn, proposals, students, ids, nights, window, policies)
-    open_errors = _open_errors(conn, proposals, students, ids)
+    open_errors: dict[str, set[str]] = {s: set() for s in students}
+    evenings = {p.student_id: evening_at(p.night, student_rows[p.student_id].timezone) for p in proposals}
+    for entry in open_entries(conn, evenings, item_ids=ids):  # the only items a set may call reviews
+        open_errors[entry.student_id].add(entry.item_id)
     views = _views(conn, proposals, students, nights)
     exempt = {
         (sid, night)
@@ -228,7 +217,7 @@ def _recently_set(
         .join(t.plans, t.plans.c.plan_id == t.plan_items.c.plan_id)
         .where(
             t.plans.c.student_id.in_(students),
-            t.plans.c.status.in_(_SET_STATUSES),
+            t.plans.c.status.in_(SETS_ITEMS),
             t.plans.c.night >= lo,
             t.plans.c.night <= hi,  # later nights count too
             t.plan_items.c.item_id.in_(ids),
@@ -257,28 +246,6 @@ def _recently_set(
             if item_id not in mine or days < abs((mine[item_id] - proposal.night).days):
                 mine[item_id] = night
     return recent
-
-
-def _open_errors(
-    conn: Connection, proposals: Sequence[Proposal], students: Sequence[str], ids: Sequence[str]
-) -> dict[str, set[str]]:
-    """Per student, items with an error-book entry still open on the night: the only items a set
-    may call reviews (C4 lets reviews come back within the repeat window)."""
-    by_student = {p.student_id: p for p in proposals}
-    out: dict[str, set[str]] = {s: set() for s in students}
-    for r in conn.execute(
-        select(
-            t.error_book.c.student_id,
-            t.error_book.c.item_id,
-            t.error_book.c.created_at,
-            t.error_book.c.resolved_at,
-        ).where(t.error_book.c.student_id.in_(students), t.error_book.c.item_id.in_(ids))
-    ):
-        night = by_student[r.student_id].night
-        night_start = datetime.combine(night, time(0, 0), tzinfo=UTC)
-        if r.created_at.date() <= night and (r.resolved_at is None or r.resolved_at > night_start):
-            out[r.student_id].add(r.item_id)
-    return out
 
 
 def _views(
@@ -345,7 +312,7 @@ def _tonight(
             .where(
                 t.plans.c.student_id.in_(students),
                 t.plans.c.night.in_(nights),
-                t.plans.c.status.in_(_SET_STATUSES),
+                t.plans.c.status.in_(SETS_ITEMS),
             )
         )
         if r.night == by_student[r.student_id].night and r.plan_id != by_student[r.student_id].plan_id

@@ -32,8 +32,10 @@ from models.schema import SUBJECTS
 from service.policy.budget import day_type, default_weights, evening_cap, split
 from service.policy.policy import Policy
 from service.store import tables as t
+from service.store.queries import PlanStatus, class_place, student_places
 
 DRAFT_HOLD = timedelta(minutes=30)
+DRAFT, PUBLISHED, DISCARDED = PlanStatus.DRAFT.value, PlanStatus.PUBLISHED.value, PlanStatus.DISCARDED.value
 EPS = 1e-9
 
 
@@ -105,21 +107,10 @@ def evening_spec(conn: Connection, policy_of: Any, student_id: str, night: date)
 
     `policy_of(school_policy_name) -> Policy`. Performance is not an input (T11).
     """
-    row = conn.execute(
-        select(
-            t.students.c.personal_cap_minutes,
-            t.classes.c.class_id,
-            t.classes.c.grade,
-            t.schools.c.school_id,
-            t.schools.c.policy,
-        )
-        .join(t.classes, t.classes.c.class_id == t.students.c.class_id)
-        .join(t.schools, t.schools.c.school_id == t.classes.c.school_id)
-        .where(t.students.c.student_id == student_id)
-    ).first()
+    row = student_places(conn, [student_id]).get(student_id)
     if row is None:
         raise LedgerError(f"没有学生 {student_id}", f"no student {student_id}")
-    policy: Policy = policy_of(row.policy or "national")
+    policy: Policy = policy_of(row.policy_name)
     calendar = {
         d.day: d.day_type
         for d in conn.execute(
@@ -153,14 +144,10 @@ def class_weights(conn: Connection, policy: Policy, klass: Any, night: date) -> 
 
 
 def class_policy(conn: Connection, policy_of: Any, class_id: str) -> tuple[int, Policy]:
-    row = conn.execute(
-        select(t.classes.c.grade, t.schools.c.policy)
-        .join(t.schools, t.schools.c.school_id == t.classes.c.school_id)
-        .where(t.classes.c.class_id == class_id)
-    ).first()
+    row = class_place(conn, class_id)
     if row is None:
         raise LedgerError(f"没有班级 {class_id}", f"no class {class_id}")
-    return row.grade, policy_of(row.policy or "national")
+    return row.grade, policy_of(row.policy_name)
 
 
 def _too_many_subjects(grade: int, policy: Policy, subjects: Iterable[str]) -> LedgerError | None:
@@ -318,10 +305,10 @@ def replace_draft(
                 update(t.plans)
                 .where(
                     t.plans.c.plan_id == draft.plan_id,
-                    t.plans.c.status == "draft",
+                    t.plans.c.status == DRAFT,
                     t.plans.c.expires_at > now,
                 )
-                .values(status="draft")
+                .values(status=DRAFT)
             )
             if claimed.rowcount != 1:
                 raise LedgerError(
@@ -394,7 +381,7 @@ def _book(
             night=draft.night,
             subject=draft.subject,
             teacher_id=draft.teacher_id,
-            status="draft",
+            status=DRAFT,
             model_version=draft.model_version,
             typical_minutes=typical,
             conservative_minutes=minutes,
@@ -505,8 +492,8 @@ def discard(engine: Engine, plan_id: str) -> bool:
     with engine.begin() as conn:
         claimed = conn.execute(
             update(t.plans)
-            .where(t.plans.c.plan_id == plan_id, t.plans.c.status == "draft")
-            .values(status="discarded", expires_at=None)
+            .where(t.plans.c.plan_id == plan_id, t.plans.c.status == DRAFT)
+            .values(status=DISCARDED, expires_at=None)
         )
         if claimed.rowcount != 1:
             return False
@@ -518,7 +505,7 @@ def expire_drafts(
     engine: Engine, now: datetime, *, student_id: str | None = None, night: date | None = None
 ) -> int:
     """Release every draft whose hold has run out (of one student's night, if given); how many."""
-    query = select(t.plans.c.plan_id).where(t.plans.c.status == "draft", t.plans.c.expires_at <= now)
+    query = select(t.plans.c.plan_id).where(t.plans.c.status == DRAFT, t.plans.c.expires_at <= now)
     if student_id is not None:
         query = query.where(t.plans.c.student_id == student_id)
     if night is not None:
@@ -530,8 +517,8 @@ def expire_drafts(
         with engine.begin() as conn:
             claimed = conn.execute(
                 update(t.plans)
-                .where(t.plans.c.plan_id == plan_id, t.plans.c.status == "draft", t.plans.c.expires_at <= now)
-                .values(status="discarded", expires_at=None)
+                .where(t.plans.c.plan_id == plan_id, t.plans.c.status == DRAFT, t.plans.c.expires_at <= now)
+                .values(status=DISCARDED, expires_at=None)
             )
             if claimed.rowcount == 1:
                 _release(conn, plan_id)
@@ -544,14 +531,14 @@ def publish(engine: Engine, plan_id: str, *, now: datetime) -> None:
     with engine.begin() as conn:
         done = conn.execute(
             update(t.plans)
-            .where(t.plans.c.plan_id == plan_id, t.plans.c.status == "draft", t.plans.c.expires_at > now)
-            .values(status="published", expires_at=None)
+            .where(t.plans.c.plan_id == plan_id, t.plans.c.status == DRAFT, t.plans.c.expires_at > now)
+            .values(status=PUBLISHED, expires_at=None)
         )
         if done.rowcount != 1:
             status = conn.execute(select(t.plans.c.status).where(t.plans.c.plan_id == plan_id)).scalar()
             if status is None:
                 raise LedgerError(f"没有计划 {plan_id}", f"no plan {plan_id}")
-            if status == "draft":
+            if status == DRAFT:
                 raise LedgerError(
                     "草稿已过期，预留的时间已释放：请重新生成",
                     "the draft has expired and its minutes were released: plan again",

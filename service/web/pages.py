@@ -38,6 +38,7 @@ from service.api.v1.schemas import (
 )
 from service.auth import AuthError, Principal
 from service.store import tables as t
+from service.store.queries import HANDED_OUT, SETS_ITEMS
 from service.web import i18n
 from service.web.session import (
     LANG_COOKIE,
@@ -292,7 +293,7 @@ def _class_sets(svc: Services, who: Principal, class_id: str, subject: str, nigh
                    t.plans.c.conservative_minutes, t.plans.c.model_version)
             .join(t.students, t.students.c.student_id == t.plans.c.student_id)
             .where(t.students.c.class_id == class_id, t.plans.c.subject == subject, t.plans.c.night == night,
-                   t.plans.c.status.in_(("draft", "published", "done", "exempted")))
+                   t.plans.c.status.in_(SETS_ITEMS))
         ).all()  # fmt: skip
         items = conn.execute(
             select(t.plan_items.c.plan_id, t.plan_items.c.item_id, t.plan_items.c.tier,
@@ -434,7 +435,7 @@ def _worksheets(
                    t.classes.c.name.label("class_name"), t.plans.c.subject)
             .join(t.students, t.students.c.student_id == t.plans.c.student_id)
             .join(t.classes, t.classes.c.class_id == t.students.c.class_id)
-            .where(t.plans.c.night == night, t.plans.c.status.in_(("published", "done")))
+            .where(t.plans.c.night == night, t.plans.c.status.in_(HANDED_OUT))
             .order_by(t.plans.c.student_id, t.plans.c.subject)
         )  # fmt: skip
         query = query.where(t.plans.c.student_id == student_id) if student_id else query.where(

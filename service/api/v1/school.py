@@ -32,10 +32,10 @@ from service.auth import Principal
 from service.policy.budget import evening_cap
 from service.policy.ledger import LedgerError, class_policy, evening_spec, release_unused, set_allocation
 from service.store import tables as t
+from service.store.queries import HANDED_OUT, SETS_ITEMS
 
 router = APIRouter(tags=["head teacher and school"])
 COORDINATORS = ("head_teacher", "school_admin")
-LIVE = ("draft", "published", "done")
 
 
 def _rule_problem(exc: LedgerError) -> Problem:
@@ -137,7 +137,7 @@ def evening_of_class(svc: Services, class_id: str, night: date) -> ClassEvening:
         planned: dict[str, dict[str, float]] = defaultdict(dict)
         for sid, subject, minutes in conn.execute(
             select(t.plans.c.student_id, t.plans.c.subject, func.sum(t.plans.c.typical_minutes))
-            .where(t.plans.c.student_id.in_(ids), t.plans.c.night == night, t.plans.c.status.in_(LIVE))
+            .where(t.plans.c.student_id.in_(ids), t.plans.c.night == night, t.plans.c.status.in_(SETS_ITEMS))
             .group_by(t.plans.c.student_id, t.plans.c.subject)
         ):
             planned[sid][subject] = round(float(minutes), 1)
@@ -226,7 +226,7 @@ def notice(
                    func.count(t.plan_items.c.item_id))
             .join(t.students, t.students.c.student_id == t.plans.c.student_id)
             .join(t.plan_items, t.plan_items.c.plan_id == t.plans.c.plan_id)
-            .where(t.students.c.class_id == class_id, t.plans.c.status.in_(("published", "done")),
+            .where(t.students.c.class_id == class_id, t.plans.c.status.in_(HANDED_OUT),
                    t.plans.c.night >= monday, t.plans.c.night <= monday + timedelta(days=6))
             .group_by(t.plans.c.plan_id, t.plans.c.night, t.plans.c.subject, t.plans.c.student_id,
                       t.plans.c.typical_minutes)
@@ -310,7 +310,7 @@ def burden(
                 t.plans.c.student_id.in_(ids),
                 t.plans.c.night >= start,
                 t.plans.c.night <= end,
-                t.plans.c.status.in_(("published", "done")),
+                t.plans.c.status.in_(HANDED_OUT),
             )
         ):
             planned[(sid, night)] += minutes
