@@ -24,16 +24,8 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from service.policy.ledger import (
-    EveningSpec,
-    LedgerError,
-    PlanDraft,
-    PlanLine,
-    class_students,
-    discard,
-    evening_spec,
-    reserve,
-)
+from service.policy.evenings import class_students, evening_spec
+from service.policy.ledger import EveningSpec, LedgerError, PlanDraft, PlanLine, discard, reserve
 from service.policy.policy import PolicyBook
 from service.store import tables as t
 from service.store.db import make_engine

@@ -98,7 +98,7 @@ def class_45(repeats: int = 5, class_id: str = "east-5-1", subject: str = "math"
 
     from service.planner.context import StateCache
     from service.planner.plan import plan_class
-    from service.policy.ledger import set_allocation
+    from service.policy.evenings import set_allocation
     from service.policy.policy import PolicyBook
     from service.store.db import make_engine, upgrade
     from service.store.importer import import_files

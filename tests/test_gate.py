@@ -8,8 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, func, insert, select
 
+from service.policy.evenings import record_exemption, set_allocation
 from service.policy.gate import Proposal, bank_timing, context, contexts, submit, submit_many
-from service.policy.ledger import LedgerError, PlanLine, publish, record_exemption, set_allocation
+from service.policy.ledger import LedgerError, PlanLine, publish
 from service.policy.policy import PolicyBook
 from service.store import tables as t
 from tests.conftest import SAMPLES
@@ -249,7 +250,7 @@ def test_a_batch_holds_one_set_per_student(school: Engine) -> None:
 
 
 def _spec(conn, proposal: Proposal):  # type: ignore[no-untyped-def]
-    from service.policy.ledger import evening_spec
+    from service.policy.evenings import evening_spec
 
     return evening_spec(conn, BOOK, proposal.student_id, proposal.night)
 

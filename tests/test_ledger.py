@@ -15,24 +15,26 @@ from sqlalchemy.exc import IntegrityError
 
 from benchmarks.ledger import hammer
 from service.policy.budget import default_weights, evening_cap
+from service.policy.evenings import (
+    class_students,
+    evening_spec,
+    is_exempt,
+    record_exemption,
+    release_unused,
+    set_allocation,
+)
 from service.policy.ledger import (
     EveningSpec,
     LedgerError,
     OverBudget,
     PlanDraft,
     PlanLine,
-    class_students,
     discard,
-    evening_spec,
     evening_view,
     expire_drafts,
-    is_exempt,
     open_evenings,
     publish,
-    record_exemption,
-    release_unused,
     reserve,
-    set_allocation,
 )
 from service.policy.policy import PolicyBook, load_policy
 from service.store import tables as t

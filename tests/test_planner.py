@@ -18,8 +18,9 @@ from sqlalchemy import Engine, insert, select, text
 from models.bundle import Bundle
 from service.planner.optimise import Problem, brute_force, solve, solve_exact, solve_fallback
 from service.planner.plan import ClassPlan, plan_class
+from service.policy.evenings import record_exemption, set_allocation
 from service.policy.gate import Proposal, context
-from service.policy.ledger import PlanLine, record_exemption, set_allocation
+from service.policy.ledger import PlanLine
 from service.policy.policy import PolicyBook
 from service.policy.verifier import verify
 from service.store import tables as t

@@ -16,7 +16,14 @@ from sqlalchemy import Connection, func, select
 from models.features import ItemInfo, Priors, StudentState
 from service.policy.policy import Policy
 from service.store import tables as t
-from service.store.queries import SETS_ITEMS, class_members, class_place, evening_at, open_entries
+from service.store.queries import (
+    SETS_ITEMS,
+    StudentPlace,
+    class_members,
+    class_place,
+    evening_at,
+    open_entries,
+)
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,14 @@ class ClassFacts:
     candidates: list[Candidate]
     kp_meta: dict[str, tuple[str, str, int]]  # kp -> (unit, name, grade)
     students: list[StudentFacts]
+
+    def places(self) -> list[StudentPlace]:
+        """Where each student belongs (the evening specs need no other read of it)."""
+        return [
+            StudentPlace(s.student_id, self.class_id, self.school_id, self.grade, self.policy_name,
+                         self.timezone, s.display_name, s.personal_cap)
+            for s in self.students
+        ]  # fmt: skip
 
 
 def evening_epoch(night: date, timezone: str) -> float:

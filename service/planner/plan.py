@@ -30,8 +30,10 @@ from models.features import TIME_FEATURES, feature_matrix
 from models.review import Revisit
 from service.planner.context import Candidate, ClassFacts, StateCache, StudentFacts, load_class
 from service.planner.optimise import Problem, solve
+from service.policy.evenings import class_policy, evening_specs
 from service.policy.gate import Proposal, submit_many
-from service.policy.ledger import EveningView, PlanLine, class_policy, evening_spec, evening_view
+from service.policy.ledger import EveningSpec, EveningView, PlanLine, evening_views
+from service.policy.policy import PolicyOf
 
 DAY = 86_400.0
 LEVELS = (("A", 0.85), ("B", 0.70), ("C", 0.50), ("D", 0.0))
@@ -101,7 +103,7 @@ def level_of(p: float) -> str:
 def plan_class(
     engine: Engine,
     bundle: Bundle,
-    policy_of: Any,
+    policy_of: PolicyOf,
     class_id: str,
     subject: str,
     night: date,
@@ -118,16 +120,15 @@ def plan_class(
     config = config or PlannerConfig()
     if cache is not None and cache.priors is not bundle.priors:
         raise ValueError("the state cache was built with another model's priors; use a new cache")
-    with engine.connect() as conn:
+    with engine.connect() as conn:  # the class's facts and evenings, read once for all its students
         _, policy = class_policy(conn, policy_of, class_id)
         facts = load_class(conn, policy, class_id, subject, night, bundle.priors, cache)
-        evenings = {}
-        for s in facts.students:
-            spec = evening_spec(conn, policy_of, s.student_id, night)
-            view = evening_view(conn, s.student_id, night) or EveningView(
-                spec.cap_minutes, {}, dict(spec.allowances)
-            )
-            evenings[s.student_id] = view
+        specs = evening_specs(conn, policy_of, facts.places(), night)
+        views = evening_views(conn, dict.fromkeys(specs, night))
+    evenings = {
+        sid: views.get(sid) or EveningView(spec.cap_minutes, {}, dict(spec.allowances))
+        for sid, spec in specs.items()
+    }
     unknown = [kp for kp in focus_kps if kp not in facts.kp_meta]
     if unknown:
         raise ValueError(f"unknown knowledge points for {subject}: {', '.join(unknown)}")
@@ -148,7 +149,7 @@ def plan_class(
         prepared = list(workers.map(one, range(len(facts.students))))
     plans = [plan for plan, _ in prepared]
     chosen = {k: c for k, (_, c) in enumerate(prepared) if c}
-    _gate(engine, bundle, policy_of, facts, plans, scored, chosen, teacher_id, now, model_version)
+    _gate(engine, bundle, policy_of, facts, specs, plans, scored, chosen, teacher_id, now, model_version)
     return ClassPlan(class_id, subject, night, model_version, plans, _summary(plans, set(focus_kps)))
 
 
@@ -205,8 +206,9 @@ def _prepare(
 def _gate(
     engine: Engine,
     bundle: Bundle,
-    policy_of: Any,
+    policy_of: PolicyOf,
     facts: ClassFacts,
+    specs: dict[str, EveningSpec],
     plans: list[StudentPlan],
     scored: list[_Scored],
     chosen: dict[int, list[int]],
@@ -243,7 +245,10 @@ def _gate(
             )
             timings.append(_ModelTiming([i.typical_minutes for i in items], whole, basic))
             sets.append((items, whole))
-        outcomes = submit_many(engine, policy_of, proposals, now=now, timings=timings)
+        outcomes = submit_many(
+            engine, policy_of, proposals, now=now, timings=timings,
+            specs=[specs[p.student_id] for p in proposals],
+        )  # fmt: skip
         for k, outcome, (items, whole) in zip(order, outcomes, sets, strict=True):
             plan = plans[k]
             if outcome.ok:

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, literal, select
+from sqlalchemy import Connection, Engine, literal, select
 
+from service.policy.evenings import evening_spec, evening_specs
 from service.policy.ledger import (
     EveningSpec,
     EveningView,
@@ -24,10 +25,11 @@ from service.policy.ledger import (
     OverBudget,
     PlanDraft,
     PlanLine,
-    evening_spec,
+    evening_views,
     replace_draft,
     reserve,
 )
+from service.policy.policy import Policy, PolicyOf
 from service.policy.verifier import (
     ClassContext,
     EveningState,
@@ -65,17 +67,19 @@ class Outcome:
         return self.reserved and not self.violations
 
 
-Context = tuple[HomeworkSet, StudentContext, ClassContext, EveningState, Any]
+Context = tuple[HomeworkSet, StudentContext, ClassContext, EveningState, Policy]
 
 
-def context(conn: Connection, policy_of: Any, proposal: Proposal, spec: EveningSpec | None = None) -> Context:
+def context(
+    conn: Connection, policy_of: PolicyOf, proposal: Proposal, spec: EveningSpec | None = None
+) -> Context:
     """The verifier's inputs for a proposal, from the database (the plan itself left out)."""
     spec = spec or evening_spec(conn, policy_of, proposal.student_id, proposal.night)
     return contexts(conn, policy_of, [proposal], [spec])[0]
 
 
 def contexts(
-    conn: Connection, policy_of: Any, proposals: Sequence[Proposal], specs: Sequence[EveningSpec]
+    conn: Connection, policy_of: PolicyOf, proposals: Sequence[Proposal], specs: Sequence[EveningSpec]
 ) -> list[Context]:
     """context() of proposals for different students, with one query per kind of fact for them all
     (a class's sets are checked together; each is judged on its own student's facts)."""
@@ -119,7 +123,9 @@ def contexts(
     evenings = {p.student_id: evening_at(p.night, student_rows[p.student_id].timezone) for p in proposals}
     for entry in open_entries(conn, evenings, item_ids=ids):  # the only items a set may call reviews
         open_errors[entry.student_id].add(entry.item_id)
-    views = _views(conn, proposals, students, nights)
+    views = evening_views(
+        conn, {p.student_id: p.night for p in proposals}, exclude={p.student_id: p.plan_id for p in proposals}
+    )
     exempt = {
         (sid, night)
         for sid, night in conn.execute(
@@ -207,7 +213,7 @@ def _recently_set(
     ids: Sequence[str],
     nights: Sequence[date],
     window: int,
-    policies: dict[str, Any],
+    policies: dict[str, Policy],
 ) -> dict[str, dict[str, date]]:
     """student -> item of their set -> the nearest night, before or after, within the repeat window
     that it was set for (or done by) them, other than by this very plan."""
@@ -246,50 +252,6 @@ def _recently_set(
             if item_id not in mine or days < abs((mine[item_id] - proposal.night).days):
                 mine[item_id] = night
     return recent
-
-
-def _views(
-    conn: Connection, proposals: Sequence[Proposal], students: Sequence[str], nights: Sequence[date]
-) -> dict[str, EveningView]:
-    """evening_view() of each proposal's evening without the proposal's own plan (absent: not open)."""
-    by_student = {p.student_id: p for p in proposals}
-
-    def mine(sid: str, night: date) -> bool:
-        return by_student[sid].night == night
-
-    caps = {
-        sid: float(cap)
-        for sid, night, cap in conn.execute(
-            select(
-                t.evening_ledger.c.student_id, t.evening_ledger.c.night, t.evening_ledger.c.cap_minutes
-            ).where(t.evening_ledger.c.student_id.in_(students), t.evening_ledger.c.night.in_(nights))
-        )
-        if mine(sid, night)
-    }
-    allowances: dict[str, dict[str, float]] = {}
-    for sid, night, subject, minutes in conn.execute(
-        select(
-            t.evening_subjects.c.student_id,
-            t.evening_subjects.c.night,
-            t.evening_subjects.c.subject,
-            t.evening_subjects.c.allowance_minutes,
-        ).where(t.evening_subjects.c.student_id.in_(students), t.evening_subjects.c.night.in_(nights))
-    ):
-        if mine(sid, night):
-            allowances.setdefault(sid, {})[subject] = float(minutes)
-    reserved: dict[str, dict[str, float]] = {}
-    lines = t.ledger_lines.c
-    for sid, night, subject, plan_id, minutes in conn.execute(
-        select(lines.student_id, lines.night, lines.subject, lines.plan_id, func.sum(lines.minutes))
-        .where(lines.student_id.in_(students), lines.night.in_(nights))
-        .group_by(lines.student_id, lines.night, lines.subject, lines.plan_id)
-    ):
-        if mine(sid, night) and plan_id != by_student[sid].plan_id:
-            held = reserved.setdefault(sid, {})
-            held[subject] = held.get(subject, 0.0) + float(minutes)
-    return {
-        sid: EveningView(cap, reserved.get(sid, {}), allowances.get(sid, {})) for sid, cap in caps.items()
-    }
 
 
 def _tonight(
@@ -367,7 +329,9 @@ def with_timing(proposal: Proposal, timing: Timing) -> Proposal:
     )
 
 
-def submit(engine: Engine, policy_of: Any, proposal: Proposal, *, now: datetime, timing: Timing) -> Outcome:
+def submit(
+    engine: Engine, policy_of: PolicyOf, proposal: Proposal, *, now: datetime, timing: Timing
+) -> Outcome:
     """Verify a proposed set against every HARD rule and, only if it passes, reserve it as a draft.
 
     Minutes are never taken below `timing`'s for this student; the reservation holds the set's
@@ -377,23 +341,26 @@ def submit(engine: Engine, policy_of: Any, proposal: Proposal, *, now: datetime,
 
 def submit_many(
     engine: Engine,
-    policy_of: Any,
+    policy_of: PolicyOf,
     proposals: Sequence[Proposal],
     *,
     now: datetime,
     timings: Sequence[Timing],
     edit: bool = False,
+    specs: Sequence[EveningSpec] | None = None,
 ) -> list[Outcome]:
     """submit() for sets of different students (a class): their facts are read together, each set
     is verified on its own and reserved in its own transaction, so one refusal touches no other.
     With `edit`, each proposal replaces the live draft with its plan id (its own items and minutes
-    left out of its context) in one transaction."""
+    left out of its context) in one transaction. `specs`: the evenings' specs, one per proposal, if
+    the caller has read them already (a class plan reads its class's once); else they are read here."""
     for proposal in proposals:
         if not proposal.items:
             raise LedgerError("这套作业没有题目", "the set has no items")
     timed = [with_timing(p, timing) for p, timing in zip(proposals, timings, strict=True)]
     with engine.connect() as conn:
-        specs = [evening_spec(conn, policy_of, p.student_id, p.night) for p in timed]
+        if specs is None:
+            specs = _specs(conn, policy_of, timed)
         found = contexts(conn, policy_of, timed, specs)
     return [
         _reserve_if_valid(engine, p, spec, ctx, now, edit)
@@ -401,8 +368,18 @@ def submit_many(
     ]
 
 
+def _specs(conn: Connection, policy_of: PolicyOf, proposals: Sequence[Proposal]) -> list[EveningSpec]:
+    """Each proposal's evening spec, read together for the proposals of one night."""
+    found: dict[tuple[str, date], EveningSpec] = {}
+    for night in sorted({p.night for p in proposals}):
+        students = [p.student_id for p in proposals if p.night == night]
+        for sid, spec in evening_specs(conn, policy_of, students, night).items():
+            found[(sid, night)] = spec
+    return [found[(p.student_id, p.night)] for p in proposals]
+
+
 def submit_edit(
-    engine: Engine, policy_of: Any, proposal: Proposal, *, now: datetime, timing: Timing
+    engine: Engine, policy_of: PolicyOf, proposal: Proposal, *, now: datetime, timing: Timing
 ) -> Outcome:
     """A hand edit of a live draft (the proposal keeps the draft's plan id), verified like any set."""
     return submit_many(engine, policy_of, [proposal], now=now, timings=[timing], edit=True)[0]

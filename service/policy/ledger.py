@@ -15,6 +15,9 @@ once (and waits its busy timeout) and PostgreSQL re-checks the guard on the lock
 
 Drafts hold their minutes until they expire; discarding or expiring releases them, publishing
 keeps them. Nothing here moves minutes from one night to another (T11, T12).
+
+What an evening is opened with (its cap and shares), the head teacher's split and releases, and
+exemptions are service.policy.evenings.
 """
 
 from __future__ import annotations
@@ -28,11 +31,8 @@ from sqlalchemy import Connection, Engine, and_, case, delete, func, insert, sel
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from models.schema import SUBJECTS
-from service.policy.budget import day_type, default_weights, evening_cap, split
-from service.policy.policy import Policy
 from service.store import tables as t
-from service.store.queries import PlanStatus, class_place, student_places
+from service.store.queries import PlanStatus
 
 DRAFT_HOLD = timedelta(minutes=30)
 DRAFT, PUBLISHED, DISCARDED = PlanStatus.DRAFT.value, PlanStatus.PUBLISHED.value, PlanStatus.DISCARDED.value
@@ -93,118 +93,13 @@ class EveningView:
     allowances: dict[str, float] = field(default_factory=dict)
 
 
-def _upsert_ignore(conn: Connection, table: t.Table, rows: list[dict[str, Any]]) -> None:
+def insert_missing(conn: Connection, table: t.Table, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     if conn.dialect.name == "postgresql":
         conn.execute(postgresql.insert(table).on_conflict_do_nothing(), rows)
     else:
         conn.execute(sqlite.insert(table).on_conflict_do_nothing(), rows)
-
-
-def evening_spec(conn: Connection, policy_of: Any, student_id: str, night: date) -> EveningSpec:
-    """The cap and subject shares of a student's evening, from the database and the school policy.
-
-    `policy_of(school_policy_name) -> Policy`. Performance is not an input (T11).
-    """
-    row = student_places(conn, [student_id]).get(student_id)
-    if row is None:
-        raise LedgerError(f"没有学生 {student_id}", f"no student {student_id}")
-    policy: Policy = policy_of(row.policy_name)
-    calendar = {
-        d.day: d.day_type
-        for d in conn.execute(
-            select(t.calendar_days.c.day, t.calendar_days.c.day_type).where(
-                t.calendar_days.c.school_id == row.school_id, t.calendar_days.c.day == night
-            )
-        )
-    }
-    cap = evening_cap(policy, row.grade, row.personal_cap_minutes)
-    return EveningSpec(
-        student_id, night, day_type(calendar, night), cap, split(cap, class_weights(conn, policy, row, night))
-    )
-
-
-def class_weights(conn: Connection, policy: Policy, klass: Any, night: date) -> dict[str, float]:
-    """The head teacher's split for the class on this weekday, else the school's default."""
-    weekday = night.weekday()
-    rows = conn.execute(
-        select(t.class_allocations.c.subject, t.class_allocations.c.weight).where(
-            t.class_allocations.c.class_id == klass.class_id, t.class_allocations.c.weekday == weekday
-        )
-    ).all()
-    if rows:
-        return {r.subject: r.weight for r in rows}
-    subjects = conn.execute(
-        select(t.class_subjects.c.subject)
-        .where(t.class_subjects.c.class_id == klass.class_id)
-        .order_by(t.class_subjects.c.subject)
-    ).scalars()
-    return default_weights(policy, klass.grade, list(subjects), weekday)
-
-
-def class_policy(conn: Connection, policy_of: Any, class_id: str) -> tuple[int, Policy]:
-    row = class_place(conn, class_id)
-    if row is None:
-        raise LedgerError(f"没有班级 {class_id}", f"no class {class_id}")
-    return row.grade, policy_of(row.policy_name)
-
-
-def _too_many_subjects(grade: int, policy: Policy, subjects: Iterable[str]) -> LedgerError | None:
-    limit = policy.subjects_per_evening(grade)
-    subjects = sorted(set(subjects))
-    if limit is None or len(subjects) <= limit:
-        return None
-    rule = "T1" if grade <= 2 else "T8"
-    return LedgerError(
-        f"{grade}年级每晚最多 {limit} 门学科有作业，这样会有 {len(subjects)} 门（{'、'.join(SUBJECTS.get(s, s) for s in subjects)}）：请减少到 {limit} 门",
-        f"grade {grade} gets homework from at most {limit} subject(s) per evening; this gives {len(subjects)} ({', '.join(subjects)}): keep {limit}",
-        rule,
-    )
-
-
-def set_allocation(
-    engine: Engine, policy_of: Any, class_id: str, weekday: int, weights: Mapping[str, float]
-) -> None:
-    """The head teacher's split of this class's evenings on one weekday (from the next evening
-    opened). It may name no more subjects than the policy allows per evening (T1, T8), so the
-    guarded shares keep that rule even when teachers book at the same moment."""
-    if not 0 <= weekday <= 6:
-        raise LedgerError(f"星期 {weekday} 不在 0-6 之间", f"weekday {weekday} is not within 0-6")
-    bad = [s for s, w in weights.items() if not w > 0]
-    if bad or not weights:
-        raise LedgerError(
-            f"每门学科的份额必须大于 0：{', '.join(bad) or '（空）'}",
-            f"every subject's weight must be above 0: {', '.join(bad) or '(none given)'}",
-        )
-    with engine.begin() as conn:
-        grade, policy = class_policy(conn, policy_of, class_id)
-        taught = set(
-            conn.execute(
-                select(t.class_subjects.c.subject).where(t.class_subjects.c.class_id == class_id)
-            ).scalars()
-        )
-        strangers = sorted(set(weights) - taught)
-        if strangers:
-            raise LedgerError(
-                f"{class_id} 不上这些学科：{', '.join(strangers)}（本班学科：{', '.join(sorted(taught))}）",
-                f"{class_id} has no such subjects: {', '.join(strangers)} (its subjects: {', '.join(sorted(taught))})",
-            )
-        problem = _too_many_subjects(grade, policy, weights)
-        if problem:
-            raise problem
-        conn.execute(
-            delete(t.class_allocations).where(
-                t.class_allocations.c.class_id == class_id, t.class_allocations.c.weekday == weekday
-            )
-        )
-        conn.execute(
-            insert(t.class_allocations),
-            [
-                {"class_id": class_id, "weekday": weekday, "subject": s, "weight": w}
-                for s, w in weights.items()
-            ],
-        )
 
 
 def open_evenings(conn: Connection, specs: Iterable[EveningSpec]) -> None:
@@ -228,7 +123,7 @@ def open_evenings(conn: Connection, specs: Iterable[EveningSpec]) -> None:
             ),
             rows,
         )
-    _upsert_ignore(
+    insert_missing(
         conn,
         t.evening_subjects,
         [
@@ -263,7 +158,7 @@ def _evening_where(table: t.Table, student_id: str, night: date) -> Any:
     return and_(table.c.student_id == student_id, table.c.night == night)
 
 
-def _subject_where(student_id: str, night: date, subject: str) -> Any:
+def share_where(student_id: str, night: date, subject: str) -> Any:
     return and_(
         _evening_where(t.evening_subjects, student_id, night), t.evening_subjects.c.subject == subject
     )
@@ -369,7 +264,7 @@ def _book(
     where = _evening_where(t.evening_ledger, draft.student_id, draft.night)
     if not _guarded_add(conn, t.evening_ledger, t.evening_ledger.c.cap_minutes, where, minutes):
         raise _NoRoom("evening")
-    subject_where = _subject_where(draft.student_id, draft.night, draft.subject)
+    subject_where = share_where(draft.student_id, draft.night, draft.subject)
     if not _guarded_add(
         conn, t.evening_subjects, t.evening_subjects.c.allowance_minutes, subject_where, minutes
     ):
@@ -449,25 +344,52 @@ def evening_view(
 ) -> EveningView | None:
     """The evening's cap, each subject's share and what each subject holds (without `exclude_plan`);
     None if nothing has been booked on that evening yet."""
-    cap = conn.execute(
-        select(t.evening_ledger.c.cap_minutes).where(_evening_where(t.evening_ledger, student_id, night))
-    ).scalar()
-    if cap is None:
-        return None
-    allowances = dict(
-        conn.execute(
-            select(t.evening_subjects.c.subject, t.evening_subjects.c.allowance_minutes).where(
-                _evening_where(t.evening_subjects, student_id, night)
-            )
-        ).all()
-    )
-    held = select(t.ledger_lines.c.subject, func.sum(t.ledger_lines.c.minutes)).where(
-        _evening_where(t.ledger_lines, student_id, night)
-    )
-    if exclude_plan is not None:
-        held = held.where(t.ledger_lines.c.plan_id != exclude_plan)
-    reserved = {s: float(m) for s, m in conn.execute(held.group_by(t.ledger_lines.c.subject)).all()}
-    return EveningView(float(cap), reserved, {s: float(m) for s, m in allowances.items()})
+    exclude = {student_id: exclude_plan} if exclude_plan is not None else None
+    return evening_views(conn, {student_id: night}, exclude=exclude).get(student_id)
+
+
+def evening_views(
+    conn: Connection, evenings: Mapping[str, date], *, exclude: Mapping[str, str] | None = None
+) -> dict[str, EveningView]:
+    """evening_view() of several students' evenings (student -> night), with one query per table;
+    `exclude`: student -> a plan of theirs left out. A student whose evening is not open is absent."""
+    if not evenings:
+        return {}
+    students, nights = sorted(evenings), sorted(set(evenings.values()))
+    exclude = exclude or {}
+    caps = {
+        sid: float(cap)
+        for sid, night, cap in conn.execute(
+            select(
+                t.evening_ledger.c.student_id, t.evening_ledger.c.night, t.evening_ledger.c.cap_minutes
+            ).where(t.evening_ledger.c.student_id.in_(students), t.evening_ledger.c.night.in_(nights))
+        )
+        if evenings[sid] == night
+    }
+    allowances: dict[str, dict[str, float]] = {}
+    for sid, night, subject, minutes in conn.execute(
+        select(
+            t.evening_subjects.c.student_id,
+            t.evening_subjects.c.night,
+            t.evening_subjects.c.subject,
+            t.evening_subjects.c.allowance_minutes,
+        ).where(t.evening_subjects.c.student_id.in_(students), t.evening_subjects.c.night.in_(nights))
+    ):
+        if evenings[sid] == night:
+            allowances.setdefault(sid, {})[subject] = float(minutes)
+    reserved: dict[str, dict[str, float]] = {}
+    lines = t.ledger_lines.c
+    for sid, night, subject, plan_id, minutes in conn.execute(
+        select(lines.student_id, lines.night, lines.subject, lines.plan_id, func.sum(lines.minutes))
+        .where(lines.student_id.in_(students), lines.night.in_(nights))
+        .group_by(lines.student_id, lines.night, lines.subject, lines.plan_id)
+    ):
+        if evenings[sid] == night and plan_id != exclude.get(sid):
+            held = reserved.setdefault(sid, {})
+            held[subject] = held.get(subject, 0.0) + float(minutes)
+    return {
+        sid: EveningView(cap, reserved.get(sid, {}), allowances.get(sid, {})) for sid, cap in caps.items()
+    }
 
 
 def _release(conn: Connection, plan_id: str) -> None:
@@ -483,7 +405,7 @@ def _release(conn: Connection, plan_id: str) -> None:
     ).all()
     for r in rows:
         _subtract(conn, t.evening_ledger, _evening_where(t.evening_ledger, r.student_id, r.night), r.minutes)
-        _subtract(conn, t.evening_subjects, _subject_where(r.student_id, r.night, r.subject), r.minutes)
+        _subtract(conn, t.evening_subjects, share_where(r.student_id, r.night, r.subject), r.minutes)
     conn.execute(delete(t.ledger_lines).where(t.ledger_lines.c.plan_id == plan_id))
 
 
@@ -544,149 +466,3 @@ def publish(engine: Engine, plan_id: str, *, now: datetime) -> None:
                     "the draft has expired and its minutes were released: plan again",
                 )
             raise LedgerError(f"计划的状态是 {status}，不是草稿", f"the plan is {status}, not a draft")
-
-
-def class_students(conn: Connection, class_id: str) -> list[str]:
-    return list(
-        conn.execute(
-            select(t.students.c.student_id)
-            .where(t.students.c.class_id == class_id)
-            .order_by(t.students.c.student_id)
-        ).scalars()
-    )
-
-
-def release_unused(
-    engine: Engine,
-    policy_of: Any,
-    class_id: str,
-    night: date,
-    subject: str,
-    to_subjects: Sequence[str],
-    *,
-    released_by: str,
-    now: datetime,
-) -> float:
-    """The head teacher gives what `subject` has not reserved tonight to other subjects, for every
-    student of the class. Only that night's shares move; the cap does not, and nothing is carried
-    to another night. The subjects with a share tonight stay within the policy's limit (T1, T8).
-    Returns the minutes moved, summed over the students."""
-    targets = [s for s in dict.fromkeys(to_subjects) if s != subject]
-    if not targets:
-        raise LedgerError("请指定接收时间的其他学科", "name the other subject(s) that receive the minutes")
-    with engine.connect() as conn:
-        grade, policy = class_policy(conn, policy_of, class_id)
-        specs = [evening_spec(conn, policy_of, sid, night) for sid in class_students(conn, class_id)]
-    moved = 0.0
-    with engine.begin() as conn:
-        open_evenings(conn, specs)  # a write first
-        # Lock the class's shares tonight before looking at them, in one order (student, subject):
-        # a booking cannot slip in between the check and the move, and two releases cannot deadlock.
-        conn.execute(
-            select(t.evening_subjects.c.student_id)
-            .where(
-                t.evening_subjects.c.night == night,
-                t.evening_subjects.c.student_id.in_([s.student_id for s in specs]),
-            )
-            .order_by(t.evening_subjects.c.student_id, t.evening_subjects.c.subject)
-            .with_for_update()
-        ).all()
-        shares = conn.execute(
-            select(
-                t.evening_subjects.c.subject,
-                func.max(t.evening_subjects.c.allowance_minutes).label("allowance"),
-                func.max(t.evening_subjects.c.reserved_minutes).label("reserved"),
-            )
-            .where(
-                t.evening_subjects.c.night == night,
-                t.evening_subjects.c.student_id.in_([s.student_id for s in specs]),
-            )
-            .group_by(t.evening_subjects.c.subject)
-        ).all()
-        staying = {
-            r.subject for r in shares if r.allowance > EPS and (r.subject != subject or r.reserved > EPS)
-        }
-        problem = _too_many_subjects(grade, policy, staying | set(targets))
-        if problem:
-            raise problem
-        for spec in sorted(specs, key=lambda s: s.student_id):  # one lock order: no deadlocks
-            where = _subject_where(spec.student_id, spec.night, subject)
-            row = conn.execute(
-                select(t.evening_subjects.c.allowance_minutes, t.evening_subjects.c.reserved_minutes)
-                .where(where)
-                .with_for_update()
-            ).first()
-            if row is None:
-                continue
-            free = row.allowance_minutes - row.reserved_minutes
-            if free <= EPS:
-                continue
-            conn.execute(
-                update(t.evening_subjects)
-                .where(where)
-                .values(allowance_minutes=t.evening_subjects.c.reserved_minutes)
-            )
-            _upsert_ignore(
-                conn,
-                t.evening_subjects,
-                [
-                    {
-                        "student_id": spec.student_id,
-                        "night": spec.night,
-                        "subject": s,
-                        "allowance_minutes": 0.0,
-                        "reserved_minutes": 0.0,
-                    }
-                    for s in targets
-                ],
-            )
-            for s in targets:
-                conn.execute(
-                    update(t.evening_subjects)
-                    .where(_subject_where(spec.student_id, spec.night, s))
-                    .values(allowance_minutes=t.evening_subjects.c.allowance_minutes + free / len(targets))
-                )
-            moved += free
-        conn.execute(
-            insert(t.allocation_releases).values(
-                class_id=class_id,
-                night=night,
-                from_subject=subject,
-                to_subjects=",".join(targets),
-                minutes=moved,
-                released_by=released_by,
-                released_at=now,
-            )
-        )
-    return moved
-
-
-def record_exemption(
-    engine: Engine, student_id: str, night: date, *, recorded_by: str, now: datetime, note: str | None = None
-) -> None:
-    """A parent's signature excusing tonight's written work (T12). Nothing moves to another night."""
-    with engine.begin() as conn:
-        _upsert_ignore(
-            conn,
-            t.exemptions,
-            [
-                {
-                    "student_id": student_id,
-                    "night": night,
-                    "recorded_by": recorded_by,
-                    "recorded_at": now,
-                    "note": note,
-                }
-            ],
-        )
-
-
-def is_exempt(conn: Connection, student_id: str, night: date) -> bool:
-    return (
-        conn.execute(
-            select(t.exemptions.c.student_id).where(
-                t.exemptions.c.student_id == student_id, t.exemptions.c.night == night
-            )
-        ).first()
-        is not None
-    )

@@ -30,7 +30,8 @@ from service.api.v1.schemas import (
 )
 from service.auth import Principal
 from service.policy.budget import evening_cap
-from service.policy.ledger import LedgerError, class_policy, evening_spec, release_unused, set_allocation
+from service.policy.evenings import class_policy, evening_spec, release_unused, set_allocation
+from service.policy.ledger import LedgerError
 from service.store import tables as t
 from service.store.queries import HANDED_OUT, SETS_ITEMS
 

@@ -25,7 +25,7 @@ from service.api.v1.schemas import (
     TonightItem,
 )
 from service.auth import Principal
-from service.policy.ledger import class_policy, is_exempt, record_exemption
+from service.policy.evenings import class_policy, is_exempt, record_exemption
 from service.store import tables as t
 from service.store.attempts import Answer, AnswerError, record_answers
 from service.store.reads import Read, reader

@@ -32,8 +32,9 @@ from service.api.v1.schemas import (
 from service.planner.context import load_class
 from service.planner.plan import PlannerConfig, mastery_levels, plan_class, score_class
 from service.planner.timing import model_timing
+from service.policy.evenings import class_policy
 from service.policy.gate import Proposal, context, submit_edit, with_timing
-from service.policy.ledger import LedgerError, PlanLine, class_policy, discard, publish
+from service.policy.ledger import LedgerError, PlanLine, discard, publish
 from service.policy.verifier import verify
 from service.store import tables as t
 
