@@ -25,8 +25,9 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from service.policy.evenings import class_students, evening_spec
-from service.policy.ledger import EveningSpec, LedgerError, PlanDraft, PlanLine, discard, reserve
+from service.policy.ledger import EveningSpec, LedgerError, discard, reserve
 from service.policy.policy import PolicyBook
+from service.policy.proposal import PlannedItem, Proposal
 from service.store import tables as t
 from service.store.db import make_engine
 
@@ -82,17 +83,18 @@ def hammer(
             subject = rng.choice(SUBJECTS)
             items = rng.sample(bank[subject], rng.randint(1, 4))
             lines = [
-                PlanLine(i, rng.choice(("basic", "extension")), round(rng.uniform(1.0, 8.0), 2))
+                PlannedItem(i, rng.choice(("basic", "extension")), round(rng.uniform(1.0, 8.0), 2))
                 for i in items
             ]
             minutes = round(sum(line.typical_minutes for line in lines) * rng.uniform(1.0, 1.6), 3)
-            draft = PlanDraft(
+            draft = Proposal(
                 f"p-{uuid.UUID(int=rng.getrandbits(128))}",
+                f"teacher-{k}",
                 sid,
                 night,
                 subject,
-                f"teacher-{k}",
                 lines,
+                minutes,
                 minutes,
             )
             try:

@@ -27,8 +27,6 @@ from service.policy.ledger import (
     EveningSpec,
     LedgerError,
     OverBudget,
-    PlanDraft,
-    PlanLine,
     discard,
     evening_view,
     expire_drafts,
@@ -37,6 +35,7 @@ from service.policy.ledger import (
     reserve,
 )
 from service.policy.policy import PolicyBook, load_policy
+from service.policy.proposal import PlannedItem, Proposal
 from service.store import tables as t
 from tests.conftest import SAMPLES
 
@@ -69,10 +68,10 @@ def _spec(engine: Engine, student: str, night: date = TUESDAY) -> EveningSpec:
 
 
 def _draft(engine: Engine, plan_id: str, student: str, subject: str, minutes: float, *, night: date = TUESDAY,
-           item_offset: int = 0) -> PlanDraft:  # fmt: skip
+           item_offset: int = 0) -> Proposal:  # fmt: skip
     items = _items(engine, subject, item_offset + 2)[item_offset:]
-    lines = [PlanLine(i, "basic", minutes / 3) for i in items]
-    return PlanDraft(plan_id, student, night, subject, "t-1", lines, minutes)
+    lines = [PlannedItem(i, "basic", minutes / 3) for i in items]
+    return Proposal(plan_id, "t-1", student, night, subject, lines, minutes, minutes)
 
 
 def _reserved(engine: Engine, student: str, night: date = TUESDAY) -> float:

@@ -20,8 +20,8 @@ from service.planner.optimise import Problem, brute_force, solve, solve_exact, s
 from service.planner.plan import ClassPlan, plan_class
 from service.policy.evenings import record_exemption, set_allocation
 from service.policy.gate import Proposal, context
-from service.policy.ledger import PlanLine
 from service.policy.policy import PolicyBook
+from service.policy.proposal import PlannedItem
 from service.policy.verifier import verify
 from service.store import tables as t
 from service.store.db import make_engine
@@ -81,7 +81,7 @@ def _reverify(engine: Engine, cp: ClassPlan) -> None:
             lines = conn.execute(select(t.plan_items).where(t.plan_items.c.plan_id == sp.plan_id)).all()
             proposal = Proposal(
                 sp.plan_id, "x", sp.student_id, cp.night, cp.subject,
-                [PlanLine(r.item_id, r.tier, r.typical_minutes,
+                [PlannedItem(r.item_id, r.tier, r.typical_minutes,
                           review=any(i.review for i in sp.items if i.item_id == r.item_id)) for r in lines],
                 row.conservative_minutes, row.conservative_minutes,
             )  # fmt: skip

@@ -30,10 +30,12 @@ from models.features import TIME_FEATURES, feature_matrix
 from models.review import Revisit
 from service.planner.context import Candidate, ClassFacts, StateCache, StudentFacts, load_class
 from service.planner.optimise import Problem, solve
+from service.planner.timing import set_bounds, typical_minutes
 from service.policy.evenings import class_policy, evening_specs
-from service.policy.gate import Proposal, submit_many
-from service.policy.ledger import EveningSpec, EveningView, PlanLine, evening_views
+from service.policy.gate import submit_many
+from service.policy.ledger import EveningSpec, EveningView, evening_views
 from service.policy.policy import PolicyOf
+from service.policy.proposal import PlannedItem, Proposal
 
 DAY = 86_400.0
 LEVELS = (("A", 0.85), ("B", 0.70), ("C", 0.50), ("D", 0.0))
@@ -54,19 +56,6 @@ class PlannerConfig:
     time_limit: float = 0.2  # seconds for the exact optimiser per tier
     hold: timedelta = timedelta(minutes=30)
     workers: int = 2  # threads planning students side by side
-
-
-@dataclass
-class PlannedItem:
-    item_id: str
-    tier: str
-    kind: str
-    kps: tuple[str, ...]
-    typical_minutes: float
-    p_correct: float
-    review: bool
-    reason_zh: str
-    reason_en: str
 
 
 @dataclass
@@ -222,31 +211,19 @@ def _gate(
     removed = dict.fromkeys(chosen, 0)
     while chosen:
         order = sorted(chosen)
-        proposals, timings, sets = [], [], []
+        proposals, sets = [], []
         for k in order:
             s = scored[k]
             items = [s.item(i) for i in chosen[k]]
             whole, basic = _bounds(bundle, s, chosen[k])
             proposals.append(
-                Proposal(
-                    plan_ids[k],
-                    teacher_id,
-                    plans[k].student_id,
-                    facts.night,
-                    facts.subject,
-                    [
-                        PlanLine(i.item_id, i.tier, i.typical_minutes, i.reason_zh, i.reason_en, i.review)
-                        for i in items
-                    ],
-                    whole,
-                    basic,
-                    model_version=model_version,
-                )
-            )
-            timings.append(_ModelTiming([i.typical_minutes for i in items], whole, basic))
+                Proposal(plan_ids[k], teacher_id, plans[k].student_id, facts.night, facts.subject, items,
+                         whole, basic, model_version=model_version)
+            )  # fmt: skip
             sets.append((items, whole))
+        # The minutes are the duration model's own (no floor to put under them: timings None).
         outcomes = submit_many(
-            engine, policy_of, proposals, now=now, timings=timings,
+            engine, policy_of, proposals, now=now, timings=[None] * len(proposals),
             specs=[specs[p.student_id] for p in proposals],
         )  # fmt: skip
         for k, outcome, (items, whole) in zip(order, outcomes, sets, strict=True):
@@ -269,18 +246,6 @@ def _gate(
             if not chosen[k]:
                 plan.status = "refused"
                 del chosen[k]
-
-
-@dataclass(frozen=True)
-class _ModelTiming:
-    """The duration model's minutes for the set the planner proposes (the gate's floor)."""
-
-    minutes: list[float]
-    whole: float
-    basic: float
-
-    def __call__(self, proposal: Proposal) -> tuple[list[float], float, float]:
-        return self.minutes, self.whole, self.basic
 
 
 @dataclass
@@ -309,8 +274,8 @@ class _Scored:
     def item(self, i: int) -> PlannedItem:
         c = self.candidates[i]
         zh, en = self.reasons[i]
-        return PlannedItem(c.item_id, self.tiers[i], c.kind, c.kps, round(float(self.minutes[i]), 2),
-                           round(float(self.p[i]), 3), bool(self.review[i]), zh, en)  # fmt: skip
+        return PlannedItem(c.item_id, self.tiers[i], round(float(self.minutes[i]), 2), zh, en,
+                           bool(self.review[i]), c.kind, c.kps, round(float(self.p[i]), 3))  # fmt: skip
 
 
 def score_candidates(
@@ -352,12 +317,9 @@ def score_class(
         rows_of = slice(start, start + len(candidates))
         start += len(candidates)
         p, mu, s2 = p_all[rows_of], mu_all[rows_of], s2_all[rows_of]
-        minutes = np.exp(mu) / 60.0  # typical (median) minutes, what the student sees
         review = np.array([c.item_id in reviews for c in candidates], dtype=bool)
         days = np.array([reviews.get(c.item_id, 0.0) for c in candidates])
-        out.append(
-            _Scored(candidates, p, np.maximum(minutes, 0.2), mu, s2, review, days, kp_meta=facts.kp_meta)
-        )
+        out.append(_Scored(candidates, p, typical_minutes(mu), mu, s2, review, days, kp_meta=facts.kp_meta))
     return out
 
 
@@ -514,14 +476,9 @@ def _optimise(
 
 
 def _bounds(bundle: Bundle, s: _Scored, chosen: list[int]) -> tuple[float, float]:
-    """(whole set, basic tier) conservative minutes by the duration model's calibrated set bound."""
-    if not chosen:
-        return 0.0, 0.0
-    whole = bundle.duration.bound_of(s.mu[chosen], s.s2[chosen]) / 60.0
-    basic_rows = [i for i in chosen if s.tiers.get(i, "basic") == "basic"]
-    basic = bundle.duration.bound_of(s.mu[basic_rows], s.s2[basic_rows]) / 60.0 if basic_rows else 0.0
-    typical = float(s.minutes[chosen].sum())
-    return max(whole, typical), max(basic, float(s.minutes[basic_rows].sum()) if basic_rows else 0.0)
+    """(whole set, basic tier) conservative minutes of the chosen candidates (timing.set_bounds)."""
+    basic = np.array([s.tiers.get(i, "basic") == "basic" for i in chosen], dtype=bool)
+    return set_bounds(bundle, s.mu[chosen], s.s2[chosen], basic)
 
 
 def _drop_least(s: _Scored, chosen: list[int]) -> list[int]:

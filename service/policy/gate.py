@@ -23,13 +23,12 @@ from service.policy.ledger import (
     EveningView,
     LedgerError,
     OverBudget,
-    PlanDraft,
-    PlanLine,
     evening_views,
     replace_draft,
     reserve,
 )
 from service.policy.policy import Policy, PolicyOf
+from service.policy.proposal import Proposal
 from service.policy.verifier import (
     ClassContext,
     EveningState,
@@ -41,20 +40,6 @@ from service.policy.verifier import (
 )
 from service.store import tables as t
 from service.store.queries import SETS_ITEMS, evening_at, open_entries, student_places
-
-
-@dataclass(frozen=True)
-class Proposal:
-    plan_id: str
-    teacher_id: str
-    student_id: str
-    night: date
-    subject: str
-    items: Sequence[PlanLine]
-    conservative_minutes: float
-    basic_conservative_minutes: float
-    slot: str = "evening"
-    model_version: str | None = None
 
 
 @dataclass
@@ -312,8 +297,12 @@ def bank_timing(engine: Engine) -> Timing:
     return timing
 
 
-def with_timing(proposal: Proposal, timing: Timing) -> Proposal:
-    """The proposal with minutes no lower than the timing's, item by item and for both bounds."""
+def with_timing(proposal: Proposal, timing: Timing | None) -> Proposal:
+    """The proposal with minutes no lower than the timing's, item by item and for both bounds.
+    None: the proposal's minutes are the service's duration model's already (the planner's own
+    numbers, or a proposal this function has timed), so there is nothing to raise them to."""
+    if timing is None:
+        return proposal
     minutes, whole, basic = timing(proposal)
     items = [
         replace(item, typical_minutes=max(item.typical_minutes, float(m)))
@@ -330,12 +319,12 @@ def with_timing(proposal: Proposal, timing: Timing) -> Proposal:
 
 
 def submit(
-    engine: Engine, policy_of: PolicyOf, proposal: Proposal, *, now: datetime, timing: Timing
+    engine: Engine, policy_of: PolicyOf, proposal: Proposal, *, now: datetime, timing: Timing | None
 ) -> Outcome:
     """Verify a proposed set against every HARD rule and, only if it passes, reserve it as a draft.
 
-    Minutes are never taken below `timing`'s for this student; the reservation holds the set's
-    conservative bound."""
+    Minutes are never taken below `timing`'s for this student (None: they are the service's model's
+    already, see with_timing); the reservation holds the set's conservative bound."""
     return submit_many(engine, policy_of, [proposal], now=now, timings=[timing])[0]
 
 
@@ -345,7 +334,7 @@ def submit_many(
     proposals: Sequence[Proposal],
     *,
     now: datetime,
-    timings: Sequence[Timing],
+    timings: Sequence[Timing | None],
     edit: bool = False,
     specs: Sequence[EveningSpec] | None = None,
 ) -> list[Outcome]:
@@ -379,7 +368,7 @@ def _specs(conn: Connection, policy_of: PolicyOf, proposals: Sequence[Proposal])
 
 
 def submit_edit(
-    engine: Engine, policy_of: PolicyOf, proposal: Proposal, *, now: datetime, timing: Timing
+    engine: Engine, policy_of: PolicyOf, proposal: Proposal, *, now: datetime, timing: Timing | None
 ) -> Outcome:
     """A hand edit of a live draft (the proposal keeps the draft's plan id), verified like any set."""
     return submit_many(engine, policy_of, [proposal], now=now, timings=[timing], edit=True)[0]
@@ -391,18 +380,8 @@ def _reserve_if_valid(
     violations = verify(*ctx)
     if violations:
         return Outcome(violations, reserved=False)
-    draft = PlanDraft(
-        proposal.plan_id,
-        proposal.student_id,
-        proposal.night,
-        proposal.subject,
-        proposal.teacher_id,
-        proposal.items,
-        max(proposal.conservative_minutes, sum(i.typical_minutes for i in proposal.items)),
-        proposal.model_version,
-    )
     try:
-        (replace_draft if edit else reserve)(engine, draft, spec, now=now)
+        (replace_draft if edit else reserve)(engine, _booked(proposal), spec, now=now)
     except OverBudget as exc:  # lost a race since the snapshot: the guard holds the rule
         return Outcome([Violation(exc.rule or "T5", exc.zh, exc.en)], reserved=False)
     except LedgerError as exc:
@@ -410,3 +389,9 @@ def _reserve_if_valid(
             raise
         return Outcome([Violation(exc.rule, exc.zh, exc.en)], reserved=False)
     return Outcome([], reserved=True)
+
+
+def _booked(proposal: Proposal) -> Proposal:
+    """What the ledger holds for a verified set: its conservative bound, never below its typical total."""
+    typical = sum(i.typical_minutes for i in proposal.items)
+    return replace(proposal, conservative_minutes=max(proposal.conservative_minutes, typical))

@@ -22,7 +22,7 @@ exemptions are service.policy.evenings.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -31,6 +31,7 @@ from sqlalchemy import Connection, Engine, and_, case, delete, func, insert, sel
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
+from service.policy.proposal import Proposal
 from service.store import tables as t
 from service.store.queries import PlanStatus
 
@@ -60,28 +61,6 @@ class EveningSpec:
     day_type: str
     cap_minutes: float
     allowances: Mapping[str, float]
-
-
-@dataclass(frozen=True)
-class PlanLine:
-    item_id: str
-    tier: str
-    typical_minutes: float  # for this student
-    reason_zh: str = ""
-    reason_en: str = ""
-    review: bool = False  # an error-book review (C4 lets it come back within the repeat window)
-
-
-@dataclass(frozen=True)
-class PlanDraft:
-    plan_id: str
-    student_id: str
-    night: date
-    subject: str
-    teacher_id: str
-    lines: Sequence[PlanLine]
-    conservative_minutes: float  # what is reserved: the set's conservative bound (C6, T10)
-    model_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -165,41 +144,41 @@ def share_where(student_id: str, night: date, subject: str) -> Any:
 
 
 def reserve(
-    engine: Engine, draft: PlanDraft, spec: EveningSpec, *, now: datetime, hold: timedelta = DRAFT_HOLD
+    engine: Engine, proposal: Proposal, spec: EveningSpec, *, now: datetime, hold: timedelta = DRAFT_HOLD
 ) -> None:
-    """Book a draft plan's conservative minutes on its student's evening, or raise OverBudget.
+    """Book a proposal as a draft: its conservative minutes on the student's evening, or raise OverBudget.
 
     All or nothing: the plan, its items, its ledger lines and both reservations, or none of them.
     """
-    minutes, typical = _checked_minutes(draft)
+    minutes, typical = _checked_minutes(proposal)
     try:
         try:
             with engine.begin() as conn:
-                _book(conn, draft, spec, minutes, typical, now + hold, now)
+                _book(conn, proposal, spec, minutes, typical, now + hold, now)
         except _NoRoom:
             # Drafts whose hold has run out give their minutes back first (no scheduler needed).
-            if not expire_drafts(engine, now, student_id=draft.student_id, night=draft.night):
+            if not expire_drafts(engine, now, student_id=proposal.student_id, night=proposal.night):
                 raise
             with engine.begin() as conn:
-                _book(conn, draft, spec, minutes, typical, now + hold, now)
+                _book(conn, proposal, spec, minutes, typical, now + hold, now)
     except _NoRoom as full:  # rolled back: say what is left
-        raise _over(engine, draft, spec, minutes, full.args[0]) from None
+        raise _over(engine, proposal, spec, minutes, full.args[0]) from None
     except IntegrityError as exc:  # rolled back
-        raise _refused(exc, draft.plan_id) from None
+        raise _refused(exc, proposal.plan_id) from None
 
 
 def replace_draft(
-    engine: Engine, draft: PlanDraft, spec: EveningSpec, *, now: datetime, hold: timedelta = DRAFT_HOLD
+    engine: Engine, proposal: Proposal, spec: EveningSpec, *, now: datetime, hold: timedelta = DRAFT_HOLD
 ) -> None:
     """A teacher's edit of a live draft (same plan id): in one transaction its old minutes are
     released and the new set is booked under the same guards. Refused whole, the old draft stays."""
-    minutes, typical = _checked_minutes(draft)
+    minutes, typical = _checked_minutes(proposal)
     try:
         with engine.begin() as conn:
             claimed = conn.execute(  # a write first: takes SQLite's lock, PostgreSQL's row lock
                 update(t.plans)
                 .where(
-                    t.plans.c.plan_id == draft.plan_id,
+                    t.plans.c.plan_id == proposal.plan_id,
                     t.plans.c.status == DRAFT,
                     t.plans.c.expires_at > now,
                 )
@@ -209,19 +188,19 @@ def replace_draft(
                 raise LedgerError(
                     "只能修改未过期的草稿：请重新生成", "only a live draft can be edited: plan it again"
                 )
-            _release(conn, draft.plan_id)
-            conn.execute(delete(t.plans).where(t.plans.c.plan_id == draft.plan_id))  # its items go with it
-            _book(conn, draft, spec, minutes, typical, now + hold, now)
+            _release(conn, proposal.plan_id)
+            conn.execute(delete(t.plans).where(t.plans.c.plan_id == proposal.plan_id))  # its items go with it
+            _book(conn, proposal, spec, minutes, typical, now + hold, now)
     except _NoRoom as full:
-        raise _over(engine, draft, spec, minutes, full.args[0]) from None
+        raise _over(engine, proposal, spec, minutes, full.args[0]) from None
     except IntegrityError as exc:
-        raise _refused(exc, draft.plan_id) from None
+        raise _refused(exc, proposal.plan_id) from None
 
 
-def _checked_minutes(draft: PlanDraft) -> tuple[float, float]:
-    minutes = float(draft.conservative_minutes)
-    typical = sum(line.typical_minutes for line in draft.lines)
-    if not draft.lines or minutes <= 0 or minutes + EPS < typical:
+def _checked_minutes(proposal: Proposal) -> tuple[float, float]:
+    minutes = float(proposal.conservative_minutes)
+    typical = sum(item.typical_minutes for item in proposal.items)
+    if not proposal.items or minutes <= 0 or minutes + EPS < typical:
         raise LedgerError(
             "计划必须有题目，且保守用时不低于典型用时之和",
             "a plan needs items and a conservative time no lower than their typical total",
@@ -253,7 +232,7 @@ class _NoRoom(Exception):
 
 def _book(
     conn: Connection,
-    draft: PlanDraft,
+    proposal: Proposal,
     spec: EveningSpec,
     minutes: float,
     typical: float,
@@ -261,23 +240,23 @@ def _book(
     now: datetime,
 ) -> None:
     open_evenings(conn, [spec])  # a write first: SQLite's write lock is taken here
-    where = _evening_where(t.evening_ledger, draft.student_id, draft.night)
+    where = _evening_where(t.evening_ledger, proposal.student_id, proposal.night)
     if not _guarded_add(conn, t.evening_ledger, t.evening_ledger.c.cap_minutes, where, minutes):
         raise _NoRoom("evening")
-    subject_where = share_where(draft.student_id, draft.night, draft.subject)
+    subject_where = share_where(proposal.student_id, proposal.night, proposal.subject)
     if not _guarded_add(
         conn, t.evening_subjects, t.evening_subjects.c.allowance_minutes, subject_where, minutes
     ):
         raise _NoRoom("subject")
     conn.execute(
         insert(t.plans).values(
-            plan_id=draft.plan_id,
-            student_id=draft.student_id,
-            night=draft.night,
-            subject=draft.subject,
-            teacher_id=draft.teacher_id,
+            plan_id=proposal.plan_id,
+            student_id=proposal.student_id,
+            night=proposal.night,
+            subject=proposal.subject,
+            teacher_id=proposal.teacher_id,
             status=DRAFT,
-            model_version=draft.model_version,
+            model_version=proposal.model_version,
             typical_minutes=typical,
             conservative_minutes=minutes,
             created_at=now,
@@ -288,43 +267,43 @@ def _book(
         insert(t.plan_items),
         [
             {
-                "plan_id": draft.plan_id,
-                "item_id": line.item_id,
-                "tier": line.tier,
+                "plan_id": proposal.plan_id,
+                "item_id": item.item_id,
+                "tier": item.tier,
                 "position": k,
-                "typical_minutes": line.typical_minutes,
-                "reason_zh": line.reason_zh,
-                "reason_en": line.reason_en,
+                "typical_minutes": item.typical_minutes,
+                "reason_zh": item.reason_zh,
+                "reason_en": item.reason_en,
             }
-            for k, line in enumerate(draft.lines)
+            for k, item in enumerate(proposal.items)
         ],
     )
     # Each item's line carries its share of the conservative bound, so the lines sum to what is reserved.
     scale = minutes / typical if typical > 0 else 0.0
-    shares = [line.typical_minutes * scale for line in draft.lines]
+    shares = [item.typical_minutes * scale for item in proposal.items]
     shares[-1] = minutes - sum(shares[:-1])
     conn.execute(
         insert(t.ledger_lines),
         [
             {
-                "student_id": draft.student_id,
-                "night": draft.night,
-                "subject": draft.subject,
-                "plan_id": draft.plan_id,
-                "item_id": line.item_id,
+                "student_id": proposal.student_id,
+                "night": proposal.night,
+                "subject": proposal.subject,
+                "plan_id": proposal.plan_id,
+                "item_id": item.item_id,
                 "minutes": share,
             }
-            for line, share in zip(draft.lines, shares, strict=True)
+            for item, share in zip(proposal.items, shares, strict=True)
         ],
     )
 
 
-def _over(engine: Engine, draft: PlanDraft, spec: EveningSpec, minutes: float, which: str) -> OverBudget:
+def _over(engine: Engine, proposal: Proposal, spec: EveningSpec, minutes: float, which: str) -> OverBudget:
     with engine.connect() as conn:
-        view = evening_view(conn, draft.student_id, draft.night) or EveningView(
+        view = evening_view(conn, proposal.student_id, proposal.night) or EveningView(
             spec.cap_minutes, {}, dict(spec.allowances)
         )
-    subject_left = view.allowances.get(draft.subject, 0.0) - view.reserved.get(draft.subject, 0.0)
+    subject_left = view.allowances.get(proposal.subject, 0.0) - view.reserved.get(proposal.subject, 0.0)
     evening_left = view.cap_minutes - sum(view.reserved.values())
     if which == "evening":
         return OverBudget(
@@ -333,8 +312,8 @@ def _over(engine: Engine, draft: PlanDraft, spec: EveningSpec, minutes: float, w
             "T5",
         )
     return OverBudget(
-        f"{draft.subject} 今晚的份额只剩 {max(subject_left, 0):.1f} 分钟，这套作业要 {minutes:.1f} 分钟；请班主任调剂",
-        f"{draft.subject}'s share of tonight has {max(subject_left, 0):.1f} minutes left; this set needs {minutes:.1f}: ask the head teacher to reallocate",
+        f"{proposal.subject} 今晚的份额只剩 {max(subject_left, 0):.1f} 分钟，这套作业要 {minutes:.1f} 分钟；请班主任调剂",
+        f"{proposal.subject}'s share of tonight has {max(subject_left, 0):.1f} minutes left; this set needs {minutes:.1f}: ask the head teacher to reallocate",
         "T5",
     )
 

@@ -34,7 +34,8 @@ from service.planner.plan import PlannerConfig, mastery_levels, plan_class, scor
 from service.planner.timing import model_timing
 from service.policy.evenings import class_policy
 from service.policy.gate import Proposal, context, submit_edit, with_timing
-from service.policy.ledger import LedgerError, PlanLine, discard, publish
+from service.policy.ledger import LedgerError, discard, publish
+from service.policy.proposal import PlannedItem
 from service.policy.verifier import verify
 from service.store import tables as t
 
@@ -148,7 +149,7 @@ def check(body: CheckRequest, who: PrincipalDep, svc: ServicesDep) -> CheckResul
     see_student(svc, who, body.student_id, subject=body.subject)
     served = svc.served()
     cache, lock = svc.cache_for(served)
-    lines = [PlanLine(i.item_id, i.tier, i.minutes or 0.0, review=i.review) for i in body.items]
+    lines = [PlannedItem(i.item_id, i.tier, i.minutes or 0.0, review=i.review) for i in body.items]
     proposal = Proposal("check", who.user_id, body.student_id, body.night, body.subject, lines, 0.0, 0.0)
     try:
         with lock:
@@ -183,16 +184,17 @@ def edit(plan_id: str, body: EditRequest, who: PrincipalDep, svc: ServicesDep) -
     served = svc.served()
     cache, lock = svc.cache_for(served)
     lines = [
-        PlanLine(i.item_id, i.tier, i.minutes or 0.0, "教师选题", "chosen by the teacher", review=i.review)
+        PlannedItem(i.item_id, i.tier, i.minutes or 0.0, "教师选题", "chosen by the teacher", review=i.review)
         for i in body.items
     ]
     proposal = Proposal(plan_id, who.user_id, student_id, row.night, row.subject, lines, 0.0, 0.0,
                         model_version=str(served.version))  # fmt: skip
     try:
         with lock:  # the model's minutes, once, while the cache is ours
-            minutes = model_timing(svc.engine, served.bundle, cache)(proposal)
-        timed = with_timing(proposal, lambda _: minutes)
-        outcome = submit_edit(svc.engine, svc.book, timed, now=datetime.now(UTC), timing=lambda _: minutes)
+            timed = with_timing(proposal, model_timing(svc.engine, served.bundle, cache))
+        outcome = submit_edit(
+            svc.engine, svc.book, timed, now=datetime.now(UTC), timing=None
+        )  # timed already
     except LedgerError as exc:
         raise _ledger_problem(exc, 422) from None
     if not outcome.ok:
