@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from service.planner.optimise import Problem, solve_exact, solve_fallback
+from service.planner.optimise import Knapsack, solve_exact, solve_fallback
 
 
-def instance(rng: np.random.Generator) -> tuple[Problem, list[np.ndarray], np.ndarray]:
+def instance(rng: np.random.Generator) -> tuple[Knapsack, list[np.ndarray], np.ndarray]:
     n = int(rng.integers(50, 501))
     tenths = rng.integers(5, 101, n)  # 0.5 to 10 minutes
     value = np.round(rng.uniform(0.1, 3.0, n), 3)
@@ -36,7 +36,7 @@ def instance(rng: np.random.Generator) -> tuple[Problem, list[np.ndarray], np.nd
         groups.append(order[start : start + k])
         start += k
     capacity_tenths = int(rng.integers(100, 901))  # 10 to 90 minutes
-    problem = Problem(value, tenths / 10.0, capacity_tenths / 10.0, [(g, 1) for g in groups if len(g) > 1])
+    problem = Knapsack(value, tenths / 10.0, capacity_tenths / 10.0, [(g, 1) for g in groups if len(g) > 1])
     return problem, groups, tenths
 
 
@@ -98,7 +98,7 @@ def class_45(repeats: int = 5, class_id: str = "east-5-1", subject: str = "math"
 
     from service.planner.context import StateCache
     from service.planner.plan import plan_class
-    from service.policy.ledger import set_allocation
+    from service.policy.evenings import set_allocation
     from service.policy.policy import PolicyBook
     from service.store.db import make_engine, upgrade
     from service.store.importer import import_files

@@ -114,7 +114,7 @@ def run(seconds: int = 15, connections: int = 16, rate: int = 100, rate_seconds:
     from sqlalchemy import select
 
     from service.auth import create_user
-    from service.policy.ledger import set_allocation
+    from service.policy.evenings import set_allocation
     from service.policy.policy import PolicyBook
     from service.store import tables as t
     from service.store.db import make_engine, upgrade

@@ -40,7 +40,8 @@ from models.bundle import Bundle
 from service.planner.context import StateCache, load_class
 from service.planner.plan import PlannerConfig, plan_class, score_candidates
 from service.policy.budget import evening_cap
-from service.policy.ledger import class_policy, evening_spec, publish, set_allocation
+from service.policy.evenings import class_policy, evening_spec, set_allocation
+from service.policy.ledger import publish
 from service.policy.policy import PolicyBook
 from service.store import tables as t
 from service.store.db import make_engine, upgrade

@@ -16,23 +16,15 @@ from sqlalchemy import Engine
 
 from service.auth import Principal
 from service.errors import NotAllowed, NotFound
+from service.store.queries import ClassPlace, StudentPlace, read_class_place, read_student_place
 from service.store.reads import Read, Reader, reader
 
 COORDINATORS = ("head_teacher", "school_admin")
 STAFF = ("teacher", *COORDINATORS)
 
 
-class StudentRef(NamedTuple):
-    student_id: str
-    class_id: str
-    school_id: str
-    grade: int
-
-
-class ClassRef(NamedTuple):
-    class_id: str
-    school_id: str
-    grade: int
+StudentRef = StudentPlace  # where a student belongs: class, school, grade, policy, time zone
+ClassRef = ClassPlace
 
 
 class PlanRef(NamedTuple):
@@ -45,13 +37,6 @@ class PlanRef(NamedTuple):
     display_name: str | None
 
 
-# Read on every request of a student's app: plain SQL on the driver (service.store.reads).
-STUDENT = Read("""
-    SELECT s.student_id, s.class_id, c.school_id, c.grade
-    FROM students s JOIN classes c ON c.class_id = s.class_id
-    WHERE s.student_id = :student_id
-""")
-CLASS = Read("SELECT class_id, school_id, grade FROM classes WHERE class_id = :class_id")
 PLAN = Read("""
     SELECT p.plan_id, p.status, p.subject, p.night, p.student_id, s.class_id, s.display_name
     FROM plans p JOIN students s ON s.student_id = p.student_id
@@ -76,14 +61,12 @@ def student_ref(db: Engine, student_id: str, read: Reader | None = None) -> Stud
     if read is None:
         with reader(db) as fresh:
             return student_ref(db, student_id, fresh)
-    row = read.first(STUDENT, student_id=student_id)
-    return StudentRef(*row) if row is not None else None
+    return read_student_place(read, student_id)
 
 
 def class_ref(db: Engine, class_id: str) -> ClassRef | None:
     with reader(db) as read:
-        row = read.first(CLASS, class_id=class_id)
-    return ClassRef(*row) if row is not None else None
+        return read_class_place(read, class_id)
 
 
 def see_student(

@@ -21,15 +21,15 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select
 from service.access import StudentRef
 from service.errors import Invalid, RuleBroken
 from service.policy.budget import evening_cap
-from service.policy.ledger import (
-    LedgerError,
+from service.policy.evenings import (
     class_policy,
     evening_spec,
     is_exempt,
     record_exemption,
     release_unused,
 )
-from service.policy.ledger import set_allocation as _set_allocation
+from service.policy.evenings import set_allocation as _set_allocation
+from service.policy.ledger import LedgerError
 from service.policy.policy import PolicyBook
 from service.schemas import (
     Allocations,
@@ -45,11 +45,10 @@ from service.schemas import (
     TonightItem,
 )
 from service.store import tables as t
+from service.store.queries import HANDED_OUT, SETS_ITEMS
 from service.store.reads import Read, Reader, reader
 
 TIER_ORDER = {"basic": 0, "extension": 1}
-LIVE = ("draft", "published", "exempted", "done")  # plans that hold an evening's minutes
-PUBLISHED = ("published", "done")
 
 # Read on every student's app every evening: plain SQL on the driver (service.store.reads).
 TONIGHT = Read("""
@@ -63,7 +62,6 @@ TONIGHT = Read("""
     WHERE p.student_id = :student_id AND p.night = :night AND p.status IN ('published', 'done')
 """)
 CAP = Read("SELECT cap_minutes FROM evening_ledger WHERE student_id = :student_id AND night = :night")
-ZONE = Read("SELECT timezone FROM schools WHERE school_id = :school_id")
 
 
 def _refused(exc: LedgerError) -> RuleBroken | Invalid:
@@ -87,7 +85,6 @@ def tonight(
             return tonight(db=db, book=book, student=student, night=night, now=now, read=fresh)
     rows = read.all(TONIGHT, student_id=student.student_id, night=night)
     found = read.first(CAP, student_id=student.student_id, night=night)
-    zone = read.first(ZONE, school_id=student.school_id) if now is not None else None
     rows.sort(key=lambda r: (TIER_ORDER[r[3]], r[1], r[4]))
     items = [
         TonightItem(plan_id=plan_id, subject=subject, item_id=item_id, tier=tier, kind=kind,
@@ -96,13 +93,11 @@ def tonight(
     ]  # fmt: skip
     planned = round(sum(i.typical_minutes for i in items), 1)
     bedtime, left_out = None, 0
-    if now is not None and zone is not None:
-        with db.connect() as conn:
-            _, policy = class_policy(conn, book, student.class_id)
-        bedtime = policy.bedtime(student.grade)
+    if now is not None:
+        bedtime = book(student.policy_name).bedtime(student.grade)
         if bedtime is not None:
             hours, minutes = map(int, bedtime.split(":"))
-            end = datetime.combine(night, time(hours, minutes), tzinfo=ZoneInfo(zone[0]))
+            end = datetime.combine(night, time(hours, minutes), tzinfo=ZoneInfo(student.timezone))
             room = max(0.0, (end - now).total_seconds() / 60.0)
             kept, used = [], 0.0
             for item in items:  # in order: what fits before bedtime
@@ -143,7 +138,7 @@ def class_evening(*, db: Engine, book: PolicyBook, class_id: str, night: date) -
         planned: dict[str, dict[str, float]] = defaultdict(dict)
         for sid, subject, minutes in conn.execute(
             select(t.plans.c.student_id, t.plans.c.subject, func.sum(t.plans.c.typical_minutes))
-            .where(t.plans.c.student_id.in_(ids), t.plans.c.night == night, t.plans.c.status.in_(LIVE))
+            .where(t.plans.c.student_id.in_(ids), t.plans.c.night == night, t.plans.c.status.in_(SETS_ITEMS))
             .group_by(t.plans.c.student_id, t.plans.c.subject)
         ):
             planned[sid][subject] = round(float(minutes), 1)
@@ -294,7 +289,7 @@ def weekly_notice(*, db: Engine, book: PolicyBook, class_id: str, week_of: date)
                    func.count(t.plan_items.c.item_id))
             .join(t.students, t.students.c.student_id == t.plans.c.student_id)
             .join(t.plan_items, t.plan_items.c.plan_id == t.plans.c.plan_id)
-            .where(t.students.c.class_id == class_id, t.plans.c.status.in_(PUBLISHED),
+            .where(t.students.c.class_id == class_id, t.plans.c.status.in_(HANDED_OUT),
                    t.plans.c.night >= monday, t.plans.c.night <= monday + timedelta(days=6))
             .group_by(t.plans.c.plan_id, t.plans.c.night, t.plans.c.subject, t.plans.c.student_id,
                       t.plans.c.typical_minutes)
@@ -345,7 +340,7 @@ def burden(*, db: Engine, book: PolicyBook, class_id: str, start: date, end: dat
                 t.plans.c.student_id.in_(ids),
                 t.plans.c.night >= start,
                 t.plans.c.night <= end,
-                t.plans.c.status.in_(PUBLISHED),
+                t.plans.c.status.in_(HANDED_OUT),
             )
         ):
             planned[(sid, night)] += minutes

@@ -10,7 +10,6 @@ after their permission checks (service.access); a refusal is a service.errors ex
 from __future__ import annotations
 
 import dataclasses
-import threading
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -26,9 +25,11 @@ from service.planner.context import StateCache, load_class
 from service.planner.plan import ClassPlan, PlannerConfig, mastery_levels, score_class
 from service.planner.plan import plan_class as _plan_class
 from service.planner.timing import model_timing
-from service.policy.gate import Proposal, context, submit_edit, with_timing
-from service.policy.ledger import LedgerError, PlanLine, class_policy, discard, publish
+from service.policy.evenings import class_policy
+from service.policy.gate import context, submit_edit, with_timing
+from service.policy.ledger import LedgerError, discard, publish
 from service.policy.policy import PolicyBook
+from service.policy.proposal import PlannedItem, Proposal
 from service.policy.verifier import verify
 from service.schemas import (
     CheckItem,
@@ -43,24 +44,22 @@ from service.schemas import (
     ViolationOut,
 )
 from service.store import tables as t
-
-SETTING = ("draft", "published", "done", "exempted")  # a plan whose items are set for its night
-PUBLISHED = ("published", "done")
+from service.store.queries import HANDED_OUT, SETS_ITEMS, PlanStatus
 
 
 @dataclass(frozen=True)
 class ModelInUse:
-    """The model version being served and the students' states kept for it between requests (one
-    lock: a state cache is brought up to date by one request at a time)."""
+    """The model version being served and the students' states kept for it between requests."""
 
     version: str
     bundle: Bundle
     states: StateCache
-    lock: threading.Lock
 
     @contextmanager
     def states_for(self, class_id: str) -> Iterator[StateCache]:
-        with self.lock:
+        """The states, held for one class: requests for a class take turns bringing its students'
+        states up to date; other classes' requests go on."""
+        with self.states.lock_for(class_id):
             yield self.states
 
 
@@ -84,12 +83,11 @@ def plan_class(
     share_minutes: float | None = None,
 ) -> ClassPlanOut:
     """Draft sets for every student of the class, each verified and reserved (or said why not)."""
-    try:
-        with model.states_for(class_id) as states:
-            result: ClassPlan = _plan_class(
-                db, model.bundle, book, class_id, subject, night, list(focus_kps), teacher_id, now=now,
-                share_minutes=share_minutes, model_version=model.version, cache=states,
-            )  # fmt: skip
+    try:  # (the planner holds the class's states itself, only while it reads them)
+        result: ClassPlan = _plan_class(
+            db, model.bundle, book, class_id, subject, night, list(focus_kps), teacher_id, now=now,
+            share_minutes=share_minutes, model_version=model.version, cache=model.states,
+        )  # fmt: skip
     except LedgerError as exc:
         raise _rule(exc) from None
     except ValueError as exc:
@@ -125,7 +123,7 @@ def publish_class(*, db: Engine, class_id: str, subject: str, night: date, now: 
                     t.students.c.class_id == class_id,
                     t.plans.c.subject == subject,
                     t.plans.c.night == night,
-                    t.plans.c.status == "draft",
+                    t.plans.c.status == PlanStatus.DRAFT.value,
                 )
                 .order_by(t.plans.c.plan_id)
             ).scalars()
@@ -140,8 +138,8 @@ def publish_class(*, db: Engine, class_id: str, subject: str, night: date, now: 
     return Published(published=done, not_published=refused)
 
 
-def _lines(items: Sequence[CheckItem], reason: tuple[str, str] = ("", "")) -> list[PlanLine]:
-    return [PlanLine(i.item_id, i.tier, i.minutes or 0.0, *reason, review=i.review) for i in items]
+def _lines(items: Sequence[CheckItem], reason: tuple[str, str] = ("", "")) -> list[PlannedItem]:
+    return [PlannedItem(i.item_id, i.tier, i.minutes or 0.0, *reason, review=i.review) for i in items]
 
 
 def check_set(
@@ -195,7 +193,7 @@ def edit_plan(
             .join(t.students, t.students.c.student_id == t.plans.c.student_id)
             .where(t.plans.c.plan_id == plan_id)
         ).one()  # fmt: skip
-    if row.status != "draft":
+    if row.status != PlanStatus.DRAFT:
         raise Conflict(
             f"the plan is {row.status}; only a draft can be edited",
             f"这份作业的状态是 {row.status}，只有草稿能修改",
@@ -204,9 +202,8 @@ def edit_plan(
                         _lines(items, TEACHER_CHOSE), 0.0, 0.0, model_version=model.version)  # fmt: skip
     try:
         with model.states_for(row.class_id) as states:  # the model's minutes, once, while the states are ours
-            minutes = model_timing(db, model.bundle, states)(proposal)
-        timed = with_timing(proposal, lambda _: minutes)
-        outcome = submit_edit(db, book, timed, now=now, timing=lambda _: minutes)
+            timed = with_timing(proposal, model_timing(db, model.bundle, states))
+        outcome = submit_edit(db, book, timed, now=now, timing=None)  # timed already
     except LedgerError as exc:
         raise _rule(exc) from None
     if not outcome.ok:
@@ -336,11 +333,11 @@ class ClassSets:
 
     @property
     def drafts(self) -> int:
-        return sum(1 for p in self.plans if p.status == "draft")
+        return sum(1 for p in self.plans if p.status == PlanStatus.DRAFT)
 
     @property
     def published(self) -> int:
-        return sum(1 for p in self.plans if p.status == "published")
+        return sum(1 for p in self.plans if p.status == PlanStatus.PUBLISHED)
 
 
 def class_sets(*, db: Engine, class_id: str, subject: str, night: date) -> ClassSets:
@@ -355,7 +352,7 @@ def class_sets(*, db: Engine, class_id: str, subject: str, night: date) -> Class
                    t.plans.c.conservative_minutes, t.plans.c.model_version)
             .join(t.students, t.students.c.student_id == t.plans.c.student_id)
             .where(t.students.c.class_id == class_id, t.plans.c.subject == subject, t.plans.c.night == night,
-                   t.plans.c.status.in_(SETTING))
+                   t.plans.c.status.in_(SETS_ITEMS))
         ).all()  # fmt: skip
         items = conn.execute(
             select(t.plan_items.c.plan_id, t.plan_items.c.item_id, t.plan_items.c.tier,
@@ -411,7 +408,7 @@ def worksheet_pages(
                    t.classes.c.name.label("class_name"), t.plans.c.subject)
             .join(t.students, t.students.c.student_id == t.plans.c.student_id)
             .join(t.classes, t.classes.c.class_id == t.students.c.class_id)
-            .where(t.plans.c.night == night, t.plans.c.status.in_(PUBLISHED))
+            .where(t.plans.c.night == night, t.plans.c.status.in_(HANDED_OUT))
             .order_by(t.plans.c.student_id, t.plans.c.subject)
         )  # fmt: skip
         query = query.where(t.plans.c.student_id == student_id) if student_id else query.where(

@@ -44,7 +44,7 @@ class Services:
     book: PolicyBook
     models: Models
     key: str
-    caches: dict[str, tuple[StateCache, threading.Lock]] = field(default_factory=dict)
+    caches: dict[str, StateCache] = field(default_factory=dict)
     principals: PrincipalCache = field(default_factory=PrincipalCache)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -59,9 +59,9 @@ class Services:
         with self.lock:
             if version not in self.caches:
                 self.caches.clear()  # states of a replaced model are of no further use
-                self.caches[version] = (StateCache(served.bundle.priors), threading.Lock())
-            states, lock = self.caches[version]
-        return ModelInUse(version, served.bundle, states, lock)
+                self.caches[version] = StateCache(served.bundle.priors)
+            states = self.caches[version]
+        return ModelInUse(version, served.bundle, states)
 
     def forget_states(self) -> None:
         """Items or answers changed under the states (an import, an erasure): rebuild them from the database."""

@@ -8,9 +8,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, func, insert, select
 
+from service.policy.evenings import record_exemption, set_allocation
 from service.policy.gate import Proposal, bank_timing, context, contexts, submit, submit_many
-from service.policy.ledger import LedgerError, PlanLine, publish, record_exemption, set_allocation
+from service.policy.ledger import LedgerError, publish
 from service.policy.policy import PolicyBook
+from service.policy.proposal import PlannedItem
 from service.store import tables as t
 from tests.conftest import SAMPLES
 
@@ -68,7 +70,7 @@ def _bank(engine: Engine, *, taught_by: date | None = NIGHT, kind: str = "writte
 def _proposal(plan_id: str, student: str, items: list[str], *, night: date = NIGHT, subject: str = "math",
               minutes: float = 4.0, review: bool = False) -> Proposal:  # fmt: skip
     proposed = [
-        PlanLine(i, "basic" if k < 3 else "extension", minutes, review=review) for k, i in enumerate(items)
+        PlannedItem(i, "basic" if k < 3 else "extension", minutes, review=review) for k, i in enumerate(items)
     ]
     total = minutes * len(items)
     basic = minutes * min(3, len(items))
@@ -249,7 +251,7 @@ def test_a_batch_holds_one_set_per_student(school: Engine) -> None:
 
 
 def _spec(conn, proposal: Proposal):  # type: ignore[no-untyped-def]
-    from service.policy.ledger import evening_spec
+    from service.policy.evenings import evening_spec
 
     return evening_spec(conn, BOOK, proposal.student_id, proposal.night)
 

@@ -32,7 +32,7 @@ from sqlalchemy import Engine, select
 
 from service.app import create_app
 from service.auth import create_user
-from service.policy.ledger import set_allocation
+from service.policy.evenings import set_allocation
 from service.policy.policy import PolicyBook
 from service.settings import Settings
 from service.store import tables as t

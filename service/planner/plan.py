@@ -18,6 +18,7 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -28,10 +29,14 @@ from sqlalchemy import Engine
 from models.bundle import Bundle
 from models.features import TIME_FEATURES, feature_matrix
 from models.review import Revisit
-from service.planner.context import Candidate, ClassFacts, StateCache, StudentFacts, load_class
-from service.planner.optimise import Problem, solve
-from service.policy.gate import Proposal, submit_many
-from service.policy.ledger import EveningView, PlanLine, class_policy, evening_spec, evening_view
+from service.planner.context import Candidate, ClassToPlan, StateCache, StudentToPlan, load_class
+from service.planner.optimise import Knapsack, solve
+from service.planner.timing import set_bounds, typical_minutes
+from service.policy.evenings import class_policy, evening_specs
+from service.policy.gate import submit_many
+from service.policy.ledger import EveningSpec, EveningView, evening_views
+from service.policy.policy import Policy, PolicyOf
+from service.policy.proposal import PlannedItem, Proposal
 
 DAY = 86_400.0
 LEVELS = (("A", 0.85), ("B", 0.70), ("C", 0.50), ("D", 0.0))
@@ -52,19 +57,6 @@ class PlannerConfig:
     time_limit: float = 0.2  # seconds for the exact optimiser per tier
     hold: timedelta = timedelta(minutes=30)
     workers: int = 2  # threads planning students side by side
-
-
-@dataclass
-class PlannedItem:
-    item_id: str
-    tier: str
-    kind: str
-    kps: tuple[str, ...]
-    typical_minutes: float
-    p_correct: float
-    review: bool
-    reason_zh: str
-    reason_en: str
 
 
 @dataclass
@@ -101,7 +93,7 @@ def level_of(p: float) -> str:
 def plan_class(
     engine: Engine,
     bundle: Bundle,
-    policy_of: Any,
+    policy_of: PolicyOf,
     class_id: str,
     subject: str,
     night: date,
@@ -118,22 +110,22 @@ def plan_class(
     config = config or PlannerConfig()
     if cache is not None and cache.priors is not bundle.priors:
         raise ValueError("the state cache was built with another model's priors; use a new cache")
-    with engine.connect() as conn:
-        _, policy = class_policy(conn, policy_of, class_id)
-        facts = load_class(conn, policy, class_id, subject, night, bundle.priors, cache)
-        evenings = {}
-        for s in facts.students:
-            spec = evening_spec(conn, policy_of, s.student_id, night)
-            view = evening_view(conn, s.student_id, night) or EveningView(
-                spec.cap_minutes, {}, dict(spec.allowances)
-            )
-            evenings[s.student_id] = view
-    unknown = [kp for kp in focus_kps if kp not in facts.kp_meta]
-    if unknown:
-        raise ValueError(f"unknown knowledge points for {subject}: {', '.join(unknown)}")
-    pool = _class_pool(facts, set(focus_kps), config)
-
-    scored = score_class(bundle, facts, pool, facts.students, config)  # one call to each model
+    # The class's students' states are brought up to date and read by one request at a time.
+    with cache.lock_for(class_id) if cache is not None else nullcontext():
+        with engine.connect() as conn:  # the class's facts and evenings, read once for all its students
+            _, policy = class_policy(conn, policy_of, class_id)
+            facts = load_class(conn, policy, class_id, subject, night, bundle.priors, cache)
+            specs = evening_specs(conn, policy_of, facts.places(), night)
+            views = evening_views(conn, dict.fromkeys(specs, night))
+        unknown = [kp for kp in focus_kps if kp not in facts.kp_meta]
+        if unknown:
+            raise ValueError(f"unknown knowledge points for {subject}: {', '.join(unknown)}")
+        pool = _class_pool(facts, set(focus_kps), config)
+        scored = score_class(bundle, facts, pool, facts.students, config)  # one call to each model
+    evenings = {
+        sid: views.get(sid) or EveningView(spec.cap_minutes, {}, dict(spec.allowances))
+        for sid, spec in specs.items()
+    }
 
     def one(k: int) -> tuple[StudentPlan, list[int]]:
         student = facts.students[k]
@@ -148,11 +140,11 @@ def plan_class(
         prepared = list(workers.map(one, range(len(facts.students))))
     plans = [plan for plan, _ in prepared]
     chosen = {k: c for k, (_, c) in enumerate(prepared) if c}
-    _gate(engine, bundle, policy_of, facts, plans, scored, chosen, teacher_id, now, model_version)
+    _gate(engine, bundle, policy_of, facts, specs, plans, scored, chosen, teacher_id, now, model_version)
     return ClassPlan(class_id, subject, night, model_version, plans, _summary(plans, set(focus_kps)))
 
 
-def _class_pool(facts: ClassFacts, focus: set[str], config: PlannerConfig) -> list[Candidate]:
+def _class_pool(facts: ClassToPlan, focus: set[str], config: PlannerConfig) -> list[Candidate]:
     """The class's candidates in order of preference: today's lesson first, then the most recently
     taught points (each student takes the first max_candidates that are not repeats for them)."""
     order = {kp: k for k, kp in enumerate(facts.kp_meta)}
@@ -174,14 +166,14 @@ def _remaining(view: EveningView, subject: str, share_minutes: float | None) -> 
 
 def _prepare(
     bundle: Bundle,
-    facts: ClassFacts,
+    facts: ClassToPlan,
     scored: _Scored,
-    student: StudentFacts,
+    student: StudentToPlan,
     view: EveningView,
     focus: set[str],
     share_minutes: float | None,
     config: PlannerConfig,
-    policy: Any,
+    policy: Policy,
 ) -> tuple[StudentPlan, list[int]]:
     """The student's plan so far and the candidates chosen for the gate (none: the plan is final)."""
     plan = StudentPlan(student.student_id, student.display_name, "draft")
@@ -205,8 +197,9 @@ def _prepare(
 def _gate(
     engine: Engine,
     bundle: Bundle,
-    policy_of: Any,
-    facts: ClassFacts,
+    policy_of: PolicyOf,
+    facts: ClassToPlan,
+    specs: dict[str, EveningSpec],
     plans: list[StudentPlan],
     scored: list[_Scored],
     chosen: dict[int, list[int]],
@@ -220,30 +213,21 @@ def _gate(
     removed = dict.fromkeys(chosen, 0)
     while chosen:
         order = sorted(chosen)
-        proposals, timings, sets = [], [], []
+        proposals, sets = [], []
         for k in order:
             s = scored[k]
             items = [s.item(i) for i in chosen[k]]
             whole, basic = _bounds(bundle, s, chosen[k])
             proposals.append(
-                Proposal(
-                    plan_ids[k],
-                    teacher_id,
-                    plans[k].student_id,
-                    facts.night,
-                    facts.subject,
-                    [
-                        PlanLine(i.item_id, i.tier, i.typical_minutes, i.reason_zh, i.reason_en, i.review)
-                        for i in items
-                    ],
-                    whole,
-                    basic,
-                    model_version=model_version,
-                )
-            )
-            timings.append(_ModelTiming([i.typical_minutes for i in items], whole, basic))
+                Proposal(plan_ids[k], teacher_id, plans[k].student_id, facts.night, facts.subject, items,
+                         whole, basic, model_version=model_version)
+            )  # fmt: skip
             sets.append((items, whole))
-        outcomes = submit_many(engine, policy_of, proposals, now=now, timings=timings)
+        # The minutes are the duration model's own (no floor to put under them: timings None).
+        outcomes = submit_many(
+            engine, policy_of, proposals, now=now, timings=[None] * len(proposals),
+            specs=[specs[p.student_id] for p in proposals],
+        )  # fmt: skip
         for k, outcome, (items, whole) in zip(order, outcomes, sets, strict=True):
             plan = plans[k]
             if outcome.ok:
@@ -264,18 +248,6 @@ def _gate(
             if not chosen[k]:
                 plan.status = "refused"
                 del chosen[k]
-
-
-@dataclass(frozen=True)
-class _ModelTiming:
-    """The duration model's minutes for the set the planner proposes (the gate's floor)."""
-
-    minutes: list[float]
-    whole: float
-    basic: float
-
-    def __call__(self, proposal: Proposal) -> tuple[list[float], float, float]:
-        return self.minutes, self.whole, self.basic
 
 
 @dataclass
@@ -304,12 +276,12 @@ class _Scored:
     def item(self, i: int) -> PlannedItem:
         c = self.candidates[i]
         zh, en = self.reasons[i]
-        return PlannedItem(c.item_id, self.tiers[i], c.kind, c.kps, round(float(self.minutes[i]), 2),
-                           round(float(self.p[i]), 3), bool(self.review[i]), zh, en)  # fmt: skip
+        return PlannedItem(c.item_id, self.tiers[i], round(float(self.minutes[i]), 2), zh, en,
+                           bool(self.review[i]), c.kind, c.kps, round(float(self.p[i]), 3))  # fmt: skip
 
 
 def score_candidates(
-    bundle: Bundle, facts: ClassFacts, pool: list[Candidate], student: StudentFacts, config: PlannerConfig
+    bundle: Bundle, facts: ClassToPlan, pool: list[Candidate], student: StudentToPlan, config: PlannerConfig
 ) -> _Scored:
     """P(correct) and typical minutes of every candidate for this student; due reviews added."""
     return score_class(bundle, facts, pool, [student], config)[0]
@@ -317,9 +289,9 @@ def score_candidates(
 
 def score_class(
     bundle: Bundle,
-    facts: ClassFacts,
+    facts: ClassToPlan,
     pool: list[Candidate],
-    students: Sequence[StudentFacts],
+    students: Sequence[StudentToPlan],
     config: PlannerConfig,
 ) -> list[_Scored]:
     """score_candidates for several students, with one call to each model for all their rows."""
@@ -347,20 +319,17 @@ def score_class(
         rows_of = slice(start, start + len(candidates))
         start += len(candidates)
         p, mu, s2 = p_all[rows_of], mu_all[rows_of], s2_all[rows_of]
-        minutes = np.exp(mu) / 60.0  # typical (median) minutes, what the student sees
         review = np.array([c.item_id in reviews for c in candidates], dtype=bool)
         days = np.array([reviews.get(c.item_id, 0.0) for c in candidates])
-        out.append(
-            _Scored(candidates, p, np.maximum(minutes, 0.2), mu, s2, review, days, kp_meta=facts.kp_meta)
-        )
+        out.append(_Scored(candidates, p, typical_minutes(mu), mu, s2, review, days, kp_meta=facts.kp_meta))
     return out
 
 
 def _due_reviews(
     bundle: Bundle,
-    facts: ClassFacts,
+    facts: ClassToPlan,
     by_id: dict[str, Candidate],
-    student: StudentFacts,
+    student: StudentToPlan,
     config: PlannerConfig,
 ) -> dict[str, float]:
     """Open error-book items due tonight (R1, from grade 3) -> days since the error."""
@@ -390,7 +359,7 @@ def _band(p: float, lo: float, hi: float) -> float:
 
 
 def _choose(
-    bundle: Bundle, s: _Scored, focus: set[str], available: float, config: PlannerConfig, policy: Any
+    bundle: Bundle, s: _Scored, focus: set[str], available: float, config: PlannerConfig, policy: Policy
 ) -> list[int]:
     """Basic tier first within basic_share of the minutes, then the extension tier; the whole set's
     conservative bound within `available`."""
@@ -502,21 +471,16 @@ def _optimise(
         constraints.append(
             (np.array(reviews), max(config.max_reviews - sum(1 for i in taken if s.review[i]), 0))
         )
-    solution = solve(Problem(value[idx], weight[idx], capacity, constraints), config.time_limit)
+    solution = solve(Knapsack(value[idx], weight[idx], capacity, constraints), config.time_limit)
     if solution.method != "exact":
         s.method = "fallback"
     return [int(idx[k]) for k in solution.chosen]
 
 
 def _bounds(bundle: Bundle, s: _Scored, chosen: list[int]) -> tuple[float, float]:
-    """(whole set, basic tier) conservative minutes by the duration model's calibrated set bound."""
-    if not chosen:
-        return 0.0, 0.0
-    whole = bundle.duration.bound_of(s.mu[chosen], s.s2[chosen]) / 60.0
-    basic_rows = [i for i in chosen if s.tiers.get(i, "basic") == "basic"]
-    basic = bundle.duration.bound_of(s.mu[basic_rows], s.s2[basic_rows]) / 60.0 if basic_rows else 0.0
-    typical = float(s.minutes[chosen].sum())
-    return max(whole, typical), max(basic, float(s.minutes[basic_rows].sum()) if basic_rows else 0.0)
+    """(whole set, basic tier) conservative minutes of the chosen candidates (timing.set_bounds)."""
+    basic = np.array([s.tiers.get(i, "basic") == "basic" for i in chosen], dtype=bool)
+    return set_bounds(bundle, s.mu[chosen], s.s2[chosen], basic)
 
 
 def _drop_least(s: _Scored, chosen: list[int]) -> list[int]:

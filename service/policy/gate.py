@@ -12,22 +12,24 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, literal, select
+from sqlalchemy import Connection, Engine, literal, select
 
+from service.policy.evenings import evening_spec, evening_specs
 from service.policy.ledger import (
     EveningSpec,
     EveningView,
     LedgerError,
     OverBudget,
-    PlanDraft,
-    PlanLine,
-    evening_spec,
+    evening_views,
     replace_draft,
     reserve,
+    reserve_many,
 )
+from service.policy.policy import Policy, PolicyOf
+from service.policy.proposal import Proposal
 from service.policy.verifier import (
     ClassContext,
     EveningState,
@@ -38,20 +40,7 @@ from service.policy.verifier import (
     verify,
 )
 from service.store import tables as t
-
-
-@dataclass(frozen=True)
-class Proposal:
-    plan_id: str
-    teacher_id: str
-    student_id: str
-    night: date
-    subject: str
-    items: Sequence[PlanLine]
-    conservative_minutes: float
-    basic_conservative_minutes: float
-    slot: str = "evening"
-    model_version: str | None = None
+from service.store.queries import SETS_ITEMS, evening_at, open_entries, student_places
 
 
 @dataclass
@@ -64,18 +53,19 @@ class Outcome:
         return self.reserved and not self.violations
 
 
-Context = tuple[HomeworkSet, StudentContext, ClassContext, EveningState, Any]
-_SET_STATUSES = ("draft", "published", "exempted", "done")  # a plan that sets its items
+Context = tuple[HomeworkSet, StudentContext, ClassContext, EveningState, Policy]
 
 
-def context(conn: Connection, policy_of: Any, proposal: Proposal, spec: EveningSpec | None = None) -> Context:
+def context(
+    conn: Connection, policy_of: PolicyOf, proposal: Proposal, spec: EveningSpec | None = None
+) -> Context:
     """The verifier's inputs for a proposal, from the database (the plan itself left out)."""
     spec = spec or evening_spec(conn, policy_of, proposal.student_id, proposal.night)
     return contexts(conn, policy_of, [proposal], [spec])[0]
 
 
 def contexts(
-    conn: Connection, policy_of: Any, proposals: Sequence[Proposal], specs: Sequence[EveningSpec]
+    conn: Connection, policy_of: PolicyOf, proposals: Sequence[Proposal], specs: Sequence[EveningSpec]
 ) -> list[Context]:
     """context() of proposals for different students, with one query per kind of fact for them all
     (a class's sets are checked together; each is judged on its own student's facts)."""
@@ -86,25 +76,11 @@ def contexts(
     students = [p.student_id for p in proposals]
     nights = sorted({p.night for p in proposals})
     ids = sorted({i.item_id for p in proposals for i in p.items})
-    student_rows = {
-        r.student_id: r
-        for r in conn.execute(
-            select(
-                t.students.c.student_id,
-                t.students.c.personal_cap_minutes,
-                t.classes.c.class_id,
-                t.classes.c.grade,
-                t.schools.c.policy,
-            )
-            .join(t.classes, t.classes.c.class_id == t.students.c.class_id)
-            .join(t.schools, t.schools.c.school_id == t.classes.c.school_id)
-            .where(t.students.c.student_id.in_(students))
-        )
-    }
+    student_rows = student_places(conn, students)
     missing = [s for s in students if s not in student_rows]
     if missing:
         raise LedgerError(f"没有学生 {', '.join(missing)}", f"no student {', '.join(missing)}")
-    policies = {s: policy_of(r.policy or "national") for s, r in student_rows.items()}
+    policies = {s: policy_of(r.policy_name) for s, r in student_rows.items()}
     facts = {r.item_id: r for r in conn.execute(select(t.items).where(t.items.c.item_id.in_(ids)))}
     for proposal in proposals:
         _check_items(proposal, facts)
@@ -129,8 +105,13 @@ def contexts(
         taught.setdefault(class_id, {})[kp_id] = taught_on
     window = max(policy.repeat_days for policy in policies.values())
     recent = _recently_set(conn, proposals, students, ids, nights, window, policies)
-    open_errors = _open_errors(conn, proposals, students, ids)
-    views = _views(conn, proposals, students, nights)
+    open_errors: dict[str, set[str]] = {s: set() for s in students}
+    evenings = {p.student_id: evening_at(p.night, student_rows[p.student_id].timezone) for p in proposals}
+    for entry in open_entries(conn, evenings, item_ids=ids):  # the only items a set may call reviews
+        open_errors[entry.student_id].add(entry.item_id)
+    views = evening_views(
+        conn, {p.student_id: p.night for p in proposals}, exclude={p.student_id: p.plan_id for p in proposals}
+    )
     exempt = {
         (sid, night)
         for sid, night in conn.execute(
@@ -218,7 +199,7 @@ def _recently_set(
     ids: Sequence[str],
     nights: Sequence[date],
     window: int,
-    policies: dict[str, Any],
+    policies: dict[str, Policy],
 ) -> dict[str, dict[str, date]]:
     """student -> item of their set -> the nearest night, before or after, within the repeat window
     that it was set for (or done by) them, other than by this very plan."""
@@ -228,7 +209,7 @@ def _recently_set(
         .join(t.plans, t.plans.c.plan_id == t.plan_items.c.plan_id)
         .where(
             t.plans.c.student_id.in_(students),
-            t.plans.c.status.in_(_SET_STATUSES),
+            t.plans.c.status.in_(SETS_ITEMS),
             t.plans.c.night >= lo,
             t.plans.c.night <= hi,  # later nights count too
             t.plan_items.c.item_id.in_(ids),
@@ -259,72 +240,6 @@ def _recently_set(
     return recent
 
 
-def _open_errors(
-    conn: Connection, proposals: Sequence[Proposal], students: Sequence[str], ids: Sequence[str]
-) -> dict[str, set[str]]:
-    """Per student, items with an error-book entry still open on the night: the only items a set
-    may call reviews (C4 lets reviews come back within the repeat window)."""
-    by_student = {p.student_id: p for p in proposals}
-    out: dict[str, set[str]] = {s: set() for s in students}
-    for r in conn.execute(
-        select(
-            t.error_book.c.student_id,
-            t.error_book.c.item_id,
-            t.error_book.c.created_at,
-            t.error_book.c.resolved_at,
-        ).where(t.error_book.c.student_id.in_(students), t.error_book.c.item_id.in_(ids))
-    ):
-        night = by_student[r.student_id].night
-        night_start = datetime.combine(night, time(0, 0), tzinfo=UTC)
-        if r.created_at.date() <= night and (r.resolved_at is None or r.resolved_at > night_start):
-            out[r.student_id].add(r.item_id)
-    return out
-
-
-def _views(
-    conn: Connection, proposals: Sequence[Proposal], students: Sequence[str], nights: Sequence[date]
-) -> dict[str, EveningView]:
-    """evening_view() of each proposal's evening without the proposal's own plan (absent: not open)."""
-    by_student = {p.student_id: p for p in proposals}
-
-    def mine(sid: str, night: date) -> bool:
-        return by_student[sid].night == night
-
-    caps = {
-        sid: float(cap)
-        for sid, night, cap in conn.execute(
-            select(
-                t.evening_ledger.c.student_id, t.evening_ledger.c.night, t.evening_ledger.c.cap_minutes
-            ).where(t.evening_ledger.c.student_id.in_(students), t.evening_ledger.c.night.in_(nights))
-        )
-        if mine(sid, night)
-    }
-    allowances: dict[str, dict[str, float]] = {}
-    for sid, night, subject, minutes in conn.execute(
-        select(
-            t.evening_subjects.c.student_id,
-            t.evening_subjects.c.night,
-            t.evening_subjects.c.subject,
-            t.evening_subjects.c.allowance_minutes,
-        ).where(t.evening_subjects.c.student_id.in_(students), t.evening_subjects.c.night.in_(nights))
-    ):
-        if mine(sid, night):
-            allowances.setdefault(sid, {})[subject] = float(minutes)
-    reserved: dict[str, dict[str, float]] = {}
-    lines = t.ledger_lines.c
-    for sid, night, subject, plan_id, minutes in conn.execute(
-        select(lines.student_id, lines.night, lines.subject, lines.plan_id, func.sum(lines.minutes))
-        .where(lines.student_id.in_(students), lines.night.in_(nights))
-        .group_by(lines.student_id, lines.night, lines.subject, lines.plan_id)
-    ):
-        if mine(sid, night) and plan_id != by_student[sid].plan_id:
-            held = reserved.setdefault(sid, {})
-            held[subject] = held.get(subject, 0.0) + float(minutes)
-    return {
-        sid: EveningView(cap, reserved.get(sid, {}), allowances.get(sid, {})) for sid, cap in caps.items()
-    }
-
-
 def _tonight(
     conn: Connection, proposals: Sequence[Proposal], students: Sequence[str], nights: Sequence[date]
 ) -> dict[str, tuple[tuple[str, str | None, tuple[str, ...]], ...]]:
@@ -345,7 +260,7 @@ def _tonight(
             .where(
                 t.plans.c.student_id.in_(students),
                 t.plans.c.night.in_(nights),
-                t.plans.c.status.in_(_SET_STATUSES),
+                t.plans.c.status.in_(SETS_ITEMS),
             )
         )
         if r.night == by_student[r.student_id].night and r.plan_id != by_student[r.student_id].plan_id
@@ -383,8 +298,12 @@ def bank_timing(engine: Engine) -> Timing:
     return timing
 
 
-def with_timing(proposal: Proposal, timing: Timing) -> Proposal:
-    """The proposal with minutes no lower than the timing's, item by item and for both bounds."""
+def with_timing(proposal: Proposal, timing: Timing | None) -> Proposal:
+    """The proposal with minutes no lower than the timing's, item by item and for both bounds.
+    None: the proposal's minutes are the service's duration model's already (the planner's own
+    numbers, or a proposal this function has timed), so there is nothing to raise them to."""
+    if timing is None:
+        return proposal
     minutes, whole, basic = timing(proposal)
     items = [
         replace(item, typical_minutes=max(item.typical_minutes, float(m)))
@@ -400,69 +319,86 @@ def with_timing(proposal: Proposal, timing: Timing) -> Proposal:
     )
 
 
-def submit(engine: Engine, policy_of: Any, proposal: Proposal, *, now: datetime, timing: Timing) -> Outcome:
+def submit(
+    engine: Engine, policy_of: PolicyOf, proposal: Proposal, *, now: datetime, timing: Timing | None
+) -> Outcome:
     """Verify a proposed set against every HARD rule and, only if it passes, reserve it as a draft.
 
-    Minutes are never taken below `timing`'s for this student; the reservation holds the set's
-    conservative bound."""
+    Minutes are never taken below `timing`'s for this student (None: they are the service's model's
+    already, see with_timing); the reservation holds the set's conservative bound."""
     return submit_many(engine, policy_of, [proposal], now=now, timings=[timing])[0]
 
 
 def submit_many(
     engine: Engine,
-    policy_of: Any,
+    policy_of: PolicyOf,
     proposals: Sequence[Proposal],
     *,
     now: datetime,
-    timings: Sequence[Timing],
+    timings: Sequence[Timing | None],
     edit: bool = False,
+    specs: Sequence[EveningSpec] | None = None,
 ) -> list[Outcome]:
     """submit() for sets of different students (a class): their facts are read together, each set
-    is verified on its own and reserved in its own transaction, so one refusal touches no other.
+    is verified on its own, and the sets that pass are booked by ledger.reserve_many (together when
+    all fit, else each on its own), so one refusal touches no other.
     With `edit`, each proposal replaces the live draft with its plan id (its own items and minutes
-    left out of its context) in one transaction."""
+    left out of its context) in one transaction. `specs`: the evenings' specs, one per proposal, if
+    the caller has read them already (a class plan reads its class's once); else they are read here."""
     for proposal in proposals:
         if not proposal.items:
             raise LedgerError("这套作业没有题目", "the set has no items")
     timed = [with_timing(p, timing) for p, timing in zip(proposals, timings, strict=True)]
     with engine.connect() as conn:
-        specs = [evening_spec(conn, policy_of, p.student_id, p.night) for p in timed]
+        if specs is None:
+            specs = _specs(conn, policy_of, timed)
         found = contexts(conn, policy_of, timed, specs)
-    return [
-        _reserve_if_valid(engine, p, spec, ctx, now, edit)
-        for p, spec, ctx in zip(timed, specs, found, strict=True)
-    ]
+    outcomes: list[Outcome] = [Outcome(verify(*ctx), reserved=False) for ctx in found]
+    passed = [k for k, outcome in enumerate(outcomes) if not outcome.violations]
+    if edit:
+        for k in passed:
+            outcomes[k] = _reserve(engine, timed[k], specs[k], now, edit=True)
+        return outcomes
+    refusals = reserve_many(engine, [(_booked(timed[k]), specs[k]) for k in passed], now=now)
+    for k, refusal in zip(passed, refusals, strict=True):
+        outcomes[k] = Outcome([], reserved=True) if refusal is None else _refused(refusal)
+    return outcomes
+
+
+def _specs(conn: Connection, policy_of: PolicyOf, proposals: Sequence[Proposal]) -> list[EveningSpec]:
+    """Each proposal's evening spec, read together for the proposals of one night."""
+    found: dict[tuple[str, date], EveningSpec] = {}
+    for night in sorted({p.night for p in proposals}):
+        students = [p.student_id for p in proposals if p.night == night]
+        for sid, spec in evening_specs(conn, policy_of, students, night).items():
+            found[(sid, night)] = spec
+    return [found[(p.student_id, p.night)] for p in proposals]
 
 
 def submit_edit(
-    engine: Engine, policy_of: Any, proposal: Proposal, *, now: datetime, timing: Timing
+    engine: Engine, policy_of: PolicyOf, proposal: Proposal, *, now: datetime, timing: Timing | None
 ) -> Outcome:
     """A hand edit of a live draft (the proposal keeps the draft's plan id), verified like any set."""
     return submit_many(engine, policy_of, [proposal], now=now, timings=[timing], edit=True)[0]
 
 
-def _reserve_if_valid(
-    engine: Engine, proposal: Proposal, spec: EveningSpec, ctx: Context, now: datetime, edit: bool = False
-) -> Outcome:
-    violations = verify(*ctx)
-    if violations:
-        return Outcome(violations, reserved=False)
-    draft = PlanDraft(
-        proposal.plan_id,
-        proposal.student_id,
-        proposal.night,
-        proposal.subject,
-        proposal.teacher_id,
-        proposal.items,
-        max(proposal.conservative_minutes, sum(i.typical_minutes for i in proposal.items)),
-        proposal.model_version,
-    )
+def _reserve(engine: Engine, proposal: Proposal, spec: EveningSpec, now: datetime, edit: bool) -> Outcome:
     try:
-        (replace_draft if edit else reserve)(engine, draft, spec, now=now)
-    except OverBudget as exc:  # lost a race since the snapshot: the guard holds the rule
-        return Outcome([Violation(exc.rule or "T5", exc.zh, exc.en)], reserved=False)
+        (replace_draft if edit else reserve)(engine, _booked(proposal), spec, now=now)
     except LedgerError as exc:
-        if exc.rule is None:
+        if exc.rule is None and not isinstance(exc, OverBudget):
             raise
-        return Outcome([Violation(exc.rule, exc.zh, exc.en)], reserved=False)
+        return _refused(exc)
     return Outcome([], reserved=True)
+
+
+def _refused(exc: LedgerError) -> Outcome:
+    """A verified set the ledger refused: it lost a race since the snapshot (the guard holds T5), or
+    broke a rule only the database sees at once (C4: an item twice on one night)."""
+    return Outcome([Violation(exc.rule or "T5", exc.zh, exc.en)], reserved=False)
+
+
+def _booked(proposal: Proposal) -> Proposal:
+    """What the ledger holds for a verified set: its conservative bound, never below its typical total."""
+    typical = sum(i.typical_minutes for i in proposal.items)
+    return replace(proposal, conservative_minutes=max(proposal.conservative_minutes, typical))

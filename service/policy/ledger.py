@@ -15,6 +15,9 @@ once (and waits its busy timeout) and PostgreSQL re-checks the guard on the lock
 
 Drafts hold their minutes until they expire; discarding or expiring releases them, publishing
 keeps them. Nothing here moves minutes from one night to another (T11, T12).
+
+What an evening is opened with (its cap and shares), the head teacher's split and releases, and
+exemptions are service.policy.evenings.
 """
 
 from __future__ import annotations
@@ -22,18 +25,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Engine, and_, case, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, Float, and_, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from models.schema import SUBJECTS
-from service.policy.budget import day_type, default_weights, evening_cap, split
-from service.policy.policy import Policy
+from service.policy.proposal import Proposal
 from service.store import tables as t
+from service.store.queries import PlanStatus
 
 DRAFT_HOLD = timedelta(minutes=30)
+DRAFT, PUBLISHED, DISCARDED = PlanStatus.DRAFT.value, PlanStatus.PUBLISHED.value, PlanStatus.DISCARDED.value
 EPS = 1e-9
 
 
@@ -61,28 +64,6 @@ class EveningSpec:
 
 
 @dataclass(frozen=True)
-class PlanLine:
-    item_id: str
-    tier: str
-    typical_minutes: float  # for this student
-    reason_zh: str = ""
-    reason_en: str = ""
-    review: bool = False  # an error-book review (C4 lets it come back within the repeat window)
-
-
-@dataclass(frozen=True)
-class PlanDraft:
-    plan_id: str
-    student_id: str
-    night: date
-    subject: str
-    teacher_id: str
-    lines: Sequence[PlanLine]
-    conservative_minutes: float  # what is reserved: the set's conservative bound (C6, T10)
-    model_version: str | None = None
-
-
-@dataclass(frozen=True)
 class EveningView:
     """An evening as the verifier needs it (other plans' reservations by subject)."""
 
@@ -91,133 +72,13 @@ class EveningView:
     allowances: dict[str, float] = field(default_factory=dict)
 
 
-def _upsert_ignore(conn: Connection, table: t.Table, rows: list[dict[str, Any]]) -> None:
+def insert_missing(conn: Connection, table: t.Table, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     if conn.dialect.name == "postgresql":
         conn.execute(postgresql.insert(table).on_conflict_do_nothing(), rows)
     else:
         conn.execute(sqlite.insert(table).on_conflict_do_nothing(), rows)
-
-
-def evening_spec(conn: Connection, policy_of: Any, student_id: str, night: date) -> EveningSpec:
-    """The cap and subject shares of a student's evening, from the database and the school policy.
-
-    `policy_of(school_policy_name) -> Policy`. Performance is not an input (T11).
-    """
-    row = conn.execute(
-        select(
-            t.students.c.personal_cap_minutes,
-            t.classes.c.class_id,
-            t.classes.c.grade,
-            t.schools.c.school_id,
-            t.schools.c.policy,
-        )
-        .join(t.classes, t.classes.c.class_id == t.students.c.class_id)
-        .join(t.schools, t.schools.c.school_id == t.classes.c.school_id)
-        .where(t.students.c.student_id == student_id)
-    ).first()
-    if row is None:
-        raise LedgerError(f"没有学生 {student_id}", f"no student {student_id}")
-    policy: Policy = policy_of(row.policy or "national")
-    calendar = {
-        d.day: d.day_type
-        for d in conn.execute(
-            select(t.calendar_days.c.day, t.calendar_days.c.day_type).where(
-                t.calendar_days.c.school_id == row.school_id, t.calendar_days.c.day == night
-            )
-        )
-    }
-    cap = evening_cap(policy, row.grade, row.personal_cap_minutes)
-    return EveningSpec(
-        student_id, night, day_type(calendar, night), cap, split(cap, class_weights(conn, policy, row, night))
-    )
-
-
-def class_weights(conn: Connection, policy: Policy, klass: Any, night: date) -> dict[str, float]:
-    """The head teacher's split for the class on this weekday, else the school's default."""
-    weekday = night.weekday()
-    rows = conn.execute(
-        select(t.class_allocations.c.subject, t.class_allocations.c.weight).where(
-            t.class_allocations.c.class_id == klass.class_id, t.class_allocations.c.weekday == weekday
-        )
-    ).all()
-    if rows:
-        return {r.subject: r.weight for r in rows}
-    subjects = conn.execute(
-        select(t.class_subjects.c.subject)
-        .where(t.class_subjects.c.class_id == klass.class_id)
-        .order_by(t.class_subjects.c.subject)
-    ).scalars()
-    return default_weights(policy, klass.grade, list(subjects), weekday)
-
-
-def class_policy(conn: Connection, policy_of: Any, class_id: str) -> tuple[int, Policy]:
-    row = conn.execute(
-        select(t.classes.c.grade, t.schools.c.policy)
-        .join(t.schools, t.schools.c.school_id == t.classes.c.school_id)
-        .where(t.classes.c.class_id == class_id)
-    ).first()
-    if row is None:
-        raise LedgerError(f"没有班级 {class_id}", f"no class {class_id}")
-    return row.grade, policy_of(row.policy or "national")
-
-
-def _too_many_subjects(grade: int, policy: Policy, subjects: Iterable[str]) -> LedgerError | None:
-    limit = policy.subjects_per_evening(grade)
-    subjects = sorted(set(subjects))
-    if limit is None or len(subjects) <= limit:
-        return None
-    rule = "T1" if grade <= 2 else "T8"
-    return LedgerError(
-        f"{grade}年级每晚最多 {limit} 门学科有作业，这样会有 {len(subjects)} 门（{'、'.join(SUBJECTS.get(s, s) for s in subjects)}）：请减少到 {limit} 门",
-        f"grade {grade} gets homework from at most {limit} subject(s) per evening; this gives {len(subjects)} ({', '.join(subjects)}): keep {limit}",
-        rule,
-    )
-
-
-def set_allocation(
-    engine: Engine, policy_of: Any, class_id: str, weekday: int, weights: Mapping[str, float]
-) -> None:
-    """The head teacher's split of this class's evenings on one weekday (from the next evening
-    opened). It may name no more subjects than the policy allows per evening (T1, T8), so the
-    guarded shares keep that rule even when teachers book at the same moment."""
-    if not 0 <= weekday <= 6:
-        raise LedgerError(f"星期 {weekday} 不在 0-6 之间", f"weekday {weekday} is not within 0-6")
-    bad = [s for s, w in weights.items() if not w > 0]
-    if bad or not weights:
-        raise LedgerError(
-            f"每门学科的份额必须大于 0：{', '.join(bad) or '（空）'}",
-            f"every subject's weight must be above 0: {', '.join(bad) or '(none given)'}",
-        )
-    with engine.begin() as conn:
-        grade, policy = class_policy(conn, policy_of, class_id)
-        taught = set(
-            conn.execute(
-                select(t.class_subjects.c.subject).where(t.class_subjects.c.class_id == class_id)
-            ).scalars()
-        )
-        strangers = sorted(set(weights) - taught)
-        if strangers:
-            raise LedgerError(
-                f"{class_id} 不上这些学科：{', '.join(strangers)}（本班学科：{', '.join(sorted(taught))}）",
-                f"{class_id} has no such subjects: {', '.join(strangers)} (its subjects: {', '.join(sorted(taught))})",
-            )
-        problem = _too_many_subjects(grade, policy, weights)
-        if problem:
-            raise problem
-        conn.execute(
-            delete(t.class_allocations).where(
-                t.class_allocations.c.class_id == class_id, t.class_allocations.c.weekday == weekday
-            )
-        )
-        conn.execute(
-            insert(t.class_allocations),
-            [
-                {"class_id": class_id, "weekday": weekday, "subject": s, "weight": w}
-                for s, w in weights.items()
-            ],
-        )
 
 
 def open_evenings(conn: Connection, specs: Iterable[EveningSpec]) -> None:
@@ -241,7 +102,7 @@ def open_evenings(conn: Connection, specs: Iterable[EveningSpec]) -> None:
             ),
             rows,
         )
-    _upsert_ignore(
+    insert_missing(
         conn,
         t.evening_subjects,
         [
@@ -258,13 +119,15 @@ def open_evenings(conn: Connection, specs: Iterable[EveningSpec]) -> None:
     )
 
 
-def _guarded_add(conn: Connection, table: t.Table, limit: Any, where: Any, minutes: float) -> bool:
-    result = conn.execute(
-        update(table)
-        .where(where, table.c.reserved_minutes + minutes <= limit)
-        .values(reserved_minutes=table.c.reserved_minutes + minutes)
-    )
-    return result.rowcount == 1
+def _guarded_add(conn: Connection, table: t.Table, limit: Any, rows: list[dict[str, Any]]) -> int:
+    """reserved += b_minutes on each row named by b_student, b_night (and b_subject), only where it
+    stays within `limit`; how many rows took it."""
+    where = [table.c.student_id == bindparam("b_student"), table.c.night == bindparam("b_night")]
+    if "b_subject" in rows[0]:
+        where.append(table.c.subject == bindparam("b_subject"))
+    added = table.c.reserved_minutes + bindparam("b_minutes", type_=Float)
+    result = conn.execute(update(table).where(*where, added <= limit).values(reserved_minutes=added), rows)
+    return int(result.rowcount)
 
 
 def _subtract(conn: Connection, table: t.Table, where: Any, minutes: float) -> None:
@@ -276,70 +139,108 @@ def _evening_where(table: t.Table, student_id: str, night: date) -> Any:
     return and_(table.c.student_id == student_id, table.c.night == night)
 
 
-def _subject_where(student_id: str, night: date, subject: str) -> Any:
+def share_where(student_id: str, night: date, subject: str) -> Any:
     return and_(
         _evening_where(t.evening_subjects, student_id, night), t.evening_subjects.c.subject == subject
     )
 
 
 def reserve(
-    engine: Engine, draft: PlanDraft, spec: EveningSpec, *, now: datetime, hold: timedelta = DRAFT_HOLD
+    engine: Engine, proposal: Proposal, spec: EveningSpec, *, now: datetime, hold: timedelta = DRAFT_HOLD
 ) -> None:
-    """Book a draft plan's conservative minutes on its student's evening, or raise OverBudget.
+    """Book a proposal as a draft: its conservative minutes on the student's evening, or raise OverBudget.
 
     All or nothing: the plan, its items, its ledger lines and both reservations, or none of them.
     """
-    minutes, typical = _checked_minutes(draft)
+    minutes, typical = _checked_minutes(proposal)
     try:
         try:
             with engine.begin() as conn:
-                _book(conn, draft, spec, minutes, typical, now + hold, now)
+                _book(conn, [_Booking(proposal, spec, minutes, typical)], now + hold, now)
         except _NoRoom:
             # Drafts whose hold has run out give their minutes back first (no scheduler needed).
-            if not expire_drafts(engine, now, student_id=draft.student_id, night=draft.night):
+            if not expire_drafts(engine, now, student_id=proposal.student_id, night=proposal.night):
                 raise
             with engine.begin() as conn:
-                _book(conn, draft, spec, minutes, typical, now + hold, now)
+                _book(conn, [_Booking(proposal, spec, minutes, typical)], now + hold, now)
     except _NoRoom as full:  # rolled back: say what is left
-        raise _over(engine, draft, spec, minutes, full.args[0]) from None
+        raise _over(engine, proposal, spec, minutes, full.args[0]) from None
     except IntegrityError as exc:  # rolled back
-        raise _refused(exc, draft.plan_id) from None
+        raise _refused(exc, proposal.plan_id) from None
+
+
+def reserve_many(
+    engine: Engine,
+    bookings: Sequence[tuple[Proposal, EveningSpec]],
+    *,
+    now: datetime,
+    hold: timedelta = DRAFT_HOLD,
+) -> list[LedgerError | None]:
+    """reserve() of sets of different students (a class's sets), each all or nothing as there.
+
+    They are booked together, in one transaction of one statement per kind of row, when every one
+    of them fits. If any is refused (a guard takes fewer rows than there are sets, or a ledger line
+    is not unique), that transaction is rolled back whole and each set is booked on its own, as
+    reserve() books it: a refusal never costs another set its place, and says its own cause. The
+    guards and CHECK constraints are the same either way, so nothing here can hold more than an
+    evening's cap or a subject's share. Returns, per set, None (booked) or its refusal (a
+    LedgerError naming a rule); a refusal that names no rule (a plan id taken) is raised."""
+    if len({p.student_id for p, _ in bookings}) != len(bookings):
+        raise ValueError("one set per student: a student's sets are booked one by one")
+    if len(bookings) > 1 and engine.dialect.supports_sane_multi_rowcount:
+        try:
+            together = [_Booking(p, spec, *_checked_minutes(p)) for p, spec in bookings]
+            with engine.begin() as conn:
+                _book(conn, together, now + hold, now)
+            return [None] * len(bookings)
+        except (LedgerError, _NoRoom, IntegrityError):
+            pass  # rolled back: nothing of the batch was written; each set goes on its own
+    out: list[LedgerError | None] = []
+    for proposal, spec in bookings:
+        try:
+            reserve(engine, proposal, spec, now=now, hold=hold)
+            out.append(None)
+        except LedgerError as exc:
+            if exc.rule is None:
+                raise
+            out.append(exc)
+    return out
 
 
 def replace_draft(
-    engine: Engine, draft: PlanDraft, spec: EveningSpec, *, now: datetime, hold: timedelta = DRAFT_HOLD
+    engine: Engine, proposal: Proposal, spec: EveningSpec, *, now: datetime, hold: timedelta = DRAFT_HOLD
 ) -> None:
     """A teacher's edit of a live draft (same plan id): in one transaction its old minutes are
     released and the new set is booked under the same guards. Refused whole, the old draft stays."""
-    minutes, typical = _checked_minutes(draft)
+    minutes, typical = _checked_minutes(proposal)
     try:
         with engine.begin() as conn:
             claimed = conn.execute(  # a write first: takes SQLite's lock, PostgreSQL's row lock
                 update(t.plans)
                 .where(
-                    t.plans.c.plan_id == draft.plan_id,
-                    t.plans.c.status == "draft",
+                    t.plans.c.plan_id == proposal.plan_id,
+                    t.plans.c.status == DRAFT,
                     t.plans.c.expires_at > now,
                 )
-                .values(status="draft")
+                .values(status=DRAFT)
             )
             if claimed.rowcount != 1:
                 raise LedgerError(
                     "只能修改未过期的草稿：请重新生成", "only a live draft can be edited: plan it again"
                 )
-            _release(conn, draft.plan_id)
-            conn.execute(delete(t.plans).where(t.plans.c.plan_id == draft.plan_id))  # its items go with it
-            _book(conn, draft, spec, minutes, typical, now + hold, now)
+            _release(conn, proposal.plan_id)
+            conn.execute(delete(t.plans).where(t.plans.c.plan_id == proposal.plan_id))  # its items go with it
+            _book(conn, [_Booking(proposal, spec, minutes, typical)], now + hold, now)
     except _NoRoom as full:
-        raise _over(engine, draft, spec, minutes, full.args[0]) from None
+        raise _over(engine, proposal, spec, minutes, full.args[0]) from None
     except IntegrityError as exc:
-        raise _refused(exc, draft.plan_id) from None
+        raise _refused(exc, proposal.plan_id) from None
 
 
-def _checked_minutes(draft: PlanDraft) -> tuple[float, float]:
-    minutes = float(draft.conservative_minutes)
-    typical = sum(line.typical_minutes for line in draft.lines)
-    if not draft.lines or minutes <= 0 or minutes + EPS < typical:
+def _checked_minutes(proposal: Proposal) -> tuple[float, float]:
+    minutes = float(proposal.conservative_minutes)
+    typical = sum(item.typical_minutes for item in proposal.items)
+    if not proposal.items or minutes <= 0 or minutes + EPS < typical:
         raise LedgerError(
             "计划必须有题目，且保守用时不低于典型用时之和",
             "a plan needs items and a conservative time no lower than their typical total",
@@ -369,80 +270,95 @@ class _NoRoom(Exception):
     pass
 
 
-def _book(
-    conn: Connection,
-    draft: PlanDraft,
-    spec: EveningSpec,
-    minutes: float,
-    typical: float,
-    expires: datetime,
-    now: datetime,
-) -> None:
-    open_evenings(conn, [spec])  # a write first: SQLite's write lock is taken here
-    where = _evening_where(t.evening_ledger, draft.student_id, draft.night)
-    if not _guarded_add(conn, t.evening_ledger, t.evening_ledger.c.cap_minutes, where, minutes):
+class _Booking(NamedTuple):
+    proposal: Proposal
+    spec: EveningSpec
+    minutes: float  # conservative: what the evening holds for the set
+    typical: float
+
+
+def _book(conn: Connection, bookings: Sequence[_Booking], expires: datetime, now: datetime) -> None:
+    """Book sets of different students in the caller's transaction: raise _NoRoom (roll back) unless
+    every guarded update takes its row. Each guard is one UPDATE with its parameters per set (an
+    executemany: one statement for a class), in student order, so two bookings that share students
+    lock their rows in the same order."""
+    bookings = sorted(bookings, key=lambda b: b.proposal.student_id)
+    open_evenings(conn, [b.spec for b in bookings])  # a write first: SQLite's write lock is taken here
+    rows = [
+        {"b_student": b.proposal.student_id, "b_night": b.proposal.night, "b_minutes": b.minutes}
+        for b in bookings
+    ]
+    if _guarded_add(conn, t.evening_ledger, t.evening_ledger.c.cap_minutes, rows) != len(rows):
         raise _NoRoom("evening")
-    subject_where = _subject_where(draft.student_id, draft.night, draft.subject)
-    if not _guarded_add(
-        conn, t.evening_subjects, t.evening_subjects.c.allowance_minutes, subject_where, minutes
-    ):
+    shares = [{**row, "b_subject": b.proposal.subject} for row, b in zip(rows, bookings, strict=True)]
+    if _guarded_add(conn, t.evening_subjects, t.evening_subjects.c.allowance_minutes, shares) != len(rows):
         raise _NoRoom("subject")
     conn.execute(
-        insert(t.plans).values(
-            plan_id=draft.plan_id,
-            student_id=draft.student_id,
-            night=draft.night,
-            subject=draft.subject,
-            teacher_id=draft.teacher_id,
-            status="draft",
-            model_version=draft.model_version,
-            typical_minutes=typical,
-            conservative_minutes=minutes,
-            created_at=now,
-            expires_at=expires,
-        )
+        insert(t.plans),
+        [
+            {
+                "plan_id": b.proposal.plan_id,
+                "student_id": b.proposal.student_id,
+                "night": b.proposal.night,
+                "subject": b.proposal.subject,
+                "teacher_id": b.proposal.teacher_id,
+                "status": DRAFT,
+                "model_version": b.proposal.model_version,
+                "typical_minutes": b.typical,
+                "conservative_minutes": b.minutes,
+                "created_at": now,
+                "expires_at": expires,
+            }
+            for b in bookings
+        ],
     )
     conn.execute(
         insert(t.plan_items),
         [
             {
-                "plan_id": draft.plan_id,
-                "item_id": line.item_id,
-                "tier": line.tier,
+                "plan_id": b.proposal.plan_id,
+                "item_id": item.item_id,
+                "tier": item.tier,
                 "position": k,
-                "typical_minutes": line.typical_minutes,
-                "reason_zh": line.reason_zh,
-                "reason_en": line.reason_en,
+                "typical_minutes": item.typical_minutes,
+                "reason_zh": item.reason_zh,
+                "reason_en": item.reason_en,
             }
-            for k, line in enumerate(draft.lines)
+            for b in bookings
+            for k, item in enumerate(b.proposal.items)
         ],
     )
-    # Each item's line carries its share of the conservative bound, so the lines sum to what is reserved.
-    scale = minutes / typical if typical > 0 else 0.0
-    shares = [line.typical_minutes * scale for line in draft.lines]
-    shares[-1] = minutes - sum(shares[:-1])
     conn.execute(
         insert(t.ledger_lines),
         [
             {
-                "student_id": draft.student_id,
-                "night": draft.night,
-                "subject": draft.subject,
-                "plan_id": draft.plan_id,
-                "item_id": line.item_id,
+                "student_id": b.proposal.student_id,
+                "night": b.proposal.night,
+                "subject": b.proposal.subject,
+                "plan_id": b.proposal.plan_id,
+                "item_id": item.item_id,
                 "minutes": share,
             }
-            for line, share in zip(draft.lines, shares, strict=True)
+            for b in bookings
+            for item, share in zip(b.proposal.items, _line_shares(b), strict=True)
         ],
     )
 
 
-def _over(engine: Engine, draft: PlanDraft, spec: EveningSpec, minutes: float, which: str) -> OverBudget:
+def _line_shares(b: _Booking) -> list[float]:
+    """Each item's line carries its share of the conservative bound, so the lines sum to what is reserved."""
+    scale = b.minutes / b.typical if b.typical > 0 else 0.0
+    shares = [item.typical_minutes * scale for item in b.proposal.items]
+    shares[-1] = b.minutes - sum(shares[:-1])
+    return shares
+
+
+def _over(engine: Engine, proposal: Proposal, spec: EveningSpec, minutes: float, which: str) -> OverBudget:
     with engine.connect() as conn:
-        view = evening_view(conn, draft.student_id, draft.night) or EveningView(
+        view = evening_view(conn, proposal.student_id, proposal.night) or EveningView(
             spec.cap_minutes, {}, dict(spec.allowances)
         )
-    subject_left = view.allowances.get(draft.subject, 0.0) - view.reserved.get(draft.subject, 0.0)
+    subject_left = view.allowances.get(proposal.subject, 0.0) - view.reserved.get(proposal.subject, 0.0)
     evening_left = view.cap_minutes - sum(view.reserved.values())
     if which == "evening":
         return OverBudget(
@@ -451,8 +367,8 @@ def _over(engine: Engine, draft: PlanDraft, spec: EveningSpec, minutes: float, w
             "T5",
         )
     return OverBudget(
-        f"{draft.subject} 今晚的份额只剩 {max(subject_left, 0):.1f} 分钟，这套作业要 {minutes:.1f} 分钟；请班主任调剂",
-        f"{draft.subject}'s share of tonight has {max(subject_left, 0):.1f} minutes left; this set needs {minutes:.1f}: ask the head teacher to reallocate",
+        f"{proposal.subject} 今晚的份额只剩 {max(subject_left, 0):.1f} 分钟，这套作业要 {minutes:.1f} 分钟；请班主任调剂",
+        f"{proposal.subject}'s share of tonight has {max(subject_left, 0):.1f} minutes left; this set needs {minutes:.1f}: ask the head teacher to reallocate",
         "T5",
     )
 
@@ -462,25 +378,52 @@ def evening_view(
 ) -> EveningView | None:
     """The evening's cap, each subject's share and what each subject holds (without `exclude_plan`);
     None if nothing has been booked on that evening yet."""
-    cap = conn.execute(
-        select(t.evening_ledger.c.cap_minutes).where(_evening_where(t.evening_ledger, student_id, night))
-    ).scalar()
-    if cap is None:
-        return None
-    allowances = dict(
-        conn.execute(
-            select(t.evening_subjects.c.subject, t.evening_subjects.c.allowance_minutes).where(
-                _evening_where(t.evening_subjects, student_id, night)
-            )
-        ).all()
-    )
-    held = select(t.ledger_lines.c.subject, func.sum(t.ledger_lines.c.minutes)).where(
-        _evening_where(t.ledger_lines, student_id, night)
-    )
-    if exclude_plan is not None:
-        held = held.where(t.ledger_lines.c.plan_id != exclude_plan)
-    reserved = {s: float(m) for s, m in conn.execute(held.group_by(t.ledger_lines.c.subject)).all()}
-    return EveningView(float(cap), reserved, {s: float(m) for s, m in allowances.items()})
+    exclude = {student_id: exclude_plan} if exclude_plan is not None else None
+    return evening_views(conn, {student_id: night}, exclude=exclude).get(student_id)
+
+
+def evening_views(
+    conn: Connection, evenings: Mapping[str, date], *, exclude: Mapping[str, str] | None = None
+) -> dict[str, EveningView]:
+    """evening_view() of several students' evenings (student -> night), with one query per table;
+    `exclude`: student -> a plan of theirs left out. A student whose evening is not open is absent."""
+    if not evenings:
+        return {}
+    students, nights = sorted(evenings), sorted(set(evenings.values()))
+    exclude = exclude or {}
+    caps = {
+        sid: float(cap)
+        for sid, night, cap in conn.execute(
+            select(
+                t.evening_ledger.c.student_id, t.evening_ledger.c.night, t.evening_ledger.c.cap_minutes
+            ).where(t.evening_ledger.c.student_id.in_(students), t.evening_ledger.c.night.in_(nights))
+        )
+        if evenings[sid] == night
+    }
+    allowances: dict[str, dict[str, float]] = {}
+    for sid, night, subject, minutes in conn.execute(
+        select(
+            t.evening_subjects.c.student_id,
+            t.evening_subjects.c.night,
+            t.evening_subjects.c.subject,
+            t.evening_subjects.c.allowance_minutes,
+        ).where(t.evening_subjects.c.student_id.in_(students), t.evening_subjects.c.night.in_(nights))
+    ):
+        if evenings[sid] == night:
+            allowances.setdefault(sid, {})[subject] = float(minutes)
+    reserved: dict[str, dict[str, float]] = {}
+    lines = t.ledger_lines.c
+    for sid, night, subject, plan_id, minutes in conn.execute(
+        select(lines.student_id, lines.night, lines.subject, lines.plan_id, func.sum(lines.minutes))
+        .where(lines.student_id.in_(students), lines.night.in_(nights))
+        .group_by(lines.student_id, lines.night, lines.subject, lines.plan_id)
+    ):
+        if evenings[sid] == night and plan_id != exclude.get(sid):
+            held = reserved.setdefault(sid, {})
+            held[subject] = held.get(subject, 0.0) + float(minutes)
+    return {
+        sid: EveningView(cap, reserved.get(sid, {}), allowances.get(sid, {})) for sid, cap in caps.items()
+    }
 
 
 def _release(conn: Connection, plan_id: str) -> None:
@@ -496,7 +439,7 @@ def _release(conn: Connection, plan_id: str) -> None:
     ).all()
     for r in rows:
         _subtract(conn, t.evening_ledger, _evening_where(t.evening_ledger, r.student_id, r.night), r.minutes)
-        _subtract(conn, t.evening_subjects, _subject_where(r.student_id, r.night, r.subject), r.minutes)
+        _subtract(conn, t.evening_subjects, share_where(r.student_id, r.night, r.subject), r.minutes)
     conn.execute(delete(t.ledger_lines).where(t.ledger_lines.c.plan_id == plan_id))
 
 
@@ -505,8 +448,8 @@ def discard(engine: Engine, plan_id: str) -> bool:
     with engine.begin() as conn:
         claimed = conn.execute(
             update(t.plans)
-            .where(t.plans.c.plan_id == plan_id, t.plans.c.status == "draft")
-            .values(status="discarded", expires_at=None)
+            .where(t.plans.c.plan_id == plan_id, t.plans.c.status == DRAFT)
+            .values(status=DISCARDED, expires_at=None)
         )
         if claimed.rowcount != 1:
             return False
@@ -518,7 +461,7 @@ def expire_drafts(
     engine: Engine, now: datetime, *, student_id: str | None = None, night: date | None = None
 ) -> int:
     """Release every draft whose hold has run out (of one student's night, if given); how many."""
-    query = select(t.plans.c.plan_id).where(t.plans.c.status == "draft", t.plans.c.expires_at <= now)
+    query = select(t.plans.c.plan_id).where(t.plans.c.status == DRAFT, t.plans.c.expires_at <= now)
     if student_id is not None:
         query = query.where(t.plans.c.student_id == student_id)
     if night is not None:
@@ -530,8 +473,8 @@ def expire_drafts(
         with engine.begin() as conn:
             claimed = conn.execute(
                 update(t.plans)
-                .where(t.plans.c.plan_id == plan_id, t.plans.c.status == "draft", t.plans.c.expires_at <= now)
-                .values(status="discarded", expires_at=None)
+                .where(t.plans.c.plan_id == plan_id, t.plans.c.status == DRAFT, t.plans.c.expires_at <= now)
+                .values(status=DISCARDED, expires_at=None)
             )
             if claimed.rowcount == 1:
                 _release(conn, plan_id)
@@ -544,162 +487,16 @@ def publish(engine: Engine, plan_id: str, *, now: datetime) -> None:
     with engine.begin() as conn:
         done = conn.execute(
             update(t.plans)
-            .where(t.plans.c.plan_id == plan_id, t.plans.c.status == "draft", t.plans.c.expires_at > now)
-            .values(status="published", expires_at=None)
+            .where(t.plans.c.plan_id == plan_id, t.plans.c.status == DRAFT, t.plans.c.expires_at > now)
+            .values(status=PUBLISHED, expires_at=None)
         )
         if done.rowcount != 1:
             status = conn.execute(select(t.plans.c.status).where(t.plans.c.plan_id == plan_id)).scalar()
             if status is None:
                 raise LedgerError(f"没有计划 {plan_id}", f"no plan {plan_id}")
-            if status == "draft":
+            if status == DRAFT:
                 raise LedgerError(
                     "草稿已过期，预留的时间已释放：请重新生成",
                     "the draft has expired and its minutes were released: plan again",
                 )
             raise LedgerError(f"计划的状态是 {status}，不是草稿", f"the plan is {status}, not a draft")
-
-
-def class_students(conn: Connection, class_id: str) -> list[str]:
-    return list(
-        conn.execute(
-            select(t.students.c.student_id)
-            .where(t.students.c.class_id == class_id)
-            .order_by(t.students.c.student_id)
-        ).scalars()
-    )
-
-
-def release_unused(
-    engine: Engine,
-    policy_of: Any,
-    class_id: str,
-    night: date,
-    subject: str,
-    to_subjects: Sequence[str],
-    *,
-    released_by: str,
-    now: datetime,
-) -> float:
-    """The head teacher gives what `subject` has not reserved tonight to other subjects, for every
-    student of the class. Only that night's shares move; the cap does not, and nothing is carried
-    to another night. The subjects with a share tonight stay within the policy's limit (T1, T8).
-    Returns the minutes moved, summed over the students."""
-    targets = [s for s in dict.fromkeys(to_subjects) if s != subject]
-    if not targets:
-        raise LedgerError("请指定接收时间的其他学科", "name the other subject(s) that receive the minutes")
-    with engine.connect() as conn:
-        grade, policy = class_policy(conn, policy_of, class_id)
-        specs = [evening_spec(conn, policy_of, sid, night) for sid in class_students(conn, class_id)]
-    moved = 0.0
-    with engine.begin() as conn:
-        open_evenings(conn, specs)  # a write first
-        # Lock the class's shares tonight before looking at them, in one order (student, subject):
-        # a booking cannot slip in between the check and the move, and two releases cannot deadlock.
-        conn.execute(
-            select(t.evening_subjects.c.student_id)
-            .where(
-                t.evening_subjects.c.night == night,
-                t.evening_subjects.c.student_id.in_([s.student_id for s in specs]),
-            )
-            .order_by(t.evening_subjects.c.student_id, t.evening_subjects.c.subject)
-            .with_for_update()
-        ).all()
-        shares = conn.execute(
-            select(
-                t.evening_subjects.c.subject,
-                func.max(t.evening_subjects.c.allowance_minutes).label("allowance"),
-                func.max(t.evening_subjects.c.reserved_minutes).label("reserved"),
-            )
-            .where(
-                t.evening_subjects.c.night == night,
-                t.evening_subjects.c.student_id.in_([s.student_id for s in specs]),
-            )
-            .group_by(t.evening_subjects.c.subject)
-        ).all()
-        staying = {
-            r.subject for r in shares if r.allowance > EPS and (r.subject != subject or r.reserved > EPS)
-        }
-        problem = _too_many_subjects(grade, policy, staying | set(targets))
-        if problem:
-            raise problem
-        for spec in sorted(specs, key=lambda s: s.student_id):  # one lock order: no deadlocks
-            where = _subject_where(spec.student_id, spec.night, subject)
-            row = conn.execute(
-                select(t.evening_subjects.c.allowance_minutes, t.evening_subjects.c.reserved_minutes)
-                .where(where)
-                .with_for_update()
-            ).first()
-            if row is None:
-                continue
-            free = row.allowance_minutes - row.reserved_minutes
-            if free <= EPS:
-                continue
-            conn.execute(
-                update(t.evening_subjects)
-                .where(where)
-                .values(allowance_minutes=t.evening_subjects.c.reserved_minutes)
-            )
-            _upsert_ignore(
-                conn,
-                t.evening_subjects,
-                [
-                    {
-                        "student_id": spec.student_id,
-                        "night": spec.night,
-                        "subject": s,
-                        "allowance_minutes": 0.0,
-                        "reserved_minutes": 0.0,
-                    }
-                    for s in targets
-                ],
-            )
-            for s in targets:
-                conn.execute(
-                    update(t.evening_subjects)
-                    .where(_subject_where(spec.student_id, spec.night, s))
-                    .values(allowance_minutes=t.evening_subjects.c.allowance_minutes + free / len(targets))
-                )
-            moved += free
-        conn.execute(
-            insert(t.allocation_releases).values(
-                class_id=class_id,
-                night=night,
-                from_subject=subject,
-                to_subjects=",".join(targets),
-                minutes=moved,
-                released_by=released_by,
-                released_at=now,
-            )
-        )
-    return moved
-
-
-def record_exemption(
-    engine: Engine, student_id: str, night: date, *, recorded_by: str, now: datetime, note: str | None = None
-) -> None:
-    """A parent's signature excusing tonight's written work (T12). Nothing moves to another night."""
-    with engine.begin() as conn:
-        _upsert_ignore(
-            conn,
-            t.exemptions,
-            [
-                {
-                    "student_id": student_id,
-                    "night": night,
-                    "recorded_by": recorded_by,
-                    "recorded_at": now,
-                    "note": note,
-                }
-            ],
-        )
-
-
-def is_exempt(conn: Connection, student_id: str, night: date) -> bool:
-    return (
-        conn.execute(
-            select(t.exemptions.c.student_id).where(
-                t.exemptions.c.student_id == student_id, t.exemptions.c.night == night
-            )
-        ).first()
-        is not None
-    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from models.schema import SUBJECTS
 
@@ -330,6 +330,13 @@ def _policy(merged: dict[str, Any], sources: list[str]) -> Policy:
         allocation_weights=merged.get("allocation.weights", {}),
         sources=sources,
     )
+
+
+class PolicyOf(Protocol):
+    """Where a school's rules come from: its policy's name (`schools.policy`) -> the effective
+    Policy. The service's is a PolicyBook; a test may pass any function of a name."""
+
+    def __call__(self, name: str, /) -> Policy: ...
 
 
 class PolicyBook:

@@ -17,14 +17,15 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import ClauseElement, Engine, text
 
 
 class Read:
-    """One SELECT, prepared per dialect on first use."""
+    """One SELECT, prepared per dialect on first use: SQL text, or a Core statement whose
+    parameters are named `bindparam`s (so the same join serves Core and the driver)."""
 
-    def __init__(self, sql: str) -> None:
-        self.sql = " ".join(sql.split())
+    def __init__(self, sql: str | ClauseElement) -> None:
+        self.statement = text(" ".join(sql.split())) if isinstance(sql, str) else sql
         self._prepared: dict[str, tuple[str, tuple[str, ...] | None]] = {}
         self._lock = threading.Lock()
 
@@ -33,8 +34,8 @@ class Read:
         name = engine.dialect.name
         found = self._prepared.get(name)
         if found is None:
-            compiled = text(self.sql).compile(dialect=engine.dialect)
-            order = tuple(compiled.positiontup or ()) if engine.dialect.positional else None
+            compiled = self.statement.compile(dialect=engine.dialect)
+            order = tuple(getattr(compiled, "positiontup", None) or ()) if engine.dialect.positional else None
             found = (str(compiled), order)
             with self._lock:
                 self._prepared[name] = found
