@@ -34,7 +34,15 @@ from service.store.db import (
 from service.store.tables import metadata
 from tests.conftest import ROOT, fresh_postgres_database
 
-ALL = ("0001", "0002", "0003")
+# Every revision in the migrations folder, in order (each file is named by its revision).
+ALL = tuple(
+    sorted(
+        p.name[:4]
+        for p in (Path(__file__).resolve().parent.parent / "service/store/migrations/versions").glob(
+            "[0-9]*.py"
+        )
+    )
+)
 WORKERS = 4
 WORKER = """
 import json, sys
