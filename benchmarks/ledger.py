@@ -8,7 +8,8 @@ discarded, equal to the sum of the ledger lines, and every subject within its sh
 
 Mode `split=True` uses the class's real shares (the head teacher's split); `split=False` gives
 every subject the whole evening, so only the evening guard stands between the teachers and an
-overbooked evening: the harder test of the guarded UPDATE.
+overbooked evening: the harder test of the guarded UPDATE. With `batch` > 1 each worker books the
+sets of `batch` students at once (ledger.reserve_many, as a class plan does).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from service.policy.evenings import class_students, evening_spec
-from service.policy.ledger import EveningSpec, LedgerError, discard, reserve
+from service.policy.ledger import EveningSpec, LedgerError, discard, reserve, reserve_many
 from service.policy.policy import PolicyBook
 from service.policy.proposal import PlannedItem, Proposal
 from service.store import tables as t
@@ -45,6 +46,7 @@ def hammer(
     per_worker: int = 40,
     seed: int = 0,
     split: bool = True,
+    batch: int = 1,
     discard_share: float = 0.2,
     class_id: str = CLASS_ID,
     night: date = NIGHT,
@@ -79,34 +81,38 @@ def hammer(
         rng = random.Random(seed * 1000 + k)
         mine: list[tuple[str, str, str, float]] = []
         for _ in range(per_worker):
-            sid = rng.choice(students)
             subject = rng.choice(SUBJECTS)
-            items = rng.sample(bank[subject], rng.randint(1, 4))
-            lines = [
-                PlannedItem(i, rng.choice(("basic", "extension")), round(rng.uniform(1.0, 8.0), 2))
-                for i in items
-            ]
-            minutes = round(sum(line.typical_minutes for line in lines) * rng.uniform(1.0, 1.6), 3)
-            draft = Proposal(
-                f"p-{uuid.UUID(int=rng.getrandbits(128))}",
-                f"teacher-{k}",
-                sid,
-                night,
-                subject,
-                lines,
-                minutes,
-                minutes,
-            )
-            try:
-                reserve(engine, draft, specs[sid], now=now)
-            except LedgerError as exc:
+            sets = []
+            for sid in rng.sample(students, batch) if batch > 1 else [rng.choice(students)]:
+                items = rng.sample(bank[subject], rng.randint(1, 4))
+                lines = [
+                    PlannedItem(i, rng.choice(("basic", "extension")), round(rng.uniform(1.0, 8.0), 2))
+                    for i in items
+                ]
+                minutes = round(sum(line.typical_minutes for line in lines) * rng.uniform(1.0, 1.6), 3)
+                plan_id = f"p-{uuid.UUID(int=rng.getrandbits(128))}"
+                draft = Proposal(plan_id, f"teacher-{k}", sid, night, subject, lines, minutes, minutes)
+                sets.append((draft, specs[sid]))
+            if batch > 1:  # a class's sets at once: together, or set by set when one is refused
+                refusals: list[LedgerError | None] = reserve_many(engine, sets, now=now)
+            else:
+                refusals = []
+                for draft, spec in sets:
+                    try:
+                        reserve(engine, draft, spec, now=now)
+                        refusals.append(None)
+                    except LedgerError as exc:
+                        refusals.append(exc)
+            for (draft, _), refusal in zip(sets, refusals, strict=True):
+                if refusal is not None:
+                    with lock:
+                        counts[f"refused_{refusal.rule or 'other'}"] += 1
+                    continue
+                minutes = draft.conservative_minutes
                 with lock:
-                    counts[f"refused_{exc.rule or 'other'}"] += 1
-                continue
-            with lock:
-                counts["accepted"] += 1
-                accepted[(sid, subject)] += minutes
-            mine.append((draft.plan_id, sid, subject, minutes))
+                    counts["accepted"] += 1
+                    accepted[(draft.student_id, subject)] += minutes
+                mine.append((draft.plan_id, draft.student_id, subject, minutes))
             if rng.random() < discard_share and mine:
                 plan_id, s2, subj2, m2 = mine.pop(rng.randrange(len(mine)))
                 if discard(engine, plan_id):
@@ -123,12 +129,13 @@ def hammer(
     seconds = time.perf_counter() - start
     audit = _audit(engine, night, accepted)
     engine.dispose()
-    attempts = workers * per_worker
+    attempts = workers * per_worker * batch
     return {
         "workers": workers,
         "students": len(students),
         "subjects": len(SUBJECTS),
         "split": split,
+        "batch": batch,
         "attempted": attempts,
         **{k: counts[k] for k in sorted(counts)},
         **audit,

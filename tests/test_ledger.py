@@ -33,6 +33,7 @@ from service.policy.ledger import (
     open_evenings,
     publish,
     reserve,
+    reserve_many,
 )
 from service.policy.policy import PolicyBook, load_policy
 from service.policy.proposal import PlannedItem, Proposal
@@ -100,6 +101,51 @@ def test_T5_sixteen_teachers_booking_one_class_at_once_never_overbook(
     assert result["accepted"] > 50 and result.get("refused_T5", 0) > 20  # contention was real
     if not split:  # only the evening guard: many evenings were booked to (nearly) the last minute
         assert result["nearly_full_evenings"] >= 10
+
+
+@pytest.mark.parametrize("split", [True, False], ids=["with-shares", "evening-guard-only"])
+def test_T5_teachers_booking_whole_classes_at_once_never_overbook(
+    reference_engine: Engine, split: bool
+) -> None:
+    """reserve_many books a class's sets in one transaction, and set by set when one is refused:
+    eight teachers booking ten students' sets at a time, against each other, still never overbook."""
+    url = reference_engine.url.render_as_string(hide_password=False)
+    result = hammer(url, workers=8, per_worker=12, seed=5, split=split, batch=10)
+    assert result["students"] == 45 and result["evenings"] == 45
+    assert result["over_cap_evenings"] == 0
+    assert result["over_share_subjects"] == 0
+    assert result["evenings_not_matching_accepted"] == 0
+    assert result["subjects_not_matching_accepted"] == 0
+    assert result["accepted"] > 50 and result.get("refused_T5", 0) > 20  # batches fell back, and refused
+
+
+def test_T5_a_class_booked_together_is_booked_set_by_set_when_one_does_not_fit(
+    reference_engine: Engine,
+) -> None:
+    students = _students(reference_engine, G5)[:3]
+    specs = [_spec(reference_engine, s) for s in students]
+    subject = sorted(specs[0].allowances)[0]
+    reserve(
+        reference_engine, _draft(reference_engine, "taken", students[1], subject, 25.0), specs[1], now=NOW
+    )
+    sets = [
+        _draft(reference_engine, f"p{k}", s, subject, 10.0, item_offset=4) for k, s in enumerate(students)
+    ]
+    refusals = reserve_many(reference_engine, list(zip(sets, specs, strict=True)), now=NOW)
+    assert refusals[0] is None and refusals[2] is None
+    assert isinstance(refusals[1], OverBudget) and refusals[1].rule == "T5"
+    assert [_reserved(reference_engine, s) for s in students] == pytest.approx([10.0, 25.0, 10.0])
+    again = [
+        _draft(reference_engine, f"q{k}", s, subject, 5.0, item_offset=6) for k, s in enumerate(students)
+    ]
+    assert reserve_many(reference_engine, list(zip(again, specs, strict=True)), now=NOW) == [None] * 3
+    assert [_reserved(reference_engine, s) for s in students] == pytest.approx([15.0, 30.0, 15.0])
+    twice = [
+        _draft(reference_engine, f"r{k}", s, subject, 2.0, item_offset=6) for k, s in enumerate(students)
+    ]
+    refusals = reserve_many(reference_engine, list(zip(twice, specs, strict=True)), now=NOW)
+    assert [r.rule if r else None for r in refusals] == ["C4", "T5", "C4"]  # each its own cause
+    assert [_reserved(reference_engine, s) for s in students] == pytest.approx([15.0, 30.0, 15.0])
 
 
 def test_T5_the_first_teacher_cannot_take_the_whole_evening(reference_engine: Engine) -> None:

@@ -26,6 +26,7 @@ from service.policy.ledger import (
     evening_views,
     replace_draft,
     reserve,
+    reserve_many,
 )
 from service.policy.policy import Policy, PolicyOf
 from service.policy.proposal import Proposal
@@ -339,7 +340,8 @@ def submit_many(
     specs: Sequence[EveningSpec] | None = None,
 ) -> list[Outcome]:
     """submit() for sets of different students (a class): their facts are read together, each set
-    is verified on its own and reserved in its own transaction, so one refusal touches no other.
+    is verified on its own, and the sets that pass are booked by ledger.reserve_many (together when
+    all fit, else each on its own), so one refusal touches no other.
     With `edit`, each proposal replaces the live draft with its plan id (its own items and minutes
     left out of its context) in one transaction. `specs`: the evenings' specs, one per proposal, if
     the caller has read them already (a class plan reads its class's once); else they are read here."""
@@ -351,10 +353,16 @@ def submit_many(
         if specs is None:
             specs = _specs(conn, policy_of, timed)
         found = contexts(conn, policy_of, timed, specs)
-    return [
-        _reserve_if_valid(engine, p, spec, ctx, now, edit)
-        for p, spec, ctx in zip(timed, specs, found, strict=True)
-    ]
+    outcomes: list[Outcome] = [Outcome(verify(*ctx), reserved=False) for ctx in found]
+    passed = [k for k, outcome in enumerate(outcomes) if not outcome.violations]
+    if edit:
+        for k in passed:
+            outcomes[k] = _reserve(engine, timed[k], specs[k], now, edit=True)
+        return outcomes
+    refusals = reserve_many(engine, [(_booked(timed[k]), specs[k]) for k in passed], now=now)
+    for k, refusal in zip(passed, refusals, strict=True):
+        outcomes[k] = Outcome([], reserved=True) if refusal is None else _refused(refusal)
+    return outcomes
 
 
 def _specs(conn: Connection, policy_of: PolicyOf, proposals: Sequence[Proposal]) -> list[EveningSpec]:
@@ -374,21 +382,20 @@ def submit_edit(
     return submit_many(engine, policy_of, [proposal], now=now, timings=[timing], edit=True)[0]
 
 
-def _reserve_if_valid(
-    engine: Engine, proposal: Proposal, spec: EveningSpec, ctx: Context, now: datetime, edit: bool = False
-) -> Outcome:
-    violations = verify(*ctx)
-    if violations:
-        return Outcome(violations, reserved=False)
+def _reserve(engine: Engine, proposal: Proposal, spec: EveningSpec, now: datetime, edit: bool) -> Outcome:
     try:
         (replace_draft if edit else reserve)(engine, _booked(proposal), spec, now=now)
-    except OverBudget as exc:  # lost a race since the snapshot: the guard holds the rule
-        return Outcome([Violation(exc.rule or "T5", exc.zh, exc.en)], reserved=False)
     except LedgerError as exc:
-        if exc.rule is None:
+        if exc.rule is None and not isinstance(exc, OverBudget):
             raise
-        return Outcome([Violation(exc.rule, exc.zh, exc.en)], reserved=False)
+        return _refused(exc)
     return Outcome([], reserved=True)
+
+
+def _refused(exc: LedgerError) -> Outcome:
+    """A verified set the ledger refused: it lost a race since the snapshot (the guard holds T5), or
+    broke a rule only the database sees at once (C4: an item twice on one night)."""
+    return Outcome([Violation(exc.rule or "T5", exc.zh, exc.en)], reserved=False)
 
 
 def _booked(proposal: Proposal) -> Proposal:

@@ -22,12 +22,12 @@ exemptions are service.policy.evenings.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Engine, and_, case, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, Float, and_, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -119,13 +119,15 @@ def open_evenings(conn: Connection, specs: Iterable[EveningSpec]) -> None:
     )
 
 
-def _guarded_add(conn: Connection, table: t.Table, limit: Any, where: Any, minutes: float) -> bool:
-    result = conn.execute(
-        update(table)
-        .where(where, table.c.reserved_minutes + minutes <= limit)
-        .values(reserved_minutes=table.c.reserved_minutes + minutes)
-    )
-    return result.rowcount == 1
+def _guarded_add(conn: Connection, table: t.Table, limit: Any, rows: list[dict[str, Any]]) -> int:
+    """reserved += b_minutes on each row named by b_student, b_night (and b_subject), only where it
+    stays within `limit`; how many rows took it."""
+    where = [table.c.student_id == bindparam("b_student"), table.c.night == bindparam("b_night")]
+    if "b_subject" in rows[0]:
+        where.append(table.c.subject == bindparam("b_subject"))
+    added = table.c.reserved_minutes + bindparam("b_minutes", type_=Float)
+    result = conn.execute(update(table).where(*where, added <= limit).values(reserved_minutes=added), rows)
+    return int(result.rowcount)
 
 
 def _subtract(conn: Connection, table: t.Table, where: Any, minutes: float) -> None:
@@ -154,17 +156,55 @@ def reserve(
     try:
         try:
             with engine.begin() as conn:
-                _book(conn, proposal, spec, minutes, typical, now + hold, now)
+                _book(conn, [_Booking(proposal, spec, minutes, typical)], now + hold, now)
         except _NoRoom:
             # Drafts whose hold has run out give their minutes back first (no scheduler needed).
             if not expire_drafts(engine, now, student_id=proposal.student_id, night=proposal.night):
                 raise
             with engine.begin() as conn:
-                _book(conn, proposal, spec, minutes, typical, now + hold, now)
+                _book(conn, [_Booking(proposal, spec, minutes, typical)], now + hold, now)
     except _NoRoom as full:  # rolled back: say what is left
         raise _over(engine, proposal, spec, minutes, full.args[0]) from None
     except IntegrityError as exc:  # rolled back
         raise _refused(exc, proposal.plan_id) from None
+
+
+def reserve_many(
+    engine: Engine,
+    bookings: Sequence[tuple[Proposal, EveningSpec]],
+    *,
+    now: datetime,
+    hold: timedelta = DRAFT_HOLD,
+) -> list[LedgerError | None]:
+    """reserve() of sets of different students (a class's sets), each all or nothing as there.
+
+    They are booked together, in one transaction of one statement per kind of row, when every one
+    of them fits. If any is refused (a guard takes fewer rows than there are sets, or a ledger line
+    is not unique), that transaction is rolled back whole and each set is booked on its own, as
+    reserve() books it: a refusal never costs another set its place, and says its own cause. The
+    guards and CHECK constraints are the same either way, so nothing here can hold more than an
+    evening's cap or a subject's share. Returns, per set, None (booked) or its refusal (a
+    LedgerError naming a rule); a refusal that names no rule (a plan id taken) is raised."""
+    if len({p.student_id for p, _ in bookings}) != len(bookings):
+        raise ValueError("one set per student: a student's sets are booked one by one")
+    if len(bookings) > 1 and engine.dialect.supports_sane_multi_rowcount:
+        try:
+            together = [_Booking(p, spec, *_checked_minutes(p)) for p, spec in bookings]
+            with engine.begin() as conn:
+                _book(conn, together, now + hold, now)
+            return [None] * len(bookings)
+        except (LedgerError, _NoRoom, IntegrityError):
+            pass  # rolled back: nothing of the batch was written; each set goes on its own
+    out: list[LedgerError | None] = []
+    for proposal, spec in bookings:
+        try:
+            reserve(engine, proposal, spec, now=now, hold=hold)
+            out.append(None)
+        except LedgerError as exc:
+            if exc.rule is None:
+                raise
+            out.append(exc)
+    return out
 
 
 def replace_draft(
@@ -190,7 +230,7 @@ def replace_draft(
                 )
             _release(conn, proposal.plan_id)
             conn.execute(delete(t.plans).where(t.plans.c.plan_id == proposal.plan_id))  # its items go with it
-            _book(conn, proposal, spec, minutes, typical, now + hold, now)
+            _book(conn, [_Booking(proposal, spec, minutes, typical)], now + hold, now)
     except _NoRoom as full:
         raise _over(engine, proposal, spec, minutes, full.args[0]) from None
     except IntegrityError as exc:
@@ -230,44 +270,53 @@ class _NoRoom(Exception):
     pass
 
 
-def _book(
-    conn: Connection,
-    proposal: Proposal,
-    spec: EveningSpec,
-    minutes: float,
-    typical: float,
-    expires: datetime,
-    now: datetime,
-) -> None:
-    open_evenings(conn, [spec])  # a write first: SQLite's write lock is taken here
-    where = _evening_where(t.evening_ledger, proposal.student_id, proposal.night)
-    if not _guarded_add(conn, t.evening_ledger, t.evening_ledger.c.cap_minutes, where, minutes):
+class _Booking(NamedTuple):
+    proposal: Proposal
+    spec: EveningSpec
+    minutes: float  # conservative: what the evening holds for the set
+    typical: float
+
+
+def _book(conn: Connection, bookings: Sequence[_Booking], expires: datetime, now: datetime) -> None:
+    """Book sets of different students in the caller's transaction: raise _NoRoom (roll back) unless
+    every guarded update takes its row. Each guard is one UPDATE with its parameters per set (an
+    executemany: one statement for a class), in student order, so two bookings that share students
+    lock their rows in the same order."""
+    bookings = sorted(bookings, key=lambda b: b.proposal.student_id)
+    open_evenings(conn, [b.spec for b in bookings])  # a write first: SQLite's write lock is taken here
+    rows = [
+        {"b_student": b.proposal.student_id, "b_night": b.proposal.night, "b_minutes": b.minutes}
+        for b in bookings
+    ]
+    if _guarded_add(conn, t.evening_ledger, t.evening_ledger.c.cap_minutes, rows) != len(rows):
         raise _NoRoom("evening")
-    subject_where = share_where(proposal.student_id, proposal.night, proposal.subject)
-    if not _guarded_add(
-        conn, t.evening_subjects, t.evening_subjects.c.allowance_minutes, subject_where, minutes
-    ):
+    shares = [{**row, "b_subject": b.proposal.subject} for row, b in zip(rows, bookings, strict=True)]
+    if _guarded_add(conn, t.evening_subjects, t.evening_subjects.c.allowance_minutes, shares) != len(rows):
         raise _NoRoom("subject")
     conn.execute(
-        insert(t.plans).values(
-            plan_id=proposal.plan_id,
-            student_id=proposal.student_id,
-            night=proposal.night,
-            subject=proposal.subject,
-            teacher_id=proposal.teacher_id,
-            status=DRAFT,
-            model_version=proposal.model_version,
-            typical_minutes=typical,
-            conservative_minutes=minutes,
-            created_at=now,
-            expires_at=expires,
-        )
+        insert(t.plans),
+        [
+            {
+                "plan_id": b.proposal.plan_id,
+                "student_id": b.proposal.student_id,
+                "night": b.proposal.night,
+                "subject": b.proposal.subject,
+                "teacher_id": b.proposal.teacher_id,
+                "status": DRAFT,
+                "model_version": b.proposal.model_version,
+                "typical_minutes": b.typical,
+                "conservative_minutes": b.minutes,
+                "created_at": now,
+                "expires_at": expires,
+            }
+            for b in bookings
+        ],
     )
     conn.execute(
         insert(t.plan_items),
         [
             {
-                "plan_id": proposal.plan_id,
+                "plan_id": b.proposal.plan_id,
                 "item_id": item.item_id,
                 "tier": item.tier,
                 "position": k,
@@ -275,27 +324,33 @@ def _book(
                 "reason_zh": item.reason_zh,
                 "reason_en": item.reason_en,
             }
-            for k, item in enumerate(proposal.items)
+            for b in bookings
+            for k, item in enumerate(b.proposal.items)
         ],
     )
-    # Each item's line carries its share of the conservative bound, so the lines sum to what is reserved.
-    scale = minutes / typical if typical > 0 else 0.0
-    shares = [item.typical_minutes * scale for item in proposal.items]
-    shares[-1] = minutes - sum(shares[:-1])
     conn.execute(
         insert(t.ledger_lines),
         [
             {
-                "student_id": proposal.student_id,
-                "night": proposal.night,
-                "subject": proposal.subject,
-                "plan_id": proposal.plan_id,
+                "student_id": b.proposal.student_id,
+                "night": b.proposal.night,
+                "subject": b.proposal.subject,
+                "plan_id": b.proposal.plan_id,
                 "item_id": item.item_id,
                 "minutes": share,
             }
-            for item, share in zip(proposal.items, shares, strict=True)
+            for b in bookings
+            for item, share in zip(b.proposal.items, _line_shares(b), strict=True)
         ],
     )
+
+
+def _line_shares(b: _Booking) -> list[float]:
+    """Each item's line carries its share of the conservative bound, so the lines sum to what is reserved."""
+    scale = b.minutes / b.typical if b.typical > 0 else 0.0
+    shares = [item.typical_minutes * scale for item in b.proposal.items]
+    shares[-1] = b.minutes - sum(shares[:-1])
+    return shares
 
 
 def _over(engine: Engine, proposal: Proposal, spec: EveningSpec, minutes: float, which: str) -> OverBudget:
