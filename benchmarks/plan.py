@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from service.planner.optimise import Problem, solve_exact, solve_fallback
+from service.planner.optimise import Knapsack, solve_exact, solve_fallback
 
 
-def instance(rng: np.random.Generator) -> tuple[Problem, list[np.ndarray], np.ndarray]:
+def instance(rng: np.random.Generator) -> tuple[Knapsack, list[np.ndarray], np.ndarray]:
     n = int(rng.integers(50, 501))
     tenths = rng.integers(5, 101, n)  # 0.5 to 10 minutes
     value = np.round(rng.uniform(0.1, 3.0, n), 3)
@@ -36,7 +36,7 @@ def instance(rng: np.random.Generator) -> tuple[Problem, list[np.ndarray], np.nd
         groups.append(order[start : start + k])
         start += k
     capacity_tenths = int(rng.integers(100, 901))  # 10 to 90 minutes
-    problem = Problem(value, tenths / 10.0, capacity_tenths / 10.0, [(g, 1) for g in groups if len(g) > 1])
+    problem = Knapsack(value, tenths / 10.0, capacity_tenths / 10.0, [(g, 1) for g in groups if len(g) > 1])
     return problem, groups, tenths
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from models.schema import IMPORT_ORDER, Known, Problem, RecordSpec, validate_record
+from models.schema import IMPORT_ORDER, Known, RecordProblem, RecordSpec, validate_record
 
 MAX_FIELD_CHARS = 100_000
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -26,13 +26,13 @@ class Problems:
     """Problems found so far: all of them counted, the first `limit` kept to show."""
 
     limit: int = 100
-    shown: list[Problem] = field(default_factory=list)
+    shown: list[RecordProblem] = field(default_factory=list)
     count: int = 0
 
     def add(self, file: str, row: int | None, column: str | None, zh: str, en: str) -> None:
         self.count += 1
         if len(self.shown) < self.limit:
-            self.shown.append(Problem(file, row, column, zh, en))
+            self.shown.append(RecordProblem(file, row, column, zh, en))
 
     def lines(self) -> list[str]:
         out = [str(p) for p in self.shown]

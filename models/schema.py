@@ -60,7 +60,7 @@ class FieldError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class Problem:
+class RecordProblem:
     """One thing wrong with the input, located as precisely as the input allows."""
 
     file: str

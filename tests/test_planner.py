@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Engine, insert, select, text
 
 from models.bundle import Bundle
-from service.planner.optimise import Problem, brute_force, solve, solve_exact, solve_fallback
+from service.planner.optimise import Knapsack, brute_force, solve, solve_exact, solve_fallback
 from service.planner.plan import ClassPlan, plan_class
 from service.policy.evenings import record_exemption, set_allocation
 from service.policy.gate import Proposal, context
@@ -232,14 +232,14 @@ def test_R5_the_class_summary_ranks_no_one(school: Engine, bundle: Bundle) -> No
 # --- the optimiser ---------------------------------------------------------------------------
 
 
-def _random_problem(rng: np.random.Generator, n: int) -> Problem:
+def _random_problem(rng: np.random.Generator, n: int) -> Knapsack:
     value = rng.uniform(0, 3, n)
     weight = rng.uniform(0.5, 10, n)
     groups = [
         (rng.choice(n, size=int(rng.integers(2, 5)), replace=False), int(rng.integers(1, 3)))
         for _ in range(n // 4)
     ]
-    return Problem(value, weight, float(rng.uniform(5, 40)), groups)
+    return Knapsack(value, weight, float(rng.uniform(5, 40)), groups)
 
 
 def test_exact_optimiser_matches_brute_force_and_fallback_stays_close() -> None:

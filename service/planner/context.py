@@ -46,7 +46,7 @@ class OpenError:
 
 
 @dataclass
-class StudentFacts:
+class StudentToPlan:
     student_id: str
     display_name: str | None
     personal_cap: int | None
@@ -57,7 +57,7 @@ class StudentFacts:
 
 
 @dataclass
-class ClassFacts:
+class ClassToPlan:
     class_id: str
     grade: int
     school_id: str
@@ -68,7 +68,7 @@ class ClassFacts:
     evening_at: float  # epoch seconds of 19:00 local on the night
     candidates: list[Candidate]
     kp_meta: dict[str, tuple[str, str, int]]  # kp -> (unit, name, grade)
-    students: list[StudentFacts]
+    students: list[StudentToPlan]
 
     def places(self) -> list[StudentPlace]:
         """Where each student belongs (the evening specs need no other read of it)."""
@@ -92,7 +92,7 @@ def load_class(
     night: date,
     priors: Priors,
     cache: StateCache | None = None,
-) -> ClassFacts:
+) -> ClassToPlan:
     klass = class_place(conn, class_id)
     if klass is None:
         raise LookupError(f"no class {class_id}")
@@ -138,7 +138,7 @@ def load_class(
         info = ItemInfo(kps, row.kind, row.grade, row.est_minutes, row.subject)
         candidates.append(Candidate(row.item_id, row.kind, kps, row.dup_group, info))
     students = _students(conn, class_id, subject, night, priors, policy.repeat_days, klass.timezone, cache)
-    return ClassFacts(
+    return ClassToPlan(
         class_id, grade, klass.school_id, klass.policy_name, klass.timezone, subject, night,
         evening_epoch(night, klass.timezone), candidates, kp_meta, students,
     )  # fmt: skip
@@ -153,7 +153,7 @@ def _students(
     repeat_days: int,
     timezone: str,
     cache: StateCache | None = None,
-) -> list[StudentFacts]:
+) -> list[StudentToPlan]:
     rows = class_members(conn, class_id)
     ids = [r.student_id for r in rows]
     exempt = set(
@@ -206,7 +206,7 @@ def _students(
         last = meetings[-1][0] if meetings else created
         open_errors[e.student_id][e.item_id] = OpenError(e.item_id, created, last, right, wrong, box)
     return [
-        StudentFacts(
+        StudentToPlan(
             r.student_id,
             r.display_name,
             r.personal_cap_minutes,

@@ -18,7 +18,7 @@ DP_UNITS = 2000  # capacity resolution of the fallback's DP
 
 
 @dataclass
-class Problem:
+class Knapsack:
     value: np.ndarray  # utility of each item (>= 0)
     weight: np.ndarray  # minutes of each item (> 0)
     capacity: float
@@ -40,7 +40,7 @@ class Solution:
     proven_optimal: bool
 
 
-def solve(problem: Problem, time_limit: float = 0.5) -> Solution:
+def solve(problem: Knapsack, time_limit: float = 0.5) -> Solution:
     """The exact solution if HiGHS proves it within the time limit, else the better of the
     fallback and HiGHS's best incumbent."""
     exact = solve_exact(problem, time_limit)
@@ -52,7 +52,7 @@ def solve(problem: Problem, time_limit: float = 0.5) -> Solution:
     return fallback
 
 
-def solve_exact(problem: Problem, time_limit: float = 0.5) -> Solution | None:
+def solve_exact(problem: Knapsack, time_limit: float = 0.5) -> Solution | None:
     n = len(problem.value)
     if n == 0:
         return Solution(np.zeros(0, dtype=np.int64), 0.0, "exact", True)
@@ -80,7 +80,7 @@ def solve_exact(problem: Problem, time_limit: float = 0.5) -> Solution | None:
     return Solution(chosen, float(problem.value[chosen].sum()), "exact", result.status == 0)
 
 
-def solve_fallback(problem: Problem) -> Solution:
+def solve_fallback(problem: Knapsack) -> Solution:
     """Knapsack DP on the capacity (side constraints repaired afterwards), then greedy filling;
     the better of that and plain greedy by value per minute."""
     candidates = [_greedy(problem, np.zeros(0, dtype=np.int64))]
@@ -91,7 +91,7 @@ def solve_fallback(problem: Problem) -> Solution:
     return Solution(best, float(problem.value[best].sum()), "fallback", False)
 
 
-def _knapsack_dp(problem: Problem) -> np.ndarray:
+def _knapsack_dp(problem: Knapsack) -> np.ndarray:
     n = len(problem.value)
     if n == 0 or problem.capacity <= 0:
         return np.zeros(0, dtype=np.int64)
@@ -117,7 +117,7 @@ def _knapsack_dp(problem: Problem) -> np.ndarray:
     return np.array(sorted(chosen), dtype=np.int64)
 
 
-def _repair(problem: Problem, chosen: np.ndarray) -> np.ndarray:
+def _repair(problem: Knapsack, chosen: np.ndarray) -> np.ndarray:
     """Drop the least valuable items of every group over its cap."""
     keep = set(int(i) for i in chosen)
     for idx, cap in problem.groups:
@@ -129,7 +129,7 @@ def _repair(problem: Problem, chosen: np.ndarray) -> np.ndarray:
     return np.array(sorted(keep), dtype=np.int64)
 
 
-def _greedy(problem: Problem, start: np.ndarray) -> np.ndarray:
+def _greedy(problem: Knapsack, start: np.ndarray) -> np.ndarray:
     """Add items by value per minute while everything stays feasible."""
     n = len(problem.value)
     chosen = set(int(i) for i in start)
@@ -154,7 +154,7 @@ def _greedy(problem: Problem, start: np.ndarray) -> np.ndarray:
     return np.array(sorted(chosen), dtype=np.int64)
 
 
-def brute_force(problem: Problem) -> float:
+def brute_force(problem: Knapsack) -> float:
     """The optimum by enumeration (tests only; n <= 20)."""
     n = len(problem.value)
     best = 0.0

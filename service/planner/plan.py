@@ -28,8 +28,8 @@ from sqlalchemy import Engine
 from models.bundle import Bundle
 from models.features import TIME_FEATURES, feature_matrix
 from models.review import Revisit
-from service.planner.context import Candidate, ClassFacts, StateCache, StudentFacts, load_class
-from service.planner.optimise import Problem, solve
+from service.planner.context import Candidate, ClassToPlan, StateCache, StudentToPlan, load_class
+from service.planner.optimise import Knapsack, solve
 from service.planner.timing import set_bounds, typical_minutes
 from service.policy.evenings import class_policy, evening_specs
 from service.policy.gate import submit_many
@@ -142,7 +142,7 @@ def plan_class(
     return ClassPlan(class_id, subject, night, model_version, plans, _summary(plans, set(focus_kps)))
 
 
-def _class_pool(facts: ClassFacts, focus: set[str], config: PlannerConfig) -> list[Candidate]:
+def _class_pool(facts: ClassToPlan, focus: set[str], config: PlannerConfig) -> list[Candidate]:
     """The class's candidates in order of preference: today's lesson first, then the most recently
     taught points (each student takes the first max_candidates that are not repeats for them)."""
     order = {kp: k for k, kp in enumerate(facts.kp_meta)}
@@ -164,9 +164,9 @@ def _remaining(view: EveningView, subject: str, share_minutes: float | None) -> 
 
 def _prepare(
     bundle: Bundle,
-    facts: ClassFacts,
+    facts: ClassToPlan,
     scored: _Scored,
-    student: StudentFacts,
+    student: StudentToPlan,
     view: EveningView,
     focus: set[str],
     share_minutes: float | None,
@@ -196,7 +196,7 @@ def _gate(
     engine: Engine,
     bundle: Bundle,
     policy_of: PolicyOf,
-    facts: ClassFacts,
+    facts: ClassToPlan,
     specs: dict[str, EveningSpec],
     plans: list[StudentPlan],
     scored: list[_Scored],
@@ -279,7 +279,7 @@ class _Scored:
 
 
 def score_candidates(
-    bundle: Bundle, facts: ClassFacts, pool: list[Candidate], student: StudentFacts, config: PlannerConfig
+    bundle: Bundle, facts: ClassToPlan, pool: list[Candidate], student: StudentToPlan, config: PlannerConfig
 ) -> _Scored:
     """P(correct) and typical minutes of every candidate for this student; due reviews added."""
     return score_class(bundle, facts, pool, [student], config)[0]
@@ -287,9 +287,9 @@ def score_candidates(
 
 def score_class(
     bundle: Bundle,
-    facts: ClassFacts,
+    facts: ClassToPlan,
     pool: list[Candidate],
-    students: Sequence[StudentFacts],
+    students: Sequence[StudentToPlan],
     config: PlannerConfig,
 ) -> list[_Scored]:
     """score_candidates for several students, with one call to each model for all their rows."""
@@ -325,9 +325,9 @@ def score_class(
 
 def _due_reviews(
     bundle: Bundle,
-    facts: ClassFacts,
+    facts: ClassToPlan,
     by_id: dict[str, Candidate],
-    student: StudentFacts,
+    student: StudentToPlan,
     config: PlannerConfig,
 ) -> dict[str, float]:
     """Open error-book items due tonight (R1, from grade 3) -> days since the error."""
@@ -469,7 +469,7 @@ def _optimise(
         constraints.append(
             (np.array(reviews), max(config.max_reviews - sum(1 for i in taken if s.review[i]), 0))
         )
-    solution = solve(Problem(value[idx], weight[idx], capacity, constraints), config.time_limit)
+    solution = solve(Knapsack(value[idx], weight[idx], capacity, constraints), config.time_limit)
     if solution.method != "exact":
         s.method = "fallback"
     return [int(idx[k]) for k in solution.chosen]
