@@ -303,6 +303,51 @@ def test_the_state_cache_equals_a_fresh_replay_after_new_and_late_answers(
     assert sum(s.state.index for s in cached.students) > 0
 
 
+def test_a_state_cache_sees_items_and_answers_another_process_wrote(
+    school: Engine, bundle: Bundle, tmp_path: Path
+) -> None:
+    """Two caches stand for two processes: what the other one imported and recorded (a new item, an
+    answer to it, a changed item) is read from the database, never missed; states equal a fresh replay."""
+    from service.planner.context import StateCache, load_class
+    from service.store.attempts import Answer, record_answers
+    from service.store.importer import import_files
+
+    policy = BOOK("sch-east")
+    mine = StateCache(bundle.priors)
+    with school.connect() as conn:
+        first = load_class(conn, policy, "east-5-1", "math", TUESDAY, bundle.priors, mine)
+    student = first.students[0].student_id
+    header = "item_id,subject,kp_ids,grade,kind,stem,needs_parent,dup_group,est_minutes,answer\n"
+    new = tmp_path / "items-new.csv"
+    new.write_text(
+        header + "math-g5-18-901,math,math-g5-18,5,written,计算：12 × 3.5 = ？,0,math-g5-18-v9,2,42\n"
+    )
+    assert import_files(school, [new]).committed  # "the other process" imports an item ...
+    record_answers(school, student, [Answer("other-1", "math-g5-18-901", TUESDAY,  # ... and an answer
+                                            datetime(2026, 11, 3, 12, 0, tzinfo=UTC), False, 90)])  # fmt: skip
+    wednesday = TUESDAY + timedelta(days=1)
+    with school.connect() as conn:
+        cached = load_class(conn, policy, "east-5-1", "math", wednesday, bundle.priors, mine)
+    assert "math-g5-18-901" in mine.item_info()
+    changed = tmp_path / "items-changed.csv"  # the bank's minutes of an item the states were built with
+    changed.write_text(
+        header + "math-g5-18-901,math,math-g5-18,5,written,计算：12 × 3.5 = ？,0,math-g5-18-v9,4,42\n"
+    )
+    assert import_files(school, [changed]).committed
+    with school.connect() as conn:
+        again = load_class(conn, policy, "east-5-1", "math", wednesday, bundle.priors, mine)
+        fresh = load_class(conn, policy, "east-5-1", "math", wednesday, bundle.priors)
+    assert mine.item_info()["math-g5-18-901"].est_minutes == 4
+    probe = [c for c in fresh.candidates if c.item_id == "math-g5-18-901"] + fresh.candidates[:10]
+    for a, b in zip(again.students, fresh.students, strict=True):
+        assert a.state.index == b.state.index
+        for c in probe:
+            assert a.state.features(c.item_id, c.info, bundle.priors, again.evening_at) == pytest.approx(
+                b.state.features(c.item_id, c.info, bundle.priors, fresh.evening_at), nan_ok=True
+            )
+    assert cached.students[0].state.index == again.students[0].state.index
+
+
 def test_C4_items_set_or_done_for_a_later_night_are_not_proposed(school: Engine, bundle: Bundle) -> None:
     """Planning a night when later nights already hold work (a teacher planning ahead, or answers
     recorded for later nights): the planner leaves those items out itself, so the gate has nothing

@@ -50,7 +50,7 @@ class Services:
     book: PolicyBook
     models: Models
     key: str
-    caches: dict[str, tuple[StateCache, threading.Lock]] = field(default_factory=dict)
+    caches: dict[str, StateCache] = field(default_factory=dict)
     principals: PrincipalCache = field(default_factory=PrincipalCache)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -61,13 +61,14 @@ class Services:
                           headers={"Retry-After": "10"})  # fmt: skip
         return served
 
-    def cache_for(self, served: Any) -> tuple[StateCache, threading.Lock]:
-        """The students' states for this model version, kept between requests (one lock each: a
-        cache is brought up to date by one request at a time)."""
+    def cache_for(self, served: Any) -> StateCache:
+        """The students' states for this model version, kept between requests. A request that
+        brings a class's states up to date and reads them holds cache.lock_for(class_id): requests
+        for one class take turns, other classes' go on (plan_class takes the lock itself)."""
         with self.lock:
             if served.version not in self.caches:
                 self.caches.clear()  # states of a replaced model are of no further use
-                self.caches[served.version] = (StateCache(served.bundle.priors), threading.Lock())
+                self.caches[served.version] = StateCache(served.bundle.priors)
             return self.caches[served.version]
 
 

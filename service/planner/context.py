@@ -6,7 +6,10 @@ open error-book entries, what was set for them recently, and tonight's exemption
 from __future__ import annotations
 
 import math
+import threading
 from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -24,6 +27,7 @@ from service.store.queries import (
     evening_at,
     open_entries,
 )
+from service.store.versions import ITEMS, data_version
 
 
 @dataclass(frozen=True)
@@ -225,20 +229,46 @@ class _Entry:
     history: dict[str, list[tuple[float, int, date]]]  # item -> (at, correct, night) of every answer
     before: date = date.min  # every answer of a night before this one is in
     count: int = 0  # how many answers that is
+    items: int = 0  # the generation of the item snapshot the state was built with
 
 
 class StateCache:
     """Students' model states, kept between plans and brought up to date with only the answers of
     the nights since (the same StudentState.update as training's replay, in the same order). If an
-    answer of an earlier night arrives late (a paper upload), that student is replayed from the start."""
+    answer of an earlier night arrives late (a paper upload), that student is replayed from the start.
+
+    Nothing here trusts this process's memory alone, so several workers and replicas can each keep
+    one: every catch_up compares each student's answer count with the database (answers recorded by
+    any process are taken in), and the item snapshot the states are built with is read again when
+    the database's items version (service.store.versions) has moved, or when an answer names an
+    item it does not hold. If an item the snapshot held has changed, every state built with it is
+    replayed at its next catch_up.
+
+    One cache serves a whole model version in a process; a request that brings a class's states up
+    to date and reads them holds `lock_for(class_id)`, so requests for one class take turns and
+    requests for different classes do not wait for each other."""
 
     def __init__(self, priors: Priors) -> None:
         self.priors = priors
         self.entries: dict[str, _Entry] = {}
         self._info: dict[str, ItemInfo] | None = None
+        self._items_version: int | None = None
+        self._items = 0  # generation of the item snapshot: raised when an item in it changes
+        self._guard = threading.Lock()  # the snapshot and the table of class locks
+        self._classes: dict[str, threading.RLock] = {}
+
+    @contextmanager
+    def lock_for(self, class_id: str) -> Iterator[None]:
+        """Hold while bringing up to date and reading the states of this class's students
+        (re-entrant: plan_class takes it too)."""
+        with self._guard:
+            lock = self._classes.setdefault(class_id, threading.RLock())
+        with lock:
+            yield
 
     def item_info(self) -> dict[str, ItemInfo]:
-        """The bank's items as the models see them (loaded with the first catch_up)."""
+        """The bank's items as the models see them (read with the first catch_up, and again when
+        the database says they changed)."""
         if self._info is None:
             raise RuntimeError("catch_up first: the item facts are read with the answers")
         return self._info
@@ -257,10 +287,28 @@ class StateCache:
             .order_by(t.attempts.c.student_id, t.attempts.c.submitted_at, t.attempts.c.event_id)
         )
 
+    def _refresh_items(self, conn: Connection, *, force: bool = False) -> None:
+        """Read the item snapshot again if the database's items version moved (or `force`)."""
+        version = data_version(conn, ITEMS)  # before the items: a change in between is read again later
+        if not force and self._info is not None and version == self._items_version:
+            return
+        info = _item_info(conn)
+        with self._guard:
+            old = self._info or {}
+            if any(info.get(item_id) != facts for item_id, facts in old.items()):
+                self._items += 1  # states built with the old facts are replayed
+            self._info, self._items_version = info, version
+
     def catch_up(self, conn: Connection, ids: list[str], night: date) -> None:
-        if self._info is None:
-            self._info = _item_info(conn)
-        known = [sid for sid in ids if sid in self.entries and self.entries[sid].before <= night]
+        self._refresh_items(conn)
+        current_items = self._items
+        known = [
+            sid
+            for sid in ids
+            if sid in self.entries
+            and self.entries[sid].before <= night
+            and self.entries[sid].items == current_items
+        ]
         befores = {self.entries[sid].before for sid in known}
         if len(befores) != 1 or len(known) != len(ids):
             self._replay(conn, ids, night)
@@ -278,16 +326,27 @@ class StateCache:
             self._replay(conn, late, night)
         current = [sid for sid in ids if sid not in late]
         if current and before < night:
-            for r in conn.execute(self._query(current, night).where(t.attempts.c.night >= before)):
+            rows = self._rows(conn, self._query(current, night).where(t.attempts.c.night >= before))
+            for r in rows:
                 self._take(self.entries[r.student_id], r)
         for sid in current:
             self.entries[sid].before = night
 
     def _replay(self, conn: Connection, ids: list[str], night: date) -> None:
+        rows = self._rows(conn, self._query(ids, night))
         for sid in ids:
-            self.entries[sid] = _Entry(StudentState(), defaultdict(list), night)
-        for r in conn.execute(self._query(ids, night)):
+            self.entries[sid] = _Entry(StudentState(), defaultdict(list), night, items=self._items)
+        for r in rows:
             self._take(self.entries[r.student_id], r)
+
+    def _rows(self, conn: Connection, query: Any) -> Sequence[Any]:
+        """Answers to take in; the item snapshot read again first if one of them is not in it (an
+        item added without the version moving, e.g. written to the database by hand)."""
+        rows = conn.execute(query).all()
+        assert self._info is not None
+        if any(r.item_id not in self._info for r in rows):
+            self._refresh_items(conn, force=True)
+        return rows
 
     def _take(self, entry: _Entry, r: Any) -> None:
         assert self._info is not None

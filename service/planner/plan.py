@@ -18,6 +18,7 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -109,21 +110,22 @@ def plan_class(
     config = config or PlannerConfig()
     if cache is not None and cache.priors is not bundle.priors:
         raise ValueError("the state cache was built with another model's priors; use a new cache")
-    with engine.connect() as conn:  # the class's facts and evenings, read once for all its students
-        _, policy = class_policy(conn, policy_of, class_id)
-        facts = load_class(conn, policy, class_id, subject, night, bundle.priors, cache)
-        specs = evening_specs(conn, policy_of, facts.places(), night)
-        views = evening_views(conn, dict.fromkeys(specs, night))
+    # The class's students' states are brought up to date and read by one request at a time.
+    with cache.lock_for(class_id) if cache is not None else nullcontext():
+        with engine.connect() as conn:  # the class's facts and evenings, read once for all its students
+            _, policy = class_policy(conn, policy_of, class_id)
+            facts = load_class(conn, policy, class_id, subject, night, bundle.priors, cache)
+            specs = evening_specs(conn, policy_of, facts.places(), night)
+            views = evening_views(conn, dict.fromkeys(specs, night))
+        unknown = [kp for kp in focus_kps if kp not in facts.kp_meta]
+        if unknown:
+            raise ValueError(f"unknown knowledge points for {subject}: {', '.join(unknown)}")
+        pool = _class_pool(facts, set(focus_kps), config)
+        scored = score_class(bundle, facts, pool, facts.students, config)  # one call to each model
     evenings = {
         sid: views.get(sid) or EveningView(spec.cap_minutes, {}, dict(spec.allowances))
         for sid, spec in specs.items()
     }
-    unknown = [kp for kp in focus_kps if kp not in facts.kp_meta]
-    if unknown:
-        raise ValueError(f"unknown knowledge points for {subject}: {', '.join(unknown)}")
-    pool = _class_pool(facts, set(focus_kps), config)
-
-    scored = score_class(bundle, facts, pool, facts.students, config)  # one call to each model
 
     def one(k: int) -> tuple[StudentPlan, list[int]]:
         student = facts.students[k]

@@ -40,6 +40,7 @@ from models.schema import (
     spec_for,
 )
 from service.store import tables as t
+from service.store.versions import ITEMS, bump
 
 CHUNK = 20_000
 
@@ -162,6 +163,9 @@ def import_files(
             if report.problems or dry_run:
                 transaction.rollback()
             else:
+                items = report.counts.get("items")
+                if items and (items.inserted or items.updated):  # every process's item snapshot is stale
+                    bump(conn, ITEMS)
                 transaction.commit()
                 report.committed = True
         except BaseException:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -355,4 +356,15 @@ erasures = Table(
     Column("student_hash", String(64), primary_key=True),
     Column("erased_at", UTCDateTime, nullable=False),
     Column("requested_by", ID, nullable=False),
+)
+
+# What a process may keep in memory between requests, stamped by the database: each row's version
+# is raised in the transaction that changes that data (the importer raises "items" when items or
+# their knowledge points change), so every process and replica sees the change, not only the one
+# that made it (service.store.versions).
+data_versions = Table(
+    "data_versions",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("version", BigInteger, nullable=False),
 )

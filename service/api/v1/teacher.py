@@ -55,14 +55,12 @@ def plan(class_id: str, body: PlanRequest, who: PrincipalDep, svc: ServicesDep) 
     require(who, "teacher")
     see_class(svc, who, class_id, subject=body.subject)
     served = svc.served()
-    cache, lock = svc.cache_for(served)
     try:
-        with lock:
-            result = plan_class(
-                svc.engine, served.bundle, svc.book, class_id, body.subject, body.night, body.focus_kps,
-                who.user_id, now=datetime.now(UTC), share_minutes=body.share_minutes,
-                model_version=str(served.version), cache=cache,
-            )  # fmt: skip
+        result = plan_class(
+            svc.engine, served.bundle, svc.book, class_id, body.subject, body.night, body.focus_kps,
+            who.user_id, now=datetime.now(UTC), share_minutes=body.share_minutes,
+            model_version=str(served.version), cache=svc.cache_for(served),
+        )  # fmt: skip
     except LedgerError as exc:
         raise _ledger_problem(exc, 422) from None
     except ValueError as exc:
@@ -146,13 +144,13 @@ def publish_class(class_id: str, body: PublishClass, who: PrincipalDep, svc: Ser
 )
 def check(body: CheckRequest, who: PrincipalDep, svc: ServicesDep) -> CheckResult:
     require(who, "teacher", "head_teacher")
-    see_student(svc, who, body.student_id, subject=body.subject)
+    student = see_student(svc, who, body.student_id, subject=body.subject)
     served = svc.served()
-    cache, lock = svc.cache_for(served)
+    cache = svc.cache_for(served)
     lines = [PlannedItem(i.item_id, i.tier, i.minutes or 0.0, review=i.review) for i in body.items]
     proposal = Proposal("check", who.user_id, body.student_id, body.night, body.subject, lines, 0.0, 0.0)
     try:
-        with lock:
+        with cache.lock_for(student.class_id):
             timed = with_timing(proposal, model_timing(svc.engine, served.bundle, cache))
         with svc.engine.connect() as conn:
             found = verify(*context(conn, svc.book, timed))
@@ -182,7 +180,7 @@ def edit(plan_id: str, body: EditRequest, who: PrincipalDep, svc: ServicesDep) -
             select(t.plans.c.student_id).where(t.plans.c.plan_id == plan_id)
         ).scalar_one()
     served = svc.served()
-    cache, lock = svc.cache_for(served)
+    cache = svc.cache_for(served)
     lines = [
         PlannedItem(i.item_id, i.tier, i.minutes or 0.0, "教师选题", "chosen by the teacher", review=i.review)
         for i in body.items
@@ -190,7 +188,7 @@ def edit(plan_id: str, body: EditRequest, who: PrincipalDep, svc: ServicesDep) -
     proposal = Proposal(plan_id, who.user_id, student_id, row.night, row.subject, lines, 0.0, 0.0,
                         model_version=str(served.version))  # fmt: skip
     try:
-        with lock:  # the model's minutes, once, while the cache is ours
+        with cache.lock_for(row.class_id):  # the model's minutes, once, while the class's states are ours
             timed = with_timing(proposal, model_timing(svc.engine, served.bundle, cache))
         outcome = submit_edit(
             svc.engine, svc.book, timed, now=datetime.now(UTC), timing=None
@@ -274,8 +272,8 @@ def mastery(
     see_class(svc, who, class_id, subject=subject)
     night = night or datetime.now(UTC).date()
     served = svc.served()
-    cache, lock = svc.cache_for(served)
-    with lock, svc.engine.connect() as conn:
+    cache = svc.cache_for(served)
+    with cache.lock_for(class_id), svc.engine.connect() as conn:
         _, policy = class_policy(conn, svc.book, class_id)
         facts = load_class(conn, policy, class_id, subject, night, served.bundle.priors, cache)
         scored = score_class(served.bundle, facts, facts.candidates, facts.students,
