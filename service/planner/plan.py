@@ -35,7 +35,7 @@ from service.planner.timing import set_bounds, typical_minutes
 from service.policy.evenings import class_policy, evening_specs
 from service.policy.gate import submit_many
 from service.policy.ledger import EveningSpec, EveningView, evening_views
-from service.policy.policy import PolicyOf
+from service.policy.policy import Policy, PolicyOf
 from service.policy.proposal import PlannedItem, Proposal
 
 DAY = 86_400.0
@@ -173,7 +173,7 @@ def _prepare(
     focus: set[str],
     share_minutes: float | None,
     config: PlannerConfig,
-    policy: Any,
+    policy: Policy,
 ) -> tuple[StudentPlan, list[int]]:
     """The student's plan so far and the candidates chosen for the gate (none: the plan is final)."""
     plan = StudentPlan(student.student_id, student.display_name, "draft")
@@ -359,7 +359,7 @@ def _band(p: float, lo: float, hi: float) -> float:
 
 
 def _choose(
-    bundle: Bundle, s: _Scored, focus: set[str], available: float, config: PlannerConfig, policy: Any
+    bundle: Bundle, s: _Scored, focus: set[str], available: float, config: PlannerConfig, policy: Policy
 ) -> list[int]:
     """Basic tier first within basic_share of the minutes, then the extension tier; the whole set's
     conservative bound within `available`."""
