@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, select, text
 from typer.testing import CliRunner
 
+from service.store import tables as t
 from service.store.db import make_engine, upgrade
 from service.store.importer import import_files
 from service.store.local_pg import local_postgres
@@ -86,6 +89,38 @@ def samples_sqlite(tmp_path_factory: pytest.TempPathFactory) -> str:
     assert report.ok, report.problems.lines()
     engine.dispose()
     return url
+
+
+def school_of_own(
+    request: pytest.FixtureRequest, dialect: str, samples_sqlite: str, tmp_path: Path
+) -> Engine:
+    """All of data_samples/ in a database of the test's own: a copy of the shared SQLite file, or a
+    fresh PostgreSQL database with the samples imported."""
+    if dialect == "sqlite":
+        shutil.copy(Path(samples_sqlite.removeprefix("sqlite:///")), tmp_path / "school.db")
+        return make_engine(f"sqlite:///{tmp_path / 'school.db'}")
+    engine = make_engine(fresh_postgres_database(request.getfixturevalue("postgres_server")))
+    upgrade(engine)
+    assert import_files(engine, [SAMPLES]).ok
+    return engine
+
+
+def untaught_item(engine: Engine, night: date, class_id: str = "east-5-1") -> tuple[str, str]:
+    """A written grade-5 maths item on a point the class has not been taught by the night (C2
+    refuses it), and that point."""
+    with engine.connect() as conn:
+        taught = select(t.teaching_progress.c.kp_id).where(
+            t.teaching_progress.c.class_id == class_id, t.teaching_progress.c.taught_on <= night
+        )
+        row = conn.execute(
+            select(t.items.c.item_id, t.item_kps.c.kp_id)
+            .join(t.item_kps, t.item_kps.c.item_id == t.items.c.item_id)
+            .where(t.items.c.subject == "math", t.items.c.grade == 5, t.items.c.kind == "written",
+                   t.item_kps.c.kp_id.not_in(taught))
+            .order_by(t.items.c.item_id)
+            .limit(1)
+        ).one()  # fmt: skip
+    return str(row.item_id), str(row.kp_id)
 
 
 def database_digest(engine: Engine) -> dict[str, str]:

@@ -8,7 +8,6 @@ statement sent with many rows of parameters."""
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -23,9 +22,7 @@ from service.planner.plan import plan_class
 from service.policy.evenings import set_allocation
 from service.policy.policy import PolicyBook
 from service.store import tables as t
-from service.store.db import make_engine, upgrade
-from service.store.importer import import_files
-from tests.conftest import SAMPLES, fresh_postgres_database
+from tests.conftest import SAMPLES, school_of_own
 
 BOOK = PolicyBook(SAMPLES / "policies")
 NIGHT = date(2026, 11, 3)  # a Tuesday
@@ -36,13 +33,7 @@ STATEMENT_BOUND = 60
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def school(request: pytest.FixtureRequest, samples_sqlite: str, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        shutil.copy(Path(samples_sqlite.removeprefix("sqlite:///")), tmp_path / "school.db")
-        engine = make_engine(f"sqlite:///{tmp_path / 'school.db'}")
-    else:
-        engine = make_engine(fresh_postgres_database(request.getfixturevalue("postgres_server")))
-        upgrade(engine)
-        assert import_files(engine, [SAMPLES]).ok
+    engine = school_of_own(request, request.param, samples_sqlite, tmp_path)
     yield engine
     engine.dispose()
 

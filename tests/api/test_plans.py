@@ -9,21 +9,11 @@ from sqlalchemy import func, select
 
 from service.store import tables as t
 from tests.api.conftest import NIGHT, Caller, World
+from tests.conftest import untaught_item
 
 
 def test_a_hand_written_set_is_checked_and_names_the_rule(world: World, teacher: Caller) -> None:
-    with world.engine.connect() as conn:
-        taught = select(t.teaching_progress.c.kp_id).where(
-            t.teaching_progress.c.class_id == "east-5-1", t.teaching_progress.c.taught_on <= NIGHT
-        )
-        ahead = conn.execute(
-            select(t.items.c.item_id)
-            .join(t.item_kps, t.item_kps.c.item_id == t.items.c.item_id)
-            .where(t.items.c.subject == "math", t.items.c.grade == 5, t.items.c.kind == "written",
-                   t.item_kps.c.kp_id.not_in(taught))
-            .order_by(t.items.c.item_id)
-            .limit(1)
-        ).scalar_one()  # an item on a point the class has not been taught yet  # fmt: skip
+    ahead, _ = untaught_item(world.engine, NIGHT)  # an item on a point the class has not been taught yet
     body = {
         "student_id": world.student,
         "night": str(NIGHT),
@@ -36,29 +26,13 @@ def test_a_hand_written_set_is_checked_and_names_the_rule(world: World, teacher:
     assert r.json()["conservative_minutes"] >= r.json()["typical_minutes"] > 0
 
 
-def _untaught_item(world: World) -> tuple[str, str]:
-    with world.engine.connect() as conn:
-        taught = select(t.teaching_progress.c.kp_id).where(
-            t.teaching_progress.c.class_id == "east-5-1", t.teaching_progress.c.taught_on <= NIGHT
-        )
-        row = conn.execute(
-            select(t.items.c.item_id, t.item_kps.c.kp_id)
-            .join(t.item_kps, t.item_kps.c.item_id == t.items.c.item_id)
-            .where(t.items.c.subject == "math", t.items.c.grade == 5, t.items.c.kind == "written",
-                   t.item_kps.c.kp_id.not_in(taught))
-            .order_by(t.items.c.item_id)
-            .limit(1)
-        ).one()  # fmt: skip
-    return row.item_id, row.kp_id
-
-
 def test_a_teacher_edits_a_set_into_a_violation_sees_the_rule_then_fixes_and_publishes(
     world: World, teacher: Caller
 ) -> None:
     plan = teacher.post("/v1/classes/east-5-1/plans", json={"subject": "math", "night": str(NIGHT)}).json()
     mine = next(s for s in plan["students"] if s["student_id"] == world.student)
     plan_id, items = mine["plan_id"], mine["items"]
-    ahead, _ = _untaught_item(world)
+    ahead, _ = untaught_item(world.engine, NIGHT)
 
     def stored() -> list[str]:
         with world.engine.connect() as conn:
@@ -96,7 +70,7 @@ def test_a_teacher_edits_a_set_into_a_violation_sees_the_rule_then_fixes_and_pub
 def test_teaching_progress_opens_points_and_mastery_is_levels_not_ranks(
     world: World, teacher: Caller
 ) -> None:
-    ahead, kp = _untaught_item(world)
+    ahead, kp = untaught_item(world.engine, NIGHT)
     body = {
         "student_id": world.student,
         "night": str(NIGHT),

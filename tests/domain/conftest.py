@@ -3,7 +3,6 @@ data_samples/ in a SQLite copy, or a real PostgreSQL), the same trained model, n
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -17,9 +16,7 @@ from service.policy.policy import PolicyBook
 from service.runtime import Services
 from service.settings import Settings
 from service.store import tables as t
-from service.store.db import make_engine, upgrade
-from service.store.importer import import_files
-from tests.conftest import SAMPLES, FixedModels, fresh_postgres_database
+from tests.conftest import SAMPLES, FixedModels, school_of_own
 
 NIGHT = date(2026, 11, 10)  # a Tuesday
 CLASS = "east-5-1"
@@ -37,13 +34,7 @@ def svc(
     request: pytest.FixtureRequest, samples_sqlite: str, bundle: Bundle, tmp_path: Path
 ) -> Iterator[Services]:
     """The services one process holds, on a school of its own (SQLite and PostgreSQL)."""
-    if request.param == "sqlite":
-        shutil.copy(Path(samples_sqlite.removeprefix("sqlite:///")), tmp_path / "school.db")
-        engine = make_engine(f"sqlite:///{tmp_path / 'school.db'}")
-    else:
-        engine = make_engine(fresh_postgres_database(request.getfixturevalue("postgres_server")))
-        upgrade(engine)
-        assert import_files(engine, [SAMPLES]).ok
+    engine = school_of_own(request, request.param, samples_sqlite, tmp_path)
     try:
         yield _services(engine, bundle, tmp_path)
     finally:

@@ -13,6 +13,7 @@ from service.errors import Conflict, RuleBroken
 from service.runtime import Services
 from service.schemas import CheckItem, ClassPlanOut
 from service.store import tables as t
+from tests.conftest import untaught_item
 from tests.domain.conftest import CLASS, NIGHT, students_of
 
 NOW = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
@@ -24,20 +25,7 @@ def _plan(svc: Services) -> ClassPlanOut:
 
 
 def _untaught_item(engine: Engine) -> str:
-    with engine.connect() as conn:
-        taught = select(t.teaching_progress.c.kp_id).where(
-            t.teaching_progress.c.class_id == CLASS, t.teaching_progress.c.taught_on <= NIGHT
-        )
-        return str(
-            conn.execute(
-                select(t.items.c.item_id)
-                .join(t.item_kps, t.item_kps.c.item_id == t.items.c.item_id)
-                .where(t.items.c.subject == "math", t.items.c.grade == 5, t.items.c.kind == "written",
-                       t.item_kps.c.kp_id.not_in(taught))
-                .order_by(t.items.c.item_id)
-                .limit(1)
-            ).scalar_one()
-        )  # fmt: skip
+    return untaught_item(engine, NIGHT)[0]
 
 
 def test_plan_drafts_a_verified_set_for_every_student_within_what_the_evening_has_left(svc: Services) -> None:
