@@ -18,25 +18,16 @@ import io
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import Engine, Select, select
 
 from service.errors import ImportRefused, NotFound
+from service.runtime import Models
 from service.schemas import Erased, ImportResult, ModelStatus, Reloaded
 from service.store import tables as t
 from service.store.erasure import NoSuchStudent, erase_student
 from service.store.importer import import_files
-
-
-class ModelHolder(Protocol):
-    """The model holder (service.serving.ModelHolder): the version being served, swapped atomically."""
-
-    def current(self) -> Any: ...
-
-    def status(self) -> dict[str, Any]: ...
-
-    def check_once(self, retry_refused: bool = False) -> str: ...
 
 
 def import_paths(*, db: Engine, paths: Sequence[Path], dry_run: bool = False) -> ImportResult:
@@ -65,13 +56,13 @@ def import_paths(*, db: Engine, paths: Sequence[Path], dry_run: bool = False) ->
     )
 
 
-def model_status(*, models: ModelHolder) -> ModelStatus:
+def model_status(*, models: Models) -> ModelStatus:
     served = models.current()
     return ModelStatus(ready=served is not None, version=None if served is None else str(served.version),
                        status=models.status())  # fmt: skip
 
 
-def reload_model(*, models: ModelHolder) -> Reloaded:
+def reload_model(*, models: Models) -> Reloaded:
     """Look for a new champion now (and retry a version refused before)."""
     outcome = models.check_once(retry_refused=True)
     served = models.current()
