@@ -82,7 +82,13 @@ class Settings(BaseSettings):
         import os
 
         uri = self.mlflow_tracking_uri or os.environ.get("MLFLOW_TRACKING_URI", "")
-        return uri or f"sqlite:///{(self.data_dir / 'mlflow.db').resolve()}"
+        if uri:
+            return uri
+        from service.store.db import private_sqlite_file
+
+        uri = f"sqlite:///{(self.data_dir / 'mlflow.db').resolve()}"
+        private_sqlite_file(uri)  # owner-only, like the school's database (made before MLflow opens it)
+        return uri
 
     def local_artifacts(self) -> str:
         return (self.data_dir / "mlartifacts").resolve().as_uri()

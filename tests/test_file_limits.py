@@ -1,10 +1,12 @@
 """Files read within limits (issue 18, finding 3): a Parquet file's values are counted before they are
-decoded, so a small file cannot decompress without bound; CSV files are bounded too."""
+decoded, so a small file cannot decompress without bound; CSV files are bounded too. And the
+school's and the registry's SQLite files are made readable by their owner only (finding 8)."""
 
 from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -113,3 +115,31 @@ def test_a_csv_file_over_the_file_limit_is_refused_unread(tmp_path: Path, monkey
     problems = Problems()
     assert list(read_rows(path, spec_for("items"), problems)) == []
     assert "the file's data is too large" in problems.shown[0].en and problems.shown[0].file == str(path)
+
+
+def test_the_school_and_registry_databases_are_made_owner_only(tmp_path: Path) -> None:
+    """Finding 8: jianfu.db and mlflow.db were created 0644. `jianfu run` makes the database with
+    make_engine + upgrade and the registry at settings.resolved_tracking_uri()."""
+    from mlflow import MlflowClient
+
+    from service.settings import Settings
+    from service.store.db import make_engine, upgrade
+
+    old = os.umask(0o022)  # the usual umask, whatever the test runner's
+    try:
+        settings = Settings(data_dir=tmp_path / "var")
+        engine = make_engine(settings.resolved_database_url())
+        upgrade(engine)
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+            made = sorted((tmp_path / "var").glob("jianfu.db*"))
+            modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in made}
+        engine.dispose()
+        uri = settings.resolved_tracking_uri()
+        MlflowClient(tracking_uri=uri, registry_uri=uri).search_registered_models()
+        registry = tmp_path / "var" / "mlflow.db"
+        modes[registry.name] = stat.S_IMODE(registry.stat().st_mode)
+    finally:
+        os.umask(old)
+    assert "jianfu.db" in modes and "mlflow.db" in modes
+    assert set(modes.values()) == {0o600}, {k: oct(v) for k, v in modes.items()}
