@@ -23,6 +23,7 @@ from sqlalchemy import Engine, text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api import problems
+from service.api.limits import BodyLimits, body_limits
 from service.api.v1 import auth as auth_routes
 from service.api.v1 import data as data_routes
 from service.api.v1 import school as school_routes
@@ -110,7 +111,8 @@ def create_app(
         lifespan=lifespan,
     )
     problems.install(app)
-    _observe(app)
+    app.add_middleware(BodyLimits, default=settings.max_body_bytes, routes=body_limits(settings))
+    _observe(app)  # outside the limits: a refused request still has its id, log line and count
     _describe(app)
     for router in (  # the routes every student's app calls each evening are matched first
         student_routes.router,

@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     # Logs: one JSON object per line on stderr (request id, route, status, milliseconds, account).
     log_json: bool = True
     log_level: str = "INFO"
+    # Request bodies, refused with 413 while they are read (before parsing or signing in): JSON and
+    # form bodies at most max_body_bytes; uploads (POST /v1/imports) at most max_upload_bytes.
+    max_body_bytes: int = 1 << 20
+    max_upload_bytes: int = 512 << 20
     # The web server (`jianfu serve`).
     host: str = "127.0.0.1"
     port: int = 8000

@@ -1,8 +1,104 @@
-"""Limits before work (issue 18): request bodies' arrays and ids are bounded."""
+"""Limits before work (issue 18): a body over its route's limit is refused with 413 while it is read
+(before parsing or signing in); request bodies' arrays and ids are bounded."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from service.app import create_app
+from service.settings import Settings
 from tests.api.conftest import PROBLEM, Caller
+from tests.conftest import SAMPLES
+
+CHUNK = 64 * 1024
+
+
+def _app(**settings: Any) -> Any:
+    """The app without its lifespan: no database, no model. A request that got as far as a route (or
+    signing in) would fail on the missing services, so a 413 here is a refusal before any of that."""
+    base = {"jwt_secret": "k" * 40, "policy_dir": SAMPLES / "policies", "log_json": False}
+    return create_app(Settings(**(base | settings)))
+
+
+def _post(app: Any, path: str, chunks: Iterator[bytes], headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+    """POST a body handed to the app chunk by chunk (as a server does) and count what it took."""
+    taken = {"bytes": 0, "messages": 0}
+    answer: dict[str, Any] = {"status": None, "headers": {}, "body": b""}
+
+    async def receive() -> dict[str, Any]:
+        chunk = next(chunks, None)
+        if chunk is None:
+            return {"type": "http.request", "body": b"", "more_body": False}
+        taken["bytes"] += len(chunk)
+        taken["messages"] += 1
+        return {"type": "http.request", "body": chunk, "more_body": True}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            answer["status"] = message["status"]
+            answer["headers"] = {k.decode(): v.decode() for k, v in message["headers"]}
+        elif message["type"] == "http.response.body":
+            answer["body"] += message.get("body", b"")
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+        "headers": [(b"host", b"testserver"), (b"content-type", b"application/json"), *headers],
+        "client": ("127.0.0.1", 5000), "server": ("testserver", 80), "state": {},
+    }  # fmt: skip
+    asyncio.run(app(scope, receive, send))
+    return {**answer, "taken": taken["bytes"], "messages": taken["messages"]}
+
+
+def _json_bomb(total: int) -> Iterator[bytes]:
+    """`[{},{},...` made on the fly, CHUNK bytes at a time (never held whole)."""
+    yield b"["
+    piece = b"{}," * (CHUNK // 3)
+    for _ in range(total // len(piece)):
+        yield piece
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
+def test_an_unauthenticated_body_over_the_limit_is_refused_while_it_is_read(declared: bool) -> None:
+    """Finding 1: 60 MB posted to /v1/checks with no token was read whole (1.3 GB, 10 s) before the
+    401. Now: 413 problem+json at once when Content-Length says too much (not one byte read), else
+    as soon as the bytes passed the limit (the rest is never read)."""
+    limit, total = 1 << 20, 60 << 20
+    app = _app(max_body_bytes=limit)
+    headers = [(b"content-length", str(total).encode())] if declared else []
+    answer = _post(app, "/v1/checks", _json_bomb(total), headers)
+    assert answer["status"] == 413, answer
+    assert answer["headers"]["content-type"] == PROBLEM
+    body = json.loads(answer["body"])
+    assert (
+        body["status"] == 413 and body["max_bytes"] == limit and "MiB" in body["detail"] and body["detail_zh"]
+    )
+    assert answer["headers"]["x-request-id"]  # still observed (id, log line, metrics)
+    if declared:
+        assert answer["taken"] == 0
+    else:
+        assert limit < answer["taken"] <= limit + CHUNK  # stopped at the first chunk past the limit
+
+
+def test_uploads_have_their_own_larger_limit_and_small_bodies_pass(anonymous: Caller) -> None:
+    """The table: POST /v1/imports (and /v1/scans to come) take up to max_upload_bytes; every other
+    body max_body_bytes. A body within its limit goes on to sign-in as before (401 here)."""
+    from service.api.limits import BodyLimits, body_limits
+
+    settings = Settings(max_body_bytes=100, max_upload_bytes=1000)
+    limits = BodyLimits(lambda *_: None, default=settings.max_body_bytes, routes=body_limits(settings))
+    assert limits.limit_for("POST", "/v1/imports") == 1000
+    assert limits.limit_for("POST", "/v1/scans") == 1000
+    assert limits.limit_for("POST", "/v1/importsx") == 100
+    assert limits.limit_for("PUT", "/v1/imports") == 100
+    assert limits.limit_for("POST", "/v1/checks") == 100
+    body = {"student_id": "x", "night": "2026-11-10", "subject": "math", "items": [{"item_id": "i"}]}
+    assert anonymous.post("/v1/checks", json=body).status_code == 401
 
 
 def test_an_over_long_array_is_refused_naming_its_json_path(teacher: Caller) -> None:
