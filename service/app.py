@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -188,8 +189,9 @@ def _describe(app: FastAPI) -> None:
 
 
 def _observe(app: FastAPI) -> None:
-    """Request ids (X-Request-ID, taken from the caller or made), a JSON log line per request, and
-    Prometheus metrics by route template (never by raw path: ids would explode the series).
+    """Request ids (X-Request-ID, taken from the caller if short and plain, else made), a JSON log line
+    per request, Prometheus metrics by route template (never by raw path: ids would explode the
+    series), and the security headers on every answer (SECURITY_HEADERS; the pages' CSP too).
 
     A plain ASGI middleware: Starlette's BaseHTTPMiddleware (`@app.middleware("http")`) runs the app in
     a separate task and streams the body through a queue, which cost about as much as a whole route."""
@@ -208,6 +210,23 @@ def _observe(app: FastAPI) -> None:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
+# A caller's X-Request-ID is kept only if it is short and plain (it is echoed and logged), else replaced.
+REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,64}")
+# On every answer: no sniffing a type, no framing, no referrer leaving the site.
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+]
+# On every answer but the OpenAPI pages (FastAPI's /docs and /redoc load their scripts inline and
+# from a CDN): scripts, styles and everything else only from this site, never inline; no framing.
+CSP = (
+    b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    b"object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+OPENAPI_PAGES = ("/docs", "/redoc")
+
+
 class Observe:
     """The ASGI middleware behind `_observe`."""
 
@@ -221,9 +240,13 @@ class Observe:
         request_id = ""
         for name, value in scope["headers"]:
             if name == b"x-request-id":
-                request_id = value.decode("latin-1")
+                if REQUEST_ID.fullmatch(value):
+                    request_id = value.decode("ascii")
                 break
         request_id = request_id or uuid.uuid4().hex
+        extra_headers = [*SECURITY_HEADERS, (b"x-request-id", request_id.encode("ascii"))]
+        if not scope["path"].startswith(OPENAPI_PAGES):
+            extra_headers.append((b"content-security-policy", CSP))
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500  # if the app fails before it answers, the server answers 500
         start = time.perf_counter()
@@ -233,7 +256,7 @@ class Observe:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode("latin-1"))]
+                message["headers"] = [*message["headers"], *extra_headers]
             await send(message)
 
         try:

@@ -1,10 +1,12 @@
-"""Limits before work (issue 18): a body over its route's limit is refused with 413 while it is read
-(before parsing or signing in); request bodies' arrays and ids are bounded."""
+"""Limits before work and the small hardening items of issue 18: a body over its route's limit is
+refused with 413 while it is read (before parsing or signing in); request bodies' arrays and ids are
+bounded; X-Request-ID is kept only if short and plain; security headers on every answer."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -117,3 +119,60 @@ def test_an_over_long_array_is_refused_naming_its_json_path(teacher: Caller) -> 
         "/v1/classes/east-5-1/progress", json={"subject": "math", "points": {"k" * 65: "2026-11-10"}}
     )
     assert r.status_code == 422 and r.json()["errors"][0]["pointer"].startswith("/points/")
+
+
+def test_a_long_or_odd_request_id_is_replaced_neither_echoed_nor_logged(anonymous: Caller) -> None:
+    """Finding 8: a 60 KB X-Request-ID was echoed and logged. Now only 1-64 of [A-Za-z0-9._:-]."""
+    seen: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = seen.append  # type: ignore[method-assign]
+    logger = logging.getLogger("jianfu.api")
+    logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        for given in ("a" * 60_000, "abc def", "<script>", "x" * 65):
+            r = anonymous.get("/healthz", headers={"X-Request-ID": given})
+            made = r.headers["x-request-id"]
+            assert made != given and len(made) == 32
+        plain = "req-1.2:3_" + "z" * 54  # 64 characters of the allowed ones: kept
+        assert anonymous.get("/healthz", headers={"X-Request-ID": plain}).headers["x-request-id"] == plain
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    ids = [getattr(record, "request_id", "") for record in seen]
+    assert len(ids) == 5 and all(len(i) <= 64 for i in ids), ids
+    assert not any("a" * 100 in str(record.__dict__) for record in seen)
+
+
+SECURITY = {"x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "same-origin"}
+
+
+def test_security_headers_on_pages_and_api(anonymous: Caller, teacher: Caller) -> None:
+    """Finding 8: no CSP / X-Frame-Options / nosniff. Now on pages, API answers and errors alike; the
+    CSP allows no inline script or style (the pages' one script is /static/pages.js)."""
+    for r in (
+        anonymous.get("/login"),
+        teacher.get("/v1/me"),
+        anonymous.get("/v1/me"),  # 401 problem
+        anonymous.get("/static/style.css"),
+        anonymous.get("/static/pages.js"),
+    ):
+        assert {k: r.headers.get(k) for k in SECURITY} == SECURITY, r.url
+        csp = dict(p.strip().split(" ", 1) for p in r.headers["content-security-policy"].split(";"))
+        assert csp["script-src"] == "'self'" and csp["style-src"] == "'self'", csp
+        assert csp["frame-ancestors"] == "'none'" and csp["default-src"] == "'self'"
+    page = anonymous.get("/login").text
+    assert '<script src="/static/pages.js" defer></script>' in page
+    assert anonymous.get("/docs").status_code == 200  # FastAPI's own page keeps working (no CSP there)
+    assert "content-security-policy" not in anonymous.get("/docs").headers
+
+
+def test_templates_hold_no_inline_script_or_style() -> None:
+    import re
+
+    from service.web.pages import HERE
+
+    for template in sorted((HERE / "templates").glob("*.html")):
+        text = template.read_text(encoding="utf-8")
+        assert not re.search(r"\son[a-z]+\s*=|\sstyle\s*=|<style|<script(?![^>]*\ssrc=)", text), template.name
