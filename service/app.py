@@ -7,6 +7,7 @@ per process and swapped when a new champion appears). Tests hand in their own en
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import re
@@ -17,7 +18,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from sqlalchemy import Engine, text
@@ -113,7 +114,7 @@ def create_app(
     )
     problems.install(app)
     app.add_middleware(BodyLimits, default=settings.max_body_bytes, routes=body_limits(settings))
-    _observe(app)  # outside the limits: a refused request still has its id, log line and count
+    _observe(app, settings)  # outside the limits: a refused request still has its id, log line and count
     _describe(app)
     for router in (  # the routes every student's app calls each evening are matched first
         student_routes.router,
@@ -188,10 +189,13 @@ def _describe(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _observe(app: FastAPI) -> None:
+def _observe(app: FastAPI, settings: Settings) -> None:
     """Request ids (X-Request-ID, taken from the caller if short and plain, else made), a JSON log line
     per request, Prometheus metrics by route template (never by raw path: ids would explode the
     series), and the security headers on every answer (SECURITY_HEADERS; the pages' CSP too).
+
+    /metrics is open in development; elsewhere it answers only the bearer of settings.metrics_token
+    (404 without one set, as if it were not there).
 
     A plain ASGI middleware: Starlette's BaseHTTPMiddleware (`@app.middleware("http")`) runs the app in
     a separate task and streams the body through a queue, which cost about as much as a whole route."""
@@ -206,8 +210,16 @@ def _observe(app: FastAPI) -> None:
     app.add_middleware(Observe, requests=requests, latency=latency)
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=False)
-    def metrics() -> Response:
+    def metrics(request: Request) -> Response:
+        if settings.environment != "development" and not _metrics_caller(request, settings.metrics_token):
+            raise HTTPException(404)
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _metrics_caller(request: Request, token: str) -> bool:
+    """The request carries `Authorization: Bearer <token>` (and a token is set)."""
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), token.encode())
 
 
 # A caller's X-Request-ID is kept only if it is short and plain (it is echoed and logged), else replaced.

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # form bodies at most max_body_bytes; uploads (POST /v1/imports) at most max_upload_bytes.
     max_body_bytes: int = 1 << 20
     max_upload_bytes: int = 512 << 20
+    # /metrics: open in development; elsewhere it needs `Authorization: Bearer <metrics_token>`, and
+    # without a token set it answers 404.
+    metrics_token: str = ""
     # The web server (`jianfu serve`).
     host: str = "127.0.0.1"
     port: int = 8000

@@ -1,6 +1,7 @@
 """Limits before work and the small hardening items of issue 18: a body over its route's limit is
 refused with 413 while it is read (before parsing or signing in); request bodies' arrays and ids are
-bounded; X-Request-ID is kept only if short and plain; security headers on every answer."""
+bounded; X-Request-ID is kept only if short and plain; security headers on every answer; /metrics
+behind a token outside development."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from service.app import create_app
 from service.settings import Settings
@@ -176,3 +178,20 @@ def test_templates_hold_no_inline_script_or_style() -> None:
     for template in sorted((HERE / "templates").glob("*.html")):
         text = template.read_text(encoding="utf-8")
         assert not re.search(r"\son[a-z]+\s*=|\sstyle\s*=|<style|<script(?![^>]*\ssrc=)", text), template.name
+
+
+def test_metrics_need_a_token_outside_development() -> None:
+    """Finding 8: /metrics was open to anyone. In production it answers the bearer of
+    JIANFU_METRICS_TOKEN only, and 404 if none is set; development keeps it open."""
+    token = "m" * 32
+    production = TestClient(_app(environment="production", metrics_token=token))  # no lifespan: no db
+    assert production.get("/metrics").status_code == 404
+    assert production.get("/metrics", headers={"Authorization": "Bearer " + "x" * 32}).status_code == 404
+    assert production.get("/metrics", headers={"Authorization": token}).status_code == 404
+    r = production.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200 and "jianfu_requests_total" in r.text
+    unset = TestClient(_app(environment="production"))
+    assert unset.get("/metrics").status_code == 404
+    assert unset.get("/metrics", headers={"Authorization": "Bearer "}).status_code == 404
+    development = TestClient(_app())
+    assert "jianfu_requests_total" in development.get("/metrics").text
