@@ -278,7 +278,7 @@ class Observe:
             route = scope.get("route")
             template = getattr(route, "path", "unmatched")
             path: str = scope["path"]
-            if path.startswith("/v1/") and not template.startswith("/v1"):
+            if route is not None and path.startswith("/v1/") and not template.startswith("/v1"):
                 template = (
                     "/v1" + template
                 )  # routers are included under /v1; their routes keep their own path

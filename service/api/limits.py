@@ -3,8 +3,8 @@
 A plain ASGI middleware, outside routing, parsing and signing in: a request whose Content-Length is
 over its route's limit is refused with 413 at once, without reading a byte of it; a body of unknown
 length (chunked) is counted as the server hands it over and refused as soon as it passes the limit
-(the rest is never read, nothing is buffered here). The limits are one table (`body_limits`): small
-for JSON and form bodies, large but bounded for uploads.
+(the rest is never read, nothing is buffered here, and the connection is closed). The limits are
+one table (`body_limits`): small for JSON and form bodies, large but bounded for uploads.
 """
 
 from __future__ import annotations
@@ -116,8 +116,10 @@ def _size(limit: int) -> str:
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+    """413 problem+json, closing the connection (the server would otherwise read the rest of the body
+    to keep it alive, if only to throw it away)."""
     response = problem_response(
         413, _detail(limit), kind="too-large", instance=scope["path"], max_bytes=limit,
-        detail_zh=f"请求内容超过此接口的上限（{_size(limit)}）",
+        detail_zh=f"请求内容超过此接口的上限（{_size(limit)}）", headers={"Connection": "close"},
     )  # fmt: skip
     await response(scope, receive, send)

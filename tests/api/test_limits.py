@@ -82,7 +82,11 @@ def test_an_unauthenticated_body_over_the_limit_is_refused_while_it_is_read(decl
     assert (
         body["status"] == 413 and body["max_bytes"] == limit and "MiB" in body["detail"] and body["detail_zh"]
     )
+    assert answer["headers"]["connection"] == "close"  # the server reads no more of it, not even to discard
     assert answer["headers"]["x-request-id"]  # still observed (id, log line, metrics)
+    route = "unmatched" if declared else "/v1/checks"  # refused before routing, or while the route read
+    metrics = TestClient(app).get("/metrics").text
+    assert f'jianfu_requests_total{{method="POST",route="{route}",status="413"}} 1.0' in metrics
     if declared:
         assert answer["taken"] == 0
     else:
@@ -117,7 +121,7 @@ def test_an_over_long_array_is_refused_naming_its_json_path(teacher: Caller) -> 
         "/v1/classes/east-5-1/plans", json={"subject": "math", "night": "2026-11-10", "focus_kps": ["k" * 65]}
     )
     assert r.status_code == 422 and {e["pointer"] for e in r.json()["errors"]} == {"/focus_kps/0"}
-    r = teacher.post(
+    r = teacher.put(
         "/v1/classes/east-5-1/progress", json={"subject": "math", "points": {"k" * 65: "2026-11-10"}}
     )
     assert r.status_code == 422 and r.json()["errors"][0]["pointer"].startswith("/points/")
