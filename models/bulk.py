@@ -21,8 +21,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pv
-import pyarrow.parquet as pq
 
+from models.files import TooLarge, open_parquet, parquet_batches
 from models.schema import (
     ATTEMPT_SOURCES,
     DEFAULT_TIMEZONE,
@@ -65,13 +65,21 @@ def accept_attempts(path: Path, known: Known) -> pa.Table | None:
         if raw is None:
             return None
         return _accept(raw, known)
-    except (pa.ArrowException, OSError, ValueError):
+    except (pa.ArrowException, OSError, ValueError, TooLarge):
         return None  # anything unusual is for the row checks to explain
 
 
 def _read(path: Path) -> pa.Table | None:
     if path.suffix.lower() in {".parquet", ".pq"}:
-        table = pq.read_table(path)
+        parquet = open_parquet(path)  # text dictionary-encoded until the limits have counted it
+        batches = list(parquet_batches(parquet, parquet.schema_arrow.names, batch_size=1 << 20))
+        if not batches:
+            return None
+        table = pa.Table.from_batches(batches)
+        table = pa.table(
+            [c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c for c in table.columns],
+            names=table.column_names,
+        )
         if not all(pa.types.is_string(f.type) or pa.types.is_large_string(f.type) for f in table.schema):
             return None
     else:

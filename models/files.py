@@ -17,6 +17,11 @@ from typing import Any
 from models.schema import IMPORT_ORDER, Known, RecordProblem, RecordSpec, validate_record
 
 MAX_FIELD_CHARS = 100_000
+# However a file is stored, what it holds once decoded is bounded: at most MAX_FIELD_CHARS per value
+# (CSV and Parquet alike), MAX_GROUP_BYTES per Parquet row group and MAX_FILE_BYTES per file (a CSV
+# file's size; a Parquet file's values decoded, counted before they are expanded: see ParquetLimits).
+MAX_GROUP_BYTES = 256 << 20
+MAX_FILE_BYTES = 512 << 20
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
@@ -154,6 +159,10 @@ def read_rows(path: Path, spec: RecordSpec, problems: Problems) -> Iterator[tupl
 
 def _read_csv(path: Path, spec: RecordSpec, problems: Problems) -> Iterator[tuple[int, dict[str, Any]]]:
     name = str(path)
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        problems.add(name, None, None, *_too_big_file(size))
+        return
     text = decode_csv(path.read_bytes(), name, problems)
     if text is None:
         return
@@ -206,13 +215,139 @@ def _read_csv(path: Path, spec: RecordSpec, problems: Problems) -> Iterator[tupl
             )  # fmt: skip
 
 
-def _read_parquet(path: Path, spec: RecordSpec, problems: Problems) -> Iterator[tuple[int, dict[str, Any]]]:
+def _too_big_file(size: int) -> tuple[str, str]:
+    return (
+        f"文件解压后的数据过大（{size} 字节，最多 {MAX_FILE_BYTES} 字节）；请拆分为多个文件",
+        f"the file's data is too large ({size} bytes decoded, at most {MAX_FILE_BYTES}): split it into several files",
+    )  # fmt: skip
+
+
+class TooLarge(Exception):
+    """A Parquet file's values are over a limit (MAX_FIELD_CHARS, MAX_GROUP_BYTES, MAX_FILE_BYTES);
+    where (row and column, as far as known) and why, in Chinese and English."""
+
+    def __init__(self, row: int | None, column: str | None, zh: str, en: str) -> None:
+        super().__init__(en)
+        self.row, self.column, self.zh, self.en = row, column, zh, en
+
+
+def open_parquet(path: Path) -> Any:
+    """A pyarrow ParquetFile whose text columns are read dictionary-encoded, as most writers store them:
+    a value repeated on every row stays one value until ParquetLimits has counted what it decodes to."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    schema = pq.read_schema(path)
+    text = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+    return pq.ParquetFile(path, read_dictionary=text)
+
+
+@dataclass
+class ParquetLimits:
+    """What a Parquet file's values decode to, counted before they are decoded: its metadata first
+    (`check_metadata`: row groups' and column chunks' uncompressed sizes and the longest value the
+    statistics know), then each batch as read (`check_batch`: a dictionary-encoded column's size is
+    its values' lengths taken by the row indices, so a huge value repeated 20,000 times is found at
+    the cost of 20,000 integers). Raises TooLarge."""
+
+    names: list[str]
+    file_bytes: int = 0
+    group_bytes: int = 0
+    rows: int = 0
+
+    def check_metadata(self, metadata: Any) -> None:
+        total = 0
+        for g in range(metadata.num_row_groups):
+            group = metadata.row_group(g)
+            total += group.total_byte_size
+            chunks = [group.column(c) for c in range(group.num_columns)]
+            if group.total_byte_size > MAX_GROUP_BYTES:
+                biggest = max(chunks, key=lambda chunk: chunk.total_uncompressed_size)
+                self._group_over(None, biggest.path_in_schema, group.total_byte_size)
+            for chunk in chunks:
+                stats = chunk.statistics
+                if stats is not None and stats.has_min_max and isinstance(stats.max, str | bytes):
+                    longest = max(len(stats.min), len(stats.max))
+                    if longest > MAX_FIELD_CHARS:
+                        self._value_over(None, chunk.path_in_schema, longest)
+        if total > MAX_FILE_BYTES:
+            raise TooLarge(None, None, *_too_big_file(total))
+
+    def start_group(self) -> None:
+        self.group_bytes = 0
+
+    def check_batch(self, batch: Any) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        sizes = []  # each column's bytes decoded
+        for name, column in zip(self.names, batch.columns, strict=True):
+            if pa.types.is_dictionary(column.type):
+                values, indices = column.dictionary, column.indices
+                if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+                    self._check_chars(pc.utf8_length(values), indices, name)
+                sizes.append(
+                    (pc.sum(pc.take(pc.binary_length(values), indices)).as_py() or 0) + indices.nbytes
+                )
+            else:
+                if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+                    self._check_chars(pc.utf8_length(column), None, name)
+                sizes.append(column.nbytes)
+        decoded = sum(sizes)
+        self.group_bytes += decoded
+        self.file_bytes += decoded
+        biggest = self.names[sizes.index(max(sizes))] if sizes else None
+        if self.group_bytes > MAX_GROUP_BYTES:
+            self._group_over(self.rows + 2, biggest, self.group_bytes)
+        if self.file_bytes > MAX_FILE_BYTES:
+            raise TooLarge(self.rows + 2, biggest, *_too_big_file(self.file_bytes))
+        self.rows += batch.num_rows
+
+    def _check_chars(self, chars: Any, indices: Any, column: str) -> None:
+        """No value over MAX_FIELD_CHARS: `chars` per value, or per dictionary entry with `indices`."""
+        import pyarrow.compute as pc
+
+        longest = pc.max(chars).as_py() or 0
+        if longest > MAX_FIELD_CHARS:
+            per_row = chars if indices is None else pc.take(chars, indices)
+            row = pc.index(pc.greater(per_row, MAX_FIELD_CHARS), True).as_py()
+            if row >= 0:  # (a dictionary entry no row uses costs nothing more)
+                self._value_over(row, column, longest)
+
+    def _value_over(self, row: int | None, column: str, length: int) -> None:
+        raise TooLarge(
+            None if row is None else self.rows + row + 2, column,
+            f"值过长（{length} 个字符，最多 {MAX_FIELD_CHARS} 个）；停止读取此文件",
+            f"a value is longer than {MAX_FIELD_CHARS} characters ({length}); stopped reading this file",
+        )  # fmt: skip
+
+    def _group_over(self, row: int | None, column: str | None, size: int) -> None:
+        raise TooLarge(
+            row, column,
+            f"一个行组解压后过大（{size} 字节，最多 {MAX_GROUP_BYTES} 字节）；请用较小的行组另存",
+            f"a row group is too large decoded ({size} bytes, at most {MAX_GROUP_BYTES}): "
+            "write the file with smaller row groups",
+        )  # fmt: skip
+
+
+def parquet_batches(parquet: Any, names: list[str], batch_size: int = 20_000) -> Iterator[Any]:
+    """The record batches of an `open_parquet` file, row group by row group, each within the limits
+    (ParquetLimits; raises TooLarge before a batch over them is decoded)."""
+    limits = ParquetLimits(names)
+    limits.check_metadata(parquet.metadata)
+    for group in range(parquet.metadata.num_row_groups):
+        limits.start_group()
+        for batch in parquet.iter_batches(batch_size=batch_size, row_groups=[group]):
+            limits.check_batch(batch)
+            yield batch
+
+
+def _read_parquet(path: Path, spec: RecordSpec, problems: Problems) -> Iterator[tuple[int, dict[str, Any]]]:
+    import pyarrow as pa
+
     name = str(path)
     try:
-        parquet = pq.ParquetFile(path)
+        parquet = open_parquet(path)
     except (pa.ArrowException, OSError) as exc:
         problems.add(
             name, None, None, f"不是可读的 Parquet 文件：{exc}", f"not a readable Parquet file: {exc}"
@@ -223,10 +358,12 @@ def _read_parquet(path: Path, spec: RecordSpec, problems: Problems) -> Iterator[
         return
     row_no = 1
     try:
-        for batch in parquet.iter_batches(batch_size=20_000):
+        for batch in parquet_batches(parquet, header):
             for values in batch.rename_columns(header).to_pylist():
                 row_no += 1
                 yield row_no, values
+    except TooLarge as exc:
+        problems.add(name, exc.row, exc.column, exc.zh, exc.en)
     except (pa.ArrowException, OSError) as exc:
         problems.add(name, row_no + 1, None, f"Parquet 文件损坏：{exc}", f"damaged Parquet file: {exc}")
 

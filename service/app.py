@@ -7,8 +7,10 @@ per process and swapped when a new champion appears). Tests hand in their own en
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -16,13 +18,14 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from sqlalchemy import Engine, text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api import problems
+from service.api.limits import BodyLimits, body_limits
 from service.api.v1 import auth as auth_routes
 from service.api.v1 import data as data_routes
 from service.api.v1 import school as school_routes
@@ -110,7 +113,8 @@ def create_app(
         lifespan=lifespan,
     )
     problems.install(app)
-    _observe(app)
+    app.add_middleware(BodyLimits, default=settings.max_body_bytes, routes=body_limits(settings))
+    _observe(app, settings)  # outside the limits: a refused request still has its id, log line and count
     _describe(app)
     for router in (  # the routes every student's app calls each evening are matched first
         student_routes.router,
@@ -185,9 +189,13 @@ def _describe(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _observe(app: FastAPI) -> None:
-    """Request ids (X-Request-ID, taken from the caller or made), a JSON log line per request, and
-    Prometheus metrics by route template (never by raw path: ids would explode the series).
+def _observe(app: FastAPI, settings: Settings) -> None:
+    """Request ids (X-Request-ID, taken from the caller if short and plain, else made), a JSON log line
+    per request, Prometheus metrics by route template (never by raw path: ids would explode the
+    series), and the security headers on every answer (SECURITY_HEADERS; the pages' CSP too).
+
+    /metrics is open in development; elsewhere it answers only the bearer of settings.metrics_token
+    (404 without one set, as if it were not there).
 
     A plain ASGI middleware: Starlette's BaseHTTPMiddleware (`@app.middleware("http")`) runs the app in
     a separate task and streams the body through a queue, which cost about as much as a whole route."""
@@ -202,8 +210,33 @@ def _observe(app: FastAPI) -> None:
     app.add_middleware(Observe, requests=requests, latency=latency)
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", include_in_schema=False)
-    def metrics() -> Response:
+    def metrics(request: Request) -> Response:
+        if settings.environment != "development" and not _metrics_caller(request, settings.metrics_token):
+            raise HTTPException(404)
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def _metrics_caller(request: Request, token: str) -> bool:
+    """The request carries `Authorization: Bearer <token>` (and a token is set)."""
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), token.encode())
+
+
+# A caller's X-Request-ID is kept only if it is short and plain (it is echoed and logged), else replaced.
+REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,64}")
+# On every answer: no sniffing a type, no framing, no referrer leaving the site.
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+]
+# On every answer but the OpenAPI pages (FastAPI's /docs and /redoc load their scripts inline and
+# from a CDN): scripts, styles and everything else only from this site, never inline; no framing.
+CSP = (
+    b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    b"object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+OPENAPI_PAGES = ("/docs", "/redoc")
 
 
 class Observe:
@@ -219,9 +252,13 @@ class Observe:
         request_id = ""
         for name, value in scope["headers"]:
             if name == b"x-request-id":
-                request_id = value.decode("latin-1")
+                if REQUEST_ID.fullmatch(value):
+                    request_id = value.decode("ascii")
                 break
         request_id = request_id or uuid.uuid4().hex
+        extra_headers = [*SECURITY_HEADERS, (b"x-request-id", request_id.encode("ascii"))]
+        if not scope["path"].startswith(OPENAPI_PAGES):
+            extra_headers.append((b"content-security-policy", CSP))
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500  # if the app fails before it answers, the server answers 500
         start = time.perf_counter()
@@ -231,7 +268,7 @@ class Observe:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode("latin-1"))]
+                message["headers"] = [*message["headers"], *extra_headers]
             await send(message)
 
         try:
@@ -241,7 +278,7 @@ class Observe:
             route = scope.get("route")
             template = getattr(route, "path", "unmatched")
             path: str = scope["path"]
-            if path.startswith("/v1/") and not template.startswith("/v1"):
+            if route is not None and path.startswith("/v1/") and not template.startswith("/v1"):
                 template = (
                     "/v1" + template
                 )  # routers are included under /v1; their routes keep their own path

@@ -47,6 +47,9 @@ Whole = Annotated[int, Field(strict=True)]
 Flag = Annotated[bool, Field(strict=True)]
 Subject = Annotated[str, Field(pattern=r"^[a-z][a-z_]{0,15}$", description="a subject, e.g. math")]
 
+# Ids in request bodies: as long as the data contract's ids (models.schema: at most 64 characters).
+Id = Annotated[str, Field(min_length=1, max_length=64)]
+
 SubjectStr = str
 Tier = Literal["basic", "extension"]
 
@@ -78,7 +81,7 @@ class PlanRequest(BaseModel):
     )
     subject: Subject
     night: IsoDate
-    focus_kps: list[str] = Field(default_factory=list, max_length=20, description="today's lesson")
+    focus_kps: list[Id] = Field(default_factory=list, max_length=20, description="today's lesson")
     share_minutes: Number | None = Field(
         default=None, gt=0, le=240, description="at most this many minutes of the evening for this subject"
     )
@@ -391,7 +394,7 @@ class ProgressIn(BaseModel):
         json_schema_extra={"examples": [{"subject": "math", "points": {"math-g5-13": "2026-11-10"}}]},
     )
     subject: Subject
-    points: dict[str, IsoDate] = Field(
+    points: dict[Id, IsoDate] = Field(
         min_length=1, max_length=200, description="knowledge point -> taught on"
     )
 

@@ -42,6 +42,13 @@ class Settings(BaseSettings):
     # Logs: one JSON object per line on stderr (request id, route, status, milliseconds, account).
     log_json: bool = True
     log_level: str = "INFO"
+    # Request bodies, refused with 413 while they are read (before parsing or signing in): JSON and
+    # form bodies at most max_body_bytes; uploads (POST /v1/imports) at most max_upload_bytes.
+    max_body_bytes: int = 1 << 20
+    max_upload_bytes: int = 512 << 20
+    # /metrics: open in development; elsewhere it needs `Authorization: Bearer <metrics_token>`, and
+    # without a token set it answers 404.
+    metrics_token: str = ""
     # The web server (`jianfu serve`).
     host: str = "127.0.0.1"
     port: int = 8000
@@ -82,7 +89,13 @@ class Settings(BaseSettings):
         import os
 
         uri = self.mlflow_tracking_uri or os.environ.get("MLFLOW_TRACKING_URI", "")
-        return uri or f"sqlite:///{(self.data_dir / 'mlflow.db').resolve()}"
+        if uri:
+            return uri
+        from service.store.db import private_sqlite_file
+
+        uri = f"sqlite:///{(self.data_dir / 'mlflow.db').resolve()}"
+        private_sqlite_file(uri)  # owner-only, like the school's database (made before MLflow opens it)
+        return uri
 
     def local_artifacts(self) -> str:
         return (self.data_dir / "mlartifacts").resolve().as_uri()

@@ -34,8 +34,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite_file(url)
         engine = create_engine(url, **kwargs)
 
         @event.listens_for(engine, "connect")
@@ -52,6 +51,30 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def private_sqlite_file(url: str) -> None:
+    """If `url` names a SQLite file: its folder exists and the file exists readable by its owner only
+    (0600; it holds minors' records). Made before SQLite opens it, since SQLite creates a file with the
+    process's umask (0644 as a rule); SQLite gives its -wal and -shm files the database file's mode.
+    A database already there with wider permissions and of this user is narrowed."""
+    import os
+    import stat
+
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return
+    if database.startswith("file:"):
+        return  # a URI filename: its options are SQLite's business
+    path = Path(database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        info = path.stat()
+        if info.st_uid == os.getuid() and stat.S_IMODE(info.st_mode) & 0o077:
+            path.chmod(stat.S_IMODE(info.st_mode) & 0o700)
 
 
 def alembic_config(engine: Engine, connection: Connection | None = None) -> Config:
