@@ -106,6 +106,9 @@ def test_planning_past_an_account_s_or_the_pool_s_share_is_refused_at_once(world
         mastery = mine.get("/v1/classes/east-5-1/mastery", params={"subject": "math"})
         _refused_at_once(mastery, gate)
         assert "account" in mastery.json()["detail"]
+        session = {"Cookie": "jianfu_session=" + mine.headers["Authorization"].removeprefix("Bearer ")}
+        page = world.client.get("/teacher", headers=session)  # the page's mastery levels: the same pool
+        assert page.status_code == 429 and gate.closed and int(page.headers["retry-after"]) >= 1
 
         # (b) two more accounts: two requests wait in the queue (2 places), the third finds it full
         others = [threads.submit(c.post, "/v1/checks", json=body) for c in (head, head, colleague)]
