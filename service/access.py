@@ -137,10 +137,18 @@ def see_notice(db: Engine, who: Principal, class_id: str) -> ClassRef | None:
 def see_worksheets(
     db: Engine, who: Principal, *, class_id: str, subject: str, student_id: str | None
 ) -> None:
-    """One student's sheet: anyone who may see the student. A whole class's: its teachers (a subject
-    teacher only their subject's), its head teacher, the school's administrator."""
+    """One student's sheet (their whole evening, every subject): the student, their parents, their
+    head teacher, the school's administrator — not a teacher of only some subjects, who prints the
+    class's sheet of their subject. A whole class's: its teachers (a subject teacher only their
+    subject's), its head teacher, the school's administrator."""
     if student_id:
-        see_student(db, who, student_id)
+        student = see_student(db, who, student_id)
+        if subjects_of(who, student) is not None:
+            raise NotAllowed(
+                "one student's sheet holds every subject of their evening: print your subject's sheet "
+                "for the class instead",
+                "单个学生的作业单包含当晚所有学科：请打印本班您所教学科的作业单",
+            )
         return
     if who.role not in STAFF:
         raise NotAllowed("whole-class worksheets are for the class's teachers", "全班作业单只给本班老师")

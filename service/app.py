@@ -94,6 +94,7 @@ def create_app(
         try:
             yield
         finally:
+            app.state.services.close()
             stop = getattr(holder, "stop", None)
             if models is None and stop is not None:
                 stop()

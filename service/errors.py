@@ -72,6 +72,13 @@ class ImportRefused(DomainError):
     kind = "import-refused"
 
 
+class Busy(DomainError):
+    """Too much at once: the account's (or the service's) share of the planning is taken; try again
+    after `retry_after` seconds (refused at once, nothing done)."""
+
+    kind = "busy"
+
+
 class ModelUnavailable(DomainError):
     """No model is loaded yet: try again shortly."""
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -76,13 +76,17 @@ def tonight(
     night: date,
     now: datetime | None = None,
     read: Reader | None = None,
+    subjects: Collection[str] | None = None,
 ) -> Tonight:
     """Tonight's published work across subjects, basic work of every subject first (it is
     mandatory), then the optional extensions; with `now`, only what fits before the policy's
-    bedtime (the rest is counted, for the teacher to see). (`read`: a reader the caller holds.)"""
+    bedtime (the rest is counted, for the teacher to see). (`read`: a reader the caller holds.)
+    With `subjects` (a subject teacher's), only those subjects' items are listed — as the student
+    sees them, in the same order and the same bedtime cut; the minutes stay the whole evening's."""
     if read is None:
         with reader(db) as fresh:
-            return tonight(db=db, book=book, student=student, night=night, now=now, read=fresh)
+            return tonight(db=db, book=book, student=student, night=night, now=now, read=fresh,
+                           subjects=subjects)  # fmt: skip
     rows = read.all(TONIGHT, student_id=student.student_id, night=night)
     found = read.first(CAP, student_id=student.student_id, night=night)
     rows.sort(key=lambda r: (TIER_ORDER[r[3]], r[1], r[4]))
@@ -107,6 +111,8 @@ def tonight(
                 else:
                     left_out += 1
             items = kept
+    if subjects is not None:
+        items = [i for i in items if i.subject in subjects]
     return Tonight(student_id=student.student_id, night=night, cap_minutes=found[0] if found else None,
                    planned_minutes=planned, items=items, left_out=left_out, bedtime=bedtime)  # fmt: skip
 

@@ -1,6 +1,7 @@
 """The services one process holds for every request, whether it comes through the API or the pages:
 settings, the database engine, the policy book, the model holder, the signing key, the students'
-states kept per model version, and the accounts recently seen."""
+states kept per model version, the accounts recently seen, and the pool planning and model work
+run in (service.pool)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from service.errors import ModelUnavailable
 from service.planner.context import StateCache
 from service.plans import ModelInUse
 from service.policy.policy import PolicyBook
+from service.pool import PlanningPool, cores
 from service.settings import Settings
 
 
@@ -47,6 +49,17 @@ class Services:
     caches: dict[str, StateCache] = field(default_factory=dict)
     principals: PrincipalCache = field(default_factory=PrincipalCache)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    planning: PlanningPool = field(init=False)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        self.planning = PlanningPool(
+            workers=s.planning_workers or cores(), per_account=s.planning_per_account, queue=s.planning_queue
+        )
+
+    def close(self) -> None:
+        """The process is stopping: the planning pool takes no more work."""
+        self.planning.close()
 
     def model(self) -> ModelInUse:
         """The model being served, with the students' states kept for its version between requests."""

@@ -33,6 +33,13 @@ class Settings(BaseSettings):
     model_threads: int = 2
     model_timeout_seconds: float = 10.0
     model_attempts: int = 3
+    # Planning and model work (a class's plan, a check or edit of a set, mastery levels) runs in a
+    # pool of its own (service.pool): this many at once (0: one per core this process may use), at
+    # most planning_per_account of one account's in flight, at most planning_queue more waiting for
+    # a thread; past either limit a request is refused at once (429, Retry-After).
+    planning_workers: int = 0
+    planning_per_account: int = 2
+    planning_queue: int = 8
     # The school policy files (region and school TOML) that schools' `policy` column names.
     policy_dir: Path = Path("data_samples/policies")
     # Fonts for the worksheets' PDF download (TrueType): Latin letters and digits, and the Chinese

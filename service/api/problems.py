@@ -52,6 +52,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     404: _problem("no such object among those this account may see"),
     409: _problem("the object is not in a state that allows this (e.g. a published plan)"),
     422: _problem("the request is invalid (errors[].pointer names each field), or a set breaks a rule"),
+    429: _problem("too much at once: try again after the seconds Retry-After says"),
     503: _problem("no model is loaded yet"),
 }
 
@@ -96,7 +97,7 @@ def _pointer(loc: tuple[Any, ...]) -> str:
 
 # A domain refusal's kind -> the status it answers with.
 STATUS = {"not-found": 404, "forbidden": 403, "invalid-request": 422, "rule": 422, "conflict": 409,
-          "import-refused": 422, "model-unavailable": 503}  # fmt: skip
+          "import-refused": 422, "model-unavailable": 503, "busy": 429}  # fmt: skip
 
 
 def from_domain(exc: DomainError) -> Problem:
@@ -105,7 +106,11 @@ def from_domain(exc: DomainError) -> Problem:
     extra = dict(exc.extra)
     if isinstance(exc, RuleBroken):
         extra["rule"] = exc.rule
-    headers = {"Retry-After": "10"} if exc.kind == "model-unavailable" else None
+    headers = None
+    if exc.kind == "model-unavailable":
+        headers = {"Retry-After": "10"}
+    elif "retry_after" in extra:  # too much at once (service.errors.Busy): when to try again
+        headers = {"Retry-After": str(extra["retry_after"])}
     return Problem(STATUS[exc.kind], exc.en, kind=exc.kind, headers=headers, detail_zh=exc.zh, **extra)
 
 

@@ -5,7 +5,9 @@ weekly notice, burden chart and allocations, and the student's (or parent's) eve
 Every page checks the signed-in account with service.access and calls the same domain functions as
 API v1 (service.plans, service.evenings, service.records), so the same role and object checks, the
 same verifier and the same ledger stand behind both; a refusal (a service.errors exception) is
-shown on the page in the reader's language.
+shown on the page in the reader's language. The pages that plan or read the model (the teacher's
+page with its mastery levels, planning, saving an edit) run that work in the same planning pool as
+the API (service.pool), refused at once with 429 when the account or the pool has its share.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
@@ -26,7 +29,7 @@ from service import access, evenings, plans, records
 from service.access import COORDINATORS, STAFF
 from service.api.problems import STATUS, Problem
 from service.auth import AuthError, Principal
-from service.errors import DomainError
+from service.errors import Busy, DomainError
 from service.runtime import Services
 from service.schemas import AllocationIn, AttemptIn, EditRequest, PlanRequest
 from service.web import i18n
@@ -115,16 +118,33 @@ def _refusal(lang: str, exc: DomainError | Problem) -> tuple[int, str, list[dict
     return exc.status, exc.detail, []
 
 
+def _refused(request: Request, exc: DomainError | Problem) -> HTMLResponse:
+    """A refusal as an error page in the reader's language (with when to try again, if it says)."""
+    status, text, violations = _refusal(_lang(request), exc)
+    page = _render(request, "error.html", status=status, problem=text, violations=violations)
+    if "retry_after" in exc.extra:
+        page.headers["Retry-After"] = str(exc.extra["retry_after"])
+    return page
+
+
 def _try(request: Request, call: Callable[[], T]) -> T | HTMLResponse:
     """Run a domain function; a refusal becomes an error page in the reader's language."""
     try:
         return call()
     except (DomainError, Problem) as exc:
-        status, text, violations = _refusal(_lang(request), exc)
-        return _render(request, "error.html", status=status, problem=text, violations=violations)
+        return _refused(request, exc)
     except ValidationError as exc:  # a form value the API's schema refuses (too long, unknown subject)
         wrong = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         return _render(request, "error.html", status=422, problem=wrong, violations=[])
+
+
+async def _planning(request: Request, who: Principal, call: Callable[[], T]) -> T | HTMLResponse:
+    """`_try` in the planning pool (a plan, an edit, mastery levels: the API's pool, the API's
+    limits): past the account's or the pool's share, a 429 page at once."""
+    try:
+        return await _services(request).planning.run(who.user_id, _try, request, call)
+    except Busy as exc:
+        return _refused(request, exc)
 
 
 class BadDate(ValueError):
@@ -202,9 +222,9 @@ def logout(request: Request, csrf: str = Form("")) -> Response:
 
 
 @router.get("/teacher", response_class=HTMLResponse)
-def teacher_page(request: Request, class_id: str = "", subject: str = "", night: str = "") -> Response:
+async def teacher_page(request: Request, class_id: str = "", subject: str = "", night: str = "") -> Response:
     svc = _services(request)
-    who = signed_in(svc, request)
+    who = await run_in_threadpool(signed_in, svc, request)
     choices = sorted((c, s) for c, subjects in who.classes.items() for s in subjects if s)
 
     def load() -> dict[str, Any]:
@@ -220,7 +240,7 @@ def teacher_page(request: Request, class_id: str = "", subject: str = "", night:
             found["sets"] = _class_sets(svc, chosen, chosen_subject, on)
         return found
 
-    found = _try(request, load)
+    found = await _planning(request, who, load)  # the class's mastery levels: model work
     if isinstance(found, HTMLResponse):
         return found
     return _render(request, "teacher.html", who=who, choices=choices,
@@ -228,7 +248,7 @@ def teacher_page(request: Request, class_id: str = "", subject: str = "", night:
 
 
 @router.post("/teacher/plan", response_class=HTMLResponse)
-def teacher_plan(
+async def teacher_plan(
     request: Request,
     class_id: str = Form(),
     subject: str = Form(),
@@ -236,7 +256,7 @@ def teacher_plan(
     kps: list[str] = Form(default_factory=list),
     csrf: str = Form(""),
 ) -> Response:
-    svc, who = _posted(request, csrf)
+    svc, who = await run_in_threadpool(_posted, request, csrf)
 
     def plan() -> None:
         on = _on(night)
@@ -251,7 +271,7 @@ def teacher_plan(
             night=on, focus_kps=asked.focus_kps, teacher_id=who.user_id, now=datetime.now(UTC),
         )  # fmt: skip
 
-    done = _try(request, plan)
+    done = await _planning(request, who, plan)
     if isinstance(done, HTMLResponse):
         return done
     return RedirectResponse(f"/teacher?class_id={class_id}&subject={subject}&night={night}", status_code=303)
@@ -334,29 +354,33 @@ def edit_page(request: Request, plan_id: str) -> Response:
 @router.post("/teacher/plans/{plan_id}/edit", response_class=HTMLResponse)
 async def edit_save(request: Request, plan_id: str) -> Response:
     form = await request.form()
-    svc, who = _posted(request, str(form.get("csrf", "")))
-    found = _try(request, lambda: _plan_for_edit(svc, who, plan_id))
-    if isinstance(found, HTMLResponse):
-        return found
-    keep = set(form.getlist("keep"))
-    lines = [{"item_id": i.item_id, "tier": str(form.get(f"tier-{i.item_id}", i.tier))}
-             for i in found["items"] if i.item_id in keep]  # fmt: skip
-    added = str(form.get("add", ""))
-    lines += [{"item_id": x.strip(), "tier": "basic"} for x in added.split() if x.strip()]
-    try:
-        body = EditRequest.model_validate({"items": lines})
-        plans.edit_plan(db=svc.engine, model=svc.model(), book=svc.book, plan_id=plan_id, items=body.items,
-                        teacher_id=who.user_id, now=datetime.now(UTC))  # fmt: skip
-    except DomainError as exc:
-        status, text, violations = _refusal(_lang(request), exc)
-        return _render(request, "edit.html", status=status, who=who, problem=text, violations=violations,
-                       added=added, **_plan_for_edit(svc, who, plan_id))  # fmt: skip
-    except ValueError as exc:  # the form itself is wrong (no items, an id too long)
-        return _render(request, "edit.html", status=422, who=who, problem=str(exc), violations=[], added=added,
-                       **found)  # fmt: skip
-    p = found["plan"]
-    return RedirectResponse(f"/teacher?class_id={p.class_id}&subject={p.subject}&night={p.night}&done=saved",
-                            status_code=303)  # fmt: skip
+    svc, who = await run_in_threadpool(_posted, request, str(form.get("csrf", "")))
+
+    def save() -> Response:  # re-timed by the model and re-verified: in the planning pool
+        found = _try(request, lambda: _plan_for_edit(svc, who, plan_id))
+        if isinstance(found, HTMLResponse):
+            return found
+        keep = set(form.getlist("keep"))
+        lines = [{"item_id": i.item_id, "tier": str(form.get(f"tier-{i.item_id}", i.tier))}
+                 for i in found["items"] if i.item_id in keep]  # fmt: skip
+        added = str(form.get("add", ""))
+        lines += [{"item_id": x.strip(), "tier": "basic"} for x in added.split() if x.strip()]
+        try:
+            body = EditRequest.model_validate({"items": lines})
+            plans.edit_plan(db=svc.engine, model=svc.model(), book=svc.book, plan_id=plan_id, items=body.items,
+                            teacher_id=who.user_id, now=datetime.now(UTC))  # fmt: skip
+        except DomainError as exc:
+            status, text, violations = _refusal(_lang(request), exc)
+            return _render(request, "edit.html", status=status, who=who, problem=text, violations=violations,
+                           added=added, **_plan_for_edit(svc, who, plan_id))  # fmt: skip
+        except ValueError as exc:  # the form itself is wrong (no items, an id too long)
+            return _render(request, "edit.html", status=422, who=who, problem=str(exc), violations=[],
+                           added=added, **found)  # fmt: skip
+        p = found["plan"]
+        return RedirectResponse(f"/teacher?class_id={p.class_id}&subject={p.subject}&night={p.night}&done=saved",
+                                status_code=303)  # fmt: skip
+
+    return await _planning(request, who, save)
 
 
 # --- worksheets ---------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ objects)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import select
@@ -83,6 +84,25 @@ DATA_TEAM_ROUTES = {
 OPEN_ROUTES = {("post", "/v1/token"), ("get", "/v1/me")}  # about the caller only
 
 
+def _every_route(anonymous: Caller, params: dict[str, str]) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
+    """(method, path, url, request arguments) of every /v1 route but sign-in and the caller's own
+    account, from the OpenAPI description (a new route is covered, or fails the matrix), about the
+    objects `params` names."""
+    for path, methods in anonymous.get("/openapi.json").json()["paths"].items():
+        for method in methods:
+            if (method, path) in OPEN_ROUTES or not path.startswith("/v1/"):
+                continue  # sign-in, the caller's own account, health and readiness
+            kwargs: dict[str, Any] = {"params": QUERIES.get(path, {})}
+            if (method, path) in BODIES:
+                kwargs["json"] = BODIES[(method, path)]
+            if path == "/v1/imports":
+                kwargs["files"] = [("files", ("students.csv", b"student_id,class_id\\n", "text/csv"))]
+            if path == "/v1/checks":
+                kwargs["json"] = {"student_id": params["student_id"], "night": str(NIGHT), "subject": "math",
+                                  "items": [{"item_id": "math-g5-01-001"}]}  # fmt: skip
+            yield method, path, path.format(**params), kwargs
+
+
 def test_every_route_refuses_every_role_someone_else_s_objects(
     world: World,
     student: Caller,
@@ -109,30 +129,17 @@ def test_every_route_refuses_every_role_someone_else_s_objects(
               "night": str(NIGHT), "kind": "attempts"}  # fmt: skip
     callers = {"student": student, "parent": parent, "teacher": teacher, "head_teacher": head_teacher,
                "school_admin": school_admin, "data_team": data_team}  # fmt: skip
-    paths = anonymous.get("/openapi.json").json()["paths"]
     checked = 0
-    for path, methods in paths.items():
-        for method in methods:
-            if (method, path) in OPEN_ROUTES or not path.startswith("/v1/"):
-                continue  # sign-in, the caller's own account, health and readiness
-            url = path.format(**params)
-            for role, caller in callers.items():
-                if role == "data_team" and (method, path) in DATA_TEAM_ROUTES:
-                    continue  # the data team's own work, not someone else's object
-                kwargs: dict[str, Any] = {"params": QUERIES.get(path, {})}
-                if (method, path) in BODIES:
-                    kwargs["json"] = BODIES[(method, path)]
-                if path == "/v1/imports":
-                    kwargs["files"] = [("files", ("students.csv", b"student_id,class_id\\n", "text/csv"))]
-                if path == "/v1/checks":
-                    kwargs["json"] = {"student_id": other_student, "night": str(NIGHT), "subject": "math",
-                                      "items": [{"item_id": "math-g5-01-001"}]}  # fmt: skip
-                r = caller.request(method.upper(), url, **kwargs)
-                assert r.status_code in (403, 404), (method, url, role, r.status_code, r.text[:200])
-                assert r.headers["content-type"] == PROBLEM
-                checked += 1
-            unsigned = anonymous.request(method.upper(), url, params=QUERIES.get(path, {}))
-            assert unsigned.status_code == 401, (method, url)
+    for method, path, url, kwargs in _every_route(anonymous, params):
+        for role, caller in callers.items():
+            if role == "data_team" and (method, path) in DATA_TEAM_ROUTES:
+                continue  # the data team's own work, not someone else's object
+            r = caller.request(method.upper(), url, **kwargs)
+            assert r.status_code in (403, 404), (method, url, role, r.status_code, r.text[:200])
+            assert r.headers["content-type"] == PROBLEM
+            checked += 1
+        unsigned = anonymous.request(method.upper(), url, params=QUERIES.get(path, {}))
+        assert unsigned.status_code == 401, (method, url)
     assert checked >= 20 * 5  # every route, (almost) every role
     with world.engine.connect() as conn:  # and nothing of the other class was touched
         status = conn.execute(select(t.plans.c.status).where(t.plans.c.plan_id == other_plan)).scalar_one()
@@ -141,3 +148,80 @@ def test_every_route_refuses_every_role_someone_else_s_objects(
             conn.execute(select(t.attempts.c.event_id).where(t.attempts.c.event_id == "matrix-1")).first()
             is None
         )
+
+
+# -- subject scope, and a family's own child ----------------------------------------------------------
+
+# What a teacher of only English in class east-5-1 may still use about the class's maths, and why.
+SUBJECT_TEACHER_MAY = {
+    ("get", "/v1/classes/{class_id}/allocations"): "the split of the class's evenings: no one's records",
+    ("get", "/v1/classes/{class_id}/notice"): "the weekly public notice: class totals only (R3)",
+    ("get", "/v1/students/{student_id}/tonight"): "answered with their subjects' items only (checked below)",
+    ("get", "/v1/students/{student_id}/error-book"): "answered with their subjects' entries only (below)",
+}
+FAMILY_MAY = {("get", "/v1/classes/{class_id}/notice"): "the class's families read its weekly notice (R3)"}
+
+
+def _progress(world: World) -> list[Any]:
+    with world.engine.connect() as conn:
+        return conn.execute(select(t.teaching_progress).order_by(t.teaching_progress.c.kp_id)).all()
+
+
+def test_every_route_keeps_a_teacher_to_their_subjects_and_a_family_to_their_own_child(
+    world: World, teacher: Caller, student: Caller, parent: Caller, anonymous: Caller
+) -> None:
+    """Every /v1 route about class east-5-1's maths (its plans, a student's maths answers, error
+    book and evening): a teacher of only English there is refused (404 or 403, nothing stored)
+    wherever the route reads or writes a student's maths or a maths plan, and where it reads a
+    student's records sees only English. A parent, and a student, asking about another child of
+    the same class: refused on every route (only the class's public notice is theirs to read)."""
+    english = world.sign_in("t-english")
+    planned = teacher.post("/v1/classes/east-5-1/plans", json={"subject": "math", "night": str(NIGHT)})
+    assert planned.status_code == 200, planned.text
+    plan_of = {s["student_id"]: s["plan_id"] for s in planned.json()["students"] if s["plan_id"]}
+    assert teacher.post(f"/v1/plans/{plan_of[world.student]}/publish").status_code == 200
+    draft = plan_of[world.other_student]  # another child's maths draft, in the same class
+    before = _progress(world)
+
+    mine = {"class_id": "east-5-1", "student_id": world.student, "plan_id": draft, "weekday": "1",
+            "night": str(NIGHT), "kind": "attempts"}  # fmt: skip
+    answered = {}
+    for method, path, url, kwargs in _every_route(anonymous, mine):
+        r = english.request(method.upper(), url, **kwargs)
+        if (method, path) in SUBJECT_TEACHER_MAY:
+            assert r.status_code == 200, (method, url, r.status_code, r.text[:200])
+            answered[path] = r.json()
+        else:
+            assert r.status_code in (403, 404), (method, url, r.status_code, r.text[:200])
+            assert r.headers["content-type"] == PROBLEM
+    tonight = student.get(f"/v1/students/{world.student}/tonight", params={"night": str(NIGHT)}).json()
+    assert "math" in {i["subject"] for i in tonight["items"]}  # the student's evening holds maths
+    assert all(i["subject"] == "english" for i in answered["/v1/students/{student_id}/tonight"]["items"])
+    assert all(e["subject"] == "english" for e in answered["/v1/students/{student_id}/error-book"])
+    signed = {"Cookie": "jianfu_session=" + english.headers["Authorization"].removeprefix("Bearer ")}
+    sheet = anonymous.get(
+        "/worksheets", params={"student_id": world.student, "night": str(NIGHT)}, headers=signed
+    )
+    assert sheet.status_code == 403  # one child's whole evening: every subject (the class's maths sheet: 404)
+    assert anonymous.get("/worksheets", params={"class_id": "east-5-1", "subject": "math", "night": str(NIGHT)},
+                         headers=signed).status_code == 404  # fmt: skip
+
+    theirs = {**mine, "student_id": world.other_student}
+    for method, path, url, kwargs in _every_route(anonymous, theirs):
+        for who, caller in (("parent", parent), ("student", student)):
+            r = caller.request(method.upper(), url, **kwargs)
+            if (method, path) in FAMILY_MAY:
+                assert r.status_code == 200, (who, method, url, r.status_code)
+            else:
+                assert r.status_code in (403, 404), (who, method, url, r.status_code, r.text[:200])
+                assert r.headers["content-type"] == PROBLEM
+
+    with world.engine.connect() as conn:  # nothing of the refused requests was stored
+        assert (
+            conn.execute(select(t.plans.c.status).where(t.plans.c.plan_id == draft)).scalar_one() == "draft"
+        )
+        assert (
+            conn.execute(select(t.attempts.c.event_id).where(t.attempts.c.event_id == "matrix-1")).first()
+            is None
+        )
+    assert _progress(world) == before

@@ -48,9 +48,8 @@ async def tonight(
     def work() -> Tonight:
         with reader(svc.engine) as read:
             student = scope.check(read)
-            return evenings.tonight(
-                db=svc.engine, book=svc.book, student=student, night=night, now=now, read=read
-            )
+            return evenings.tonight(db=svc.engine, book=svc.book, student=student, night=night, now=now,
+                                    read=read, subjects=access.subjects_of(scope.who, student))  # fmt: skip
 
     return await run_in_threadpool(work)
 

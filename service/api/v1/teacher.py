@@ -1,6 +1,10 @@
 """The subject teacher: plan a class's homework (drafts, reserved), publish or discard, check a set
 written by hand against every rule, edit a draft, record teaching progress, and the class's mastery
-levels (levels, never ranks: R5). Each route: its permission, one call to service.plans, the answer."""
+levels (levels, never ranks: R5). Each route: its permission, one call to service.plans, the answer.
+
+Planning and model work (plan, check, edit, mastery) runs in the planning pool (service.pool), not
+on the threads every route shares: `await svc.planning.run(account, function, ...)` answers 429 at
+once when the account or the pool already has its share."""
 
 from __future__ import annotations
 
@@ -42,11 +46,11 @@ router = APIRouter(tags=["teacher"])
     response_model=ClassPlanOut,
     summary="Plan tonight's homework for every student of a class (drafts, verified and reserved)",
 )
-def plan(class_id: str, body: PlanBody, scope: PlansFor, svc: ServicesDep) -> ClassPlanOut:
-    return plans.plan_class(
-        db=svc.engine, model=svc.model(), book=svc.book, class_id=class_id, subject=body.subject,
-        night=body.night, focus_kps=body.focus_kps, teacher_id=scope.who.user_id, now=datetime.now(UTC),
-        share_minutes=body.share_minutes,
+async def plan(class_id: str, body: PlanBody, scope: PlansFor, svc: ServicesDep) -> ClassPlanOut:
+    return await svc.planning.run(
+        scope.who.user_id, plans.plan_class, db=svc.engine, model=svc.model(), book=svc.book,
+        class_id=class_id, subject=body.subject, night=body.night, focus_kps=body.focus_kps,
+        teacher_id=scope.who.user_id, now=datetime.now(UTC), share_minutes=body.share_minutes,
     )  # fmt: skip
 
 
@@ -78,11 +82,11 @@ def publish_class(class_id: str, body: PublishBody, scope: PublishesFor, svc: Se
     response_model=CheckResult,
     summary="Check a set you wrote against every rule (作业总量审核); nothing is reserved",
 )
-def check(body: CheckBody, scope: CheckerOfStudent, svc: ServicesDep) -> CheckResult:
-    return plans.check_set(
-        db=svc.engine, model=svc.model(), book=svc.book, student_id=body.student_id,
-        class_id=scope.student.class_id, subject=body.subject, night=body.night, items=body.items,
-        checker_id=scope.who.user_id,
+async def check(body: CheckBody, scope: CheckerOfStudent, svc: ServicesDep) -> CheckResult:
+    return await svc.planning.run(
+        scope.who.user_id, plans.check_set, db=svc.engine, model=svc.model(), book=svc.book,
+        student_id=body.student_id, class_id=scope.student.class_id, subject=body.subject,
+        night=body.night, items=body.items, checker_id=scope.who.user_id,
     )  # fmt: skip
 
 
@@ -92,10 +96,10 @@ def check(body: CheckBody, scope: CheckerOfStudent, svc: ServicesDep) -> CheckRe
     summary="Edit one student's draft by hand: re-verified; refused whole with the rules it breaks",
     responses={422: {"description": "the edited set breaks a rule; the draft is unchanged"}},
 )
-def edit(plan_id: str, body: EditRequest, scope: TeacherOfPlan, svc: ServicesDep) -> EditedPlan:
-    return plans.edit_plan(
-        db=svc.engine, model=svc.model(), book=svc.book, plan_id=plan_id, items=body.items,
-        teacher_id=scope.who.user_id, now=datetime.now(UTC),
+async def edit(plan_id: str, body: EditRequest, scope: TeacherOfPlan, svc: ServicesDep) -> EditedPlan:
+    return await svc.planning.run(
+        scope.who.user_id, plans.edit_plan, db=svc.engine, model=svc.model(), book=svc.book,
+        plan_id=plan_id, items=body.items, teacher_id=scope.who.user_id, now=datetime.now(UTC),
     )  # fmt: skip
 
 
@@ -115,14 +119,14 @@ def progress(class_id: str, body: ProgressBody, scope: TeachesFor, svc: Services
     response_model=ClassMastery,
     summary="Mastery levels (等级 A-D) per student and knowledge point; levels, never ranks (R5)",
 )
-def mastery(
+async def mastery(
     class_id: str,
     scope: MasteryOf,
     svc: ServicesDep,
     night: IsoDate | None = Query(None, description="as of this evening (default: today)"),
 ) -> ClassMastery:
     assert scope.subject is not None
-    return plans.class_mastery(
-        db=svc.engine, model=svc.model(), book=svc.book, class_id=class_id, subject=scope.subject,
-        night=night or datetime.now(UTC).date(),
+    return await svc.planning.run(
+        scope.who.user_id, plans.class_mastery, db=svc.engine, model=svc.model(), book=svc.book,
+        class_id=class_id, subject=scope.subject, night=night or datetime.now(UTC).date(),
     )  # fmt: skip
