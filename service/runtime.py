@@ -1,6 +1,6 @@
 """The services one process holds for every request, whether it comes through the API or the pages:
 settings, the database engine, the policy book, the model holder, the signing key, the students'
-states kept per model version, and the accounts recently seen."""
+states kept per model version, the accounts recently seen, and the runner of background jobs."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from models.bundle import Bundle
 from service.auth import PrincipalCache
 from service.errors import ModelUnavailable
+from service.jobs import JobRunner
 from service.planner.context import StateCache
 from service.plans import ModelInUse
 from service.policy.policy import PolicyBook
@@ -47,6 +48,13 @@ class Services:
     caches: dict[str, StateCache] = field(default_factory=dict)
     principals: PrincipalCache = field(default_factory=PrincipalCache)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    job_runner: JobRunner | None = None  # started and stopped with the app (service.app)
+
+    @property
+    def jobs(self) -> JobRunner:
+        if self.job_runner is None:
+            raise RuntimeError("no job runner: the app's lifespan starts one (service.app.create_app)")
+        return self.job_runner
 
     def model(self) -> ModelInUse:
         """The model being served, with the students' states kept for its version between requests."""
