@@ -79,6 +79,7 @@ class ImportReport:
     phase: str = "checking"  # then "writing" (the write transaction), then "done"
     rows_checked: int = 0
     rows_written: int = 0
+    rows_to_write: int = 0  # known once checked: every row the write phase handles
     progress: Callable[[ImportReport], None] | None = None
 
     @property
@@ -234,6 +235,7 @@ def _write_spooled(engine: Engine, report: ImportReport, spool: _Spool) -> None:
     """The second phase: the spooled rows in one write transaction. What is new, changed or unchanged
     is counted again as written (another writer may have stored something since the first phase)."""
     report.phase = "writing"
+    report.rows_to_write = sum(c.inserted + c.updated + c.unchanged for c in report.counts.values())
     report.counts.clear()
     report.tell()
     attempt_tables = 0
