@@ -98,10 +98,19 @@ class _Spool:
     def __init__(self, folder: Path | None) -> None:
         self.file = tempfile.TemporaryFile(dir=folder, prefix="spool-")  # noqa: SIM115  (closed by close())
         self.count = 0
+        self.rows = 0
+        self.attempt_files: set[str] = set()
 
-    def add(self, entry: tuple[Any, ...]) -> None:
-        pickle.dump(entry, self.file, protocol=pickle.HIGHEST_PROTOCOL)
+    def add(self, kind: str, name: str, rows: Any, size: int) -> None:
+        """Rows of file `name` to write: (row number, record) pairs, or a clean attempts table. Attempts
+        are marked to be compared again if another file's attempts came first (the same event may be
+        in both: the first file's is stored by the time the second's is written)."""
+        recheck = kind == "attempts" and bool(self.attempt_files - {name})
+        if kind == "attempts":
+            self.attempt_files.add(name)
+        pickle.dump((kind, name, rows, recheck), self.file, protocol=pickle.HIGHEST_PROTOCOL)
         self.count += 1
+        self.rows += size
 
     def entries(self) -> Iterator[tuple[Any, ...]]:
         self.file.seek(0)
@@ -232,28 +241,27 @@ def _check(engine: Engine, report: ImportReport, spool: _Spool, *, now: datetime
 
 
 def _write_spooled(engine: Engine, report: ImportReport, spool: _Spool) -> None:
-    """The second phase: the spooled rows in one write transaction. What is new, changed or unchanged
-    is counted again as written (another writer may have stored something since the first phase)."""
+    """The second phase: the spooled rows (only what is new or changed) in one write transaction.
+    The counts are the first phase's; attempts that another file of this import stored first are
+    compared again here and counted as unchanged (or refused if they differ)."""
     report.phase = "writing"
-    report.rows_to_write = sum(c.inserted + c.updated + c.unchanged for c in report.counts.values())
-    report.counts.clear()
+    report.rows_to_write = spool.rows
     report.tell()
-    attempt_tables = 0
     try:
         with writing(engine) as conn:
-            for entry in spool.entries():
-                if entry[0] == "table":
-                    _, name, table = entry
-                    attempt_tables += 1
-                    _write_attempt_table(conn, name, table, report, recheck=attempt_tables > 1)
-                    rows = table.num_rows
+            for file_kind, name, rows, recheck in spool.entries():
+                if isinstance(rows, pa.Table):
+                    _write_attempt_table(conn, name, rows, report, recheck=recheck)
+                    size = rows.num_rows
+                elif file_kind == "attempts":
+                    _write_new_attempts(conn, rows, name, report, recheck=recheck)
+                    size = len(rows)
                 else:
-                    _, file_kind, name, chunk = entry
-                    _write(conn, spec_for(file_kind), chunk, name, report)
-                    rows = len(chunk)
+                    _upsert(conn, spec_for(file_kind), [record for _, record in rows], Counts(), store=True)
+                    size = len(rows)
                 if report.problems:
                     raise _Refused
-                report.rows_written += rows
+                report.rows_written += size
                 report.tell()
             items = report.counts.get("items")
             if items and (items.inserted or items.updated):  # every process's item snapshot is stale
@@ -308,31 +316,24 @@ def _stage(
     conn: Connection, spec: RecordSpec, chunk: list[tuple[int, Any]], name: str, report: ImportReport,
     spool: _Spool,
 ) -> None:  # fmt: skip
-    """A checked chunk: compared with what is stored (problems, counts), then spooled for writing."""
+    """A checked chunk: compared with what is stored (problems, counts); what is new or changed is
+    spooled for writing."""
     report.tell()
     if not chunk or report.problems:
         return  # nothing to write, or the import is already lost: keep validating, spool nothing
-    _write(conn, spec, chunk, name, report, store=False)
-    if not report.problems:
-        spool.add(("rows", spec.kind, name, chunk))
+    if spec.immutable:
+        to_write = _write_attempts(conn, chunk, name, report, store=False)
+    else:
+        records = _upsert(conn, spec, [record for _, record in chunk], report.counts[spec.kind], store=False)
+        kept = {id(record) for record in records}
+        to_write = [(row_no, record) for row_no, record in chunk if id(record) in kept]
+    if to_write and not report.problems:
+        spool.add(spec.kind, name, to_write, len(to_write))
 
 
 def _fingerprint(record: Any) -> tuple[Any, ...]:
     # Aware datetimes compare as instants: the same moment written with another offset is equal.
     return record_values(record)
-
-
-def _write(
-    conn: Connection, spec: RecordSpec, chunk: list[tuple[int, Any]], name: str, report: ImportReport,
-    *, store: bool = True,
-) -> None:  # fmt: skip
-    """Compare a chunk with what is stored and count it; with `store`, write what is new or changed."""
-    if not chunk or report.problems:
-        return  # nothing to write, or the import is already lost: keep validating, write nothing
-    if spec.immutable:
-        _write_attempts(conn, chunk, name, report, store=store)
-    else:
-        _upsert(conn, spec, [record for _, record in chunk], report.counts[spec.kind], store=store)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -390,7 +391,11 @@ TABLES: dict[str, Table] = {
 }
 
 
-def _upsert(conn: Connection, spec: RecordSpec, records: list[Any], counts: Counts, *, store: bool) -> None:
+def _upsert(
+    conn: Connection, spec: RecordSpec, records: list[Any], counts: Counts, *, store: bool
+) -> list[Any]:
+    """Compare records with what is stored and count them; with `store`, write what is new or
+    changed. The records that are new or changed."""
     table = TABLES[spec.kind]
     key_columns = [table.c[k] for k in spec.key]
     rows = [_main_row(r) for r in records]
@@ -419,7 +424,7 @@ def _upsert(conn: Connection, spec: RecordSpec, records: list[Any], counts: Coun
     if not store:
         counts.inserted += len(new_rows)
         counts.updated += len(changed_rows)
-        return
+        return relink
     if new_rows:
         conn.execute(insert(table), new_rows)
         counts.inserted += len(new_rows)
@@ -435,6 +440,7 @@ def _upsert(conn: Connection, spec: RecordSpec, records: list[Any], counts: Coun
         conn.execute(delete(link_table).where(owner == getattr(record, owner.name)))
         if link_rows:
             conn.execute(insert(link_table), link_rows)
+    return relink
 
 
 def _differs(old: dict[str, Any], new: dict[str, Any]) -> bool:
@@ -485,7 +491,9 @@ def _attempt_row(a: Attempt) -> tuple[Any, ...]:
 
 def _write_attempts(
     conn: Connection, chunk: list[tuple[int, Any]], name: str, report: ImportReport, *, store: bool
-) -> None:
+) -> list[tuple[int, Any]]:
+    """Compare attempts with what is stored (the same event_id must be the same answer) and count
+    them; with `store`, write the new ones. The new ones, with their row numbers."""
     counts = report.counts["attempts"]
     by_id = {record.event_id: (row_no, record) for row_no, record in chunk}
     ids = list(by_id)
@@ -503,11 +511,23 @@ def _write_attempts(
             else:
                 counts.unchanged += 1
     if report.problems or not by_id:
-        return
-    records = [record for _, record in by_id.values()]
+        return []
     if store:
-        _store_new_attempts(conn, records)
-    counts.inserted += len(records)
+        _store_new_attempts(conn, [record for _, record in by_id.values()])
+    counts.inserted += len(by_id)
+    return list(by_id.values())
+
+
+def _write_new_attempts(
+    conn: Connection, pairs: list[tuple[int, Any]], name: str, report: ImportReport, *, recheck: bool
+) -> None:
+    """Store attempts the first phase found new (and counted as inserted); with `recheck`, compare
+    them again first (another file of this import may have stored the same events)."""
+    if not recheck:
+        _store_new_attempts(conn, [record for _, record in pairs])
+        return
+    report.counts["attempts"].inserted -= len(pairs)  # counted again as they are found now
+    _write_attempts(conn, pairs, name, report, store=True)
 
 
 def _store_new_attempts(conn: Connection, records: list[Attempt]) -> None:
@@ -532,7 +552,7 @@ def _bulk_attempts(conn: Connection, path: Path, known: Known, report: ImportRep
         return False  # problems to name, or event ids seen before: the row path compares content
     report.rows_checked += table.num_rows
     if not report.problems:  # an earlier file failed: validate this one, write nothing
-        spool.add(("table", str(path), table))
+        spool.add("attempts", str(path), table, table.num_rows)
         report.counts["attempts"].inserted += table.num_rows
     report.tell()
     return True
@@ -546,7 +566,7 @@ def _write_attempt_table(
     if recheck and _any_stored(conn, table.column("event_id").to_pylist()):
         records = list(enumerate(attempts_of(table), start=2))  # row 1 is the header
         for start in range(0, len(records), CHUNK):
-            _write_attempts(conn, records[start : start + CHUNK], name, report, store=True)
+            _write_new_attempts(conn, records[start : start + CHUNK], name, report, recheck=True)
         return
     if conn.dialect.name == "postgresql":
         _copy_attempt_table(conn, table)
@@ -554,7 +574,6 @@ def _write_attempt_table(
         _insert_attempt_table(conn, table)
     else:
         _store_new_attempts(conn, attempts_of(table))
-    report.counts["attempts"].inserted += table.num_rows
 
 
 def _any_stored(conn: Connection, event_ids: list[str]) -> bool:
