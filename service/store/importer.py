@@ -215,6 +215,8 @@ def import_files(
         try:
             _check(engine, report, spool, now=now, bulk=bulk)
             if report.problems or dry_run:
+                report.phase = "done"
+                report.tell()
                 return report
             _write_spooled(engine, report, spool)
             return report
