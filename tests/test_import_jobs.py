@@ -23,16 +23,19 @@ from tests.conftest import SAMPLES
 from tests.test_crash import _port
 from tests.test_two_processes import NIGHT, PASSWORD, _start, _student
 
+NEW = 20_000
+
 
 def _big_attempts(path: Path) -> tuple[int, int]:
-    """The sample's attempts (already stored: the rows are compared one by one) and as many new ones
-    (new event ids): about 130,000 rows, (new, unchanged)."""
+    """20,000 new attempts (new event ids), then the sample's attempts, already stored (so the rows
+    are compared one by one): about 86,000 rows, (new, unchanged). The old import wrote its first
+    chunk of new rows at once and held SQLite's write lock while it checked all the rest."""
     header, *rows = (SAMPLES / "attempts.csv").read_text(encoding="utf-8").splitlines()
     with path.open("w", encoding="utf-8") as out:
         out.write(header + "\n")
+        out.writelines(f"big-{row}\n" for row in rows[:NEW])
         out.writelines(f"{row}\n" for row in rows)
-        out.writelines(f"big-{row}\n" for row in rows)
-    return len(rows), len(rows)
+    return NEW, len(rows)
 
 
 @pytest.mark.slow
@@ -116,7 +119,7 @@ def test_the_service_keeps_answering_while_a_large_import_runs(
         worst = {name: max(values) for name, values in latencies.items()}
         assert len(latencies["healthz"]) >= 5, (took, latencies)
         # Generous bounds on a busy machine: the old import held SQLite's write lock for most of `took`.
-        assert took > 6, f"the import took {took:.1f} s: too short to tell"
+        assert took > 3, f"the import took {took:.1f} s: too short to tell"
         assert worst["healthz"] < 2 and worst["tonight"] < 2, (took, worst)
         assert worst["answers"] < took / 3, (took, worst)
     finally:
