@@ -65,10 +65,28 @@ def _engine(url: str | None):  # type: ignore[no-untyped-def]
 
 
 def _import(paths: list[Path], url: str | None, kind: str | None, max_problems: int, dry_run: bool) -> None:
-    from service.store.importer import import_files
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from service.store.importer import ImportReport, import_files
 
     started = time.perf_counter()
-    report = import_files(_engine(url), paths, dry_run=dry_run, kind=kind, max_problems=max_problems)
+    console = Console(stderr=True)  # the bar on a terminal only: piped output stays the report alone
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("行 / rows"),
+               TimeElapsedColumn())  # fmt: skip
+    with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
+        task = bar.add_task("检查 / checking", total=None)
+
+        def tell(report: ImportReport) -> None:
+            if report.phase == "checking":
+                bar.update(task, completed=report.rows_checked)
+            else:
+                bar.update(task, description="写入 / writing", completed=report.rows_written,
+                           total=report.rows_to_write or None)  # fmt: skip
+
+        report = import_files(
+            _engine(url), paths, dry_run=dry_run, kind=kind, max_problems=max_problems, progress=tell
+        )
     for path, file_kind in report.files:
         typer.echo(f"  {path}  ({file_kind})")
     if not report.ok:

@@ -1,7 +1,8 @@
 """The jianfu web service: API v1 under /v1, health and readiness, Prometheus metrics, JSON logs.
 
 `create_app()` builds the app from settings (environment, see service.settings); the lifespan opens
-the database (migrating it if behind, under a lock: service.store.db.ensure_schema), the policy files and the model holder (the MLflow champion, loaded once
+the database (migrating it if behind, under a lock: service.store.db.ensure_schema), the runner of
+background jobs (service.jobs: cleans what a killed process left), the policy files and the model holder (the MLflow champion, loaded once
 per process and swapped when a new champion appears). Tests hand in their own engine and holder.
 """
 
@@ -31,6 +32,7 @@ from service.api.v1 import data as data_routes
 from service.api.v1 import school as school_routes
 from service.api.v1 import student as student_routes
 from service.api.v1 import teacher as teacher_routes
+from service.jobs import JobRunner
 from service.policy.policy import PolicyBook
 from service.runtime import Models, Services
 from service.settings import Settings, get_settings
@@ -88,13 +90,16 @@ def create_app(
         holder = models
         if holder is None:
             holder = (start_models or _registry_models)(settings)
+        jobs = JobRunner(db, settings.data_dir / "jobs")
+        jobs.start()  # jobs a killed process left behind: interrupted, their uploads removed
         app.state.services = Services(
-            settings, db, PolicyBook(settings.policy_dir), holder, settings.signing_key()
+            settings, db, PolicyBook(settings.policy_dir), holder, settings.signing_key(), job_runner=jobs
         )
         try:
             yield
         finally:
             app.state.services.close()
+            jobs.stop()
             stop = getattr(holder, "stop", None)
             if models is None and stop is not None:
                 stop()

@@ -28,6 +28,7 @@ import jwt
 from sqlalchemy import Connection, Engine, insert, select
 
 from service.store import tables as t
+from service.store.db import writing
 
 ROLES = t.ROLES
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
@@ -104,7 +105,7 @@ def create_user(
         raise AccountError("a password has at least 8 characters")
     scopes = list(scopes)
     user_id = f"usr-{uuid.uuid4().hex[:16]}"
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         if conn.execute(select(t.users.c.user_id).where(t.users.c.username == username)).first():
             raise AccountError(f"the username {username!r} is taken")
         for kind, ref_id, _subject in scopes:

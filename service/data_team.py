@@ -1,6 +1,11 @@
 """The data team's jobs: bulk import (all or nothing, problems named by file, row and field), the
 model being served and a reload, pseudonymised exports, and a guardian's deletion request.
 
+An import runs as a background job (service.jobs): `begin_import` makes the job (one import at a
+time per school: see `school_of`), the caller stores the uploaded files in the job's folder under
+names `upload_path` accepts, and `run_import` starts the work in a worker thread; `import_job` is
+its state, progress, problems and result, for the account that asked only.
+
 Exports never carry a student's id or name: each student appears as a keyed hash (HMAC-SHA256 with
 the deployment's key), the same in every export of this deployment so files can be joined, and
 useless to anyone without the key. Erased students are gone from the tables, so from every export.
@@ -15,6 +20,7 @@ import csv
 import hashlib
 import hmac
 import io
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -22,18 +28,30 @@ from typing import Any
 
 from sqlalchemy import Engine, Select, select
 
-from service.errors import ImportRefused, NotFound
+from models.files import kind_of
+from models.schema import IMPORT_ORDER
+from service.auth import Principal
+from service.errors import ImportRefused, Invalid, NotFound
+from service.jobs import EVERY_SCHOOL, Job, JobRunner, Progress
 from service.runtime import Models
-from service.schemas import Erased, ImportResult, ModelStatus, Reloaded
+from service.schemas import Erased, ImportJob, ImportProgress, ImportResult, ModelStatus, Reloaded
 from service.store import tables as t
 from service.store.erasure import NoSuchStudent, erase_student
-from service.store.importer import import_files
+from service.store.importer import ImportReport, import_files
+
+IMPORT = "import"  # the jobs' kind
+UPLOAD_FIELD = "files"  # the multipart field that carries the contract files
+UPLOAD_SUFFIXES = (".csv", ".parquet", ".pq")
 
 
-def import_paths(*, db: Engine, paths: Sequence[Path], dry_run: bool = False) -> ImportResult:
+def import_paths(
+    *, db: Engine, paths: Sequence[Path], dry_run: bool = False,
+    progress: Callable[[ImportReport], None] | None = None, spool_dir: Path | None = None,
+) -> ImportResult:  # fmt: skip
     """Validate contract files and, if every row of every file is valid (and not a dry run), import
-    them in one transaction; otherwise nothing is written and the problems are named."""
-    report = import_files(db, list(paths), dry_run=dry_run)
+    them in one transaction; otherwise nothing is written and the problems are named. `progress`
+    hears how far it is; the rows to write wait in a temporary file in `spool_dir`."""
+    report = import_files(db, list(paths), dry_run=dry_run, progress=progress, spool_dir=spool_dir)
     if report.problems:
         problems = [
             {"file": Path(p.file).name, "row": p.row, "field": p.column, "detail": p.en, "detail_zh": p.zh}
@@ -54,6 +72,103 @@ def import_paths(*, db: Engine, paths: Sequence[Path], dry_run: bool = False) ->
         },
         erased_rows_left_out=report.erased_rows,
     )
+
+
+def school_of(who: Principal) -> str:
+    """The school an import by this account is for, so one import at a time runs for it: the
+    account's school if it has exactly one `school` scope; otherwise, as for the usual data team
+    with no scope (the deployment's data), every school ("*") — which waits for, and holds, all."""
+    return next(iter(who.schools)) if len(who.schools) == 1 else EVERY_SCHOOL
+
+
+def begin_import(*, jobs: JobRunner, who: Principal, dry_run: bool) -> Job:
+    """A queued import job of this account, with a folder for its files; Conflict (naming it) while
+    another import for the same school is queued or running."""
+    return jobs.create(kind=IMPORT, owner_id=who.user_id, school_id=school_of(who),
+                       params={"dry_run": dry_run, "files": []})  # fmt: skip
+
+
+def upload_path(*, folder: Path, field: str, filename: str | None, taken: set[str]) -> Path:
+    """Where an uploaded file goes in the job's folder: only a plain contract file name (a record
+    kind, .csv or .parquet) is accepted, once; anything else is refused naming the field."""
+
+    def refuse(en: str, zh: str) -> Invalid:
+        return Invalid(f"body /{UPLOAD_FIELD}: {en}", f"请求体 /{UPLOAD_FIELD}：{zh}",
+                       errors=[{"in": "body", "pointer": f"/{UPLOAD_FIELD}", "detail": en}])  # fmt: skip
+
+    if field != UPLOAD_FIELD:
+        raise refuse(f"unexpected field {field[:64]!r}: send the files as {UPLOAD_FIELD!r}",
+                     f"不认识的字段 {field[:64]!r}：文件应放在 {UPLOAD_FIELD!r} 字段")  # fmt: skip
+    name = filename or ""
+    if (
+        not name.strip(". ")
+        or len(name) > 200
+        or any(c in name for c in "/\\:")
+        or any(unicodedata.category(c)[0] == "C" for c in name)
+    ):
+        raise refuse(
+            f"file name {name[:64]!r} is not a plain file name (no path, no control characters)",
+            f"文件名 {name[:64]!r} 不是普通文件名（不能含路径或控制字符）",
+        )
+    if kind_of(Path(name)) is None or not name.lower().endswith(UPLOAD_SUFFIXES):
+        kinds = ", ".join(IMPORT_ORDER)
+        raise refuse(
+            f"file name {name!r} does not say a record kind: name it <kind>.csv or <kind>.parquet, kind one of {kinds}",
+            f"文件名 {name!r} 看不出记录类型：应为 <类型>.csv 或 <类型>.parquet，类型为 {kinds} 之一",
+        )
+    if name.lower() in taken:
+        raise refuse(f"file {name!r} is sent twice", f"文件 {name!r} 重复上传")
+    taken.add(name.lower())
+    return folder / name
+
+
+def abandon_import(*, jobs: JobRunner, job_id: str) -> None:
+    """The upload was refused: the job and whatever arrived of its files are gone."""
+    jobs.discard(job_id)
+
+
+def run_import(
+    *, jobs: JobRunner, db: Engine, job: Job, paths: Sequence[Path], dry_run: bool,
+    on_commit: Callable[[], None],
+) -> ImportJob:  # fmt: skip
+    """Start the import of the job's stored files in a worker thread (`on_commit` after it wrote)."""
+
+    def work(progress: Progress) -> dict[str, Any]:
+        def tell(report: ImportReport) -> None:
+            progress.update(phase=report.phase, rows_checked=report.rows_checked,
+                            rows_written=report.rows_written, quiet=report.phase == "writing")  # fmt: skip
+
+        progress.update(phase="checking")
+        result = import_paths(db=db, paths=paths, dry_run=dry_run, progress=tell,
+                              spool_dir=jobs.folder_of(job.job_id))  # fmt: skip
+        if result.committed:
+            on_commit()  # items or answers may have changed: states are rebuilt from the database
+        return result.model_dump(mode="json")
+
+    files = [Path(p).name for p in paths]
+    jobs.submit(job.job_id, work, files=files)
+    return _import_job(job, files=files)
+
+
+def import_job(*, jobs: JobRunner, who: Principal, job_id: str) -> ImportJob:
+    """An import's state, progress, problems and result: only for the account that started it."""
+    job = jobs.find(job_id)
+    if job is None or job.kind != IMPORT or job.owner_id != who.user_id:
+        raise NotFound("import", job_id, zh=f"没有找到导入任务 {job_id}")
+    return _import_job(job)
+
+
+def _import_job(job: Job, files: list[str] | None = None) -> ImportJob:
+    problems = job.problems or {}
+    return ImportJob(
+        job_id=job.job_id, state=job.state,  # type: ignore[arg-type]
+        dry_run=bool(job.params.get("dry_run")), files=files if files is not None else job.params.get("files", []),
+        progress=ImportProgress(**job.progress) if job.progress else ImportProgress(),
+        detail=problems.get("detail"), detail_zh=problems.get("detail_zh"),
+        problems=problems.get("problems", []), problem_count=problems.get("problem_count", 0),
+        result=ImportResult(**job.result) if job.result else None,
+        created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at,
+    )  # fmt: skip
 
 
 def model_status(*, models: Models) -> ModelStatus:

@@ -45,6 +45,7 @@ from service.schemas import (
     TonightItem,
 )
 from service.store import tables as t
+from service.store.db import writing
 from service.store.queries import HANDED_OUT, SETS_ITEMS
 from service.store.reads import Read, Reader, reader
 
@@ -270,7 +271,7 @@ def report_evening(
     *, db: Engine, student_id: str, night: date, minutes: float, reported_by: str, now: datetime
 ) -> dict[str, object]:
     """The real time of an evening, as the student or a parent reports it (R4); a new report replaces one."""
-    with db.begin() as conn:
+    with writing(db) as conn:
         conn.execute(
             delete(t.evening_reports).where(
                 t.evening_reports.c.student_id == student_id, t.evening_reports.c.night == night

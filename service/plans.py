@@ -44,6 +44,7 @@ from service.schemas import (
     ViolationOut,
 )
 from service.store import tables as t
+from service.store.db import writing
 from service.store.queries import HANDED_OUT, SETS_ITEMS, PlanStatus
 
 
@@ -228,7 +229,7 @@ def record_progress(
     *, db: Engine, class_id: str, grade: int, subject: str, points: dict[str, date]
 ) -> ProgressOut:
     """What the class has been taught (C2: nothing ahead of it is ever set; C1: nothing above its grade)."""
-    with db.begin() as conn:
+    with writing(db) as conn:
         known = {
             r.kp_id: r
             for r in conn.execute(

@@ -1,7 +1,7 @@
 """The services one process holds for every request, whether it comes through the API or the pages:
 settings, the database engine, the policy book, the model holder, the signing key, the students'
-states kept per model version, the accounts recently seen, and the pool planning and model work
-run in (service.pool)."""
+states kept per model version, the accounts recently seen, the pool planning and model work run in
+(service.pool), and the runner of background jobs."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from models.bundle import Bundle
 from service.auth import PrincipalCache
 from service.errors import ModelUnavailable
+from service.jobs import JobRunner
 from service.planner.context import StateCache
 from service.plans import ModelInUse
 from service.policy.policy import PolicyBook
@@ -49,6 +50,7 @@ class Services:
     caches: dict[str, StateCache] = field(default_factory=dict)
     principals: PrincipalCache = field(default_factory=PrincipalCache)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    job_runner: JobRunner | None = None  # started and stopped with the app (service.app)
     planning: PlanningPool = field(init=False)
 
     def __post_init__(self) -> None:
@@ -60,6 +62,12 @@ class Services:
     def close(self) -> None:
         """The process is stopping: the planning pool takes no more work."""
         self.planning.close()
+
+    @property
+    def jobs(self) -> JobRunner:
+        if self.job_runner is None:
+            raise RuntimeError("no job runner: the app's lifespan starts one (service.app.create_app)")
+        return self.job_runner
 
     def model(self) -> ModelInUse:
         """The model being served, with the students' states kept for its version between requests."""

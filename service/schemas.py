@@ -427,6 +427,39 @@ class ImportResult(BaseModel):
     erased_rows_left_out: int
 
 
+class ImportProblem(BaseModel):
+    file: str
+    row: int | None
+    field: str | None
+    detail: str
+    detail_zh: str | None = None
+
+
+class ImportProgress(BaseModel):
+    phase: Literal["receiving", "queued", "checking", "writing", "done"] = "queued"
+    rows_checked: int = 0
+    rows_written: int = Field(default=0, description="rows handled in the write transaction (all or nothing)")
+
+
+class ImportJob(BaseModel):
+    """An import running in the background: poll GET /v1/imports/{job_id} until it is done (the
+    result, as a synchronous import answered it) or failed (the problems by file, row and field)."""
+
+    job_id: str
+    state: Literal["queued", "running", "done", "failed", "interrupted"]
+    dry_run: bool
+    files: list[str]
+    progress: ImportProgress
+    detail: str | None = Field(None, description="why it failed or was interrupted")
+    detail_zh: str | None = None
+    problems: list[ImportProblem] = Field(default_factory=list)
+    problem_count: int = 0
+    result: ImportResult | None = None
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
 class ModelStatus(BaseModel):
     ready: bool
     version: str | None

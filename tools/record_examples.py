@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -164,9 +165,12 @@ def record() -> dict[str, Any]:
                 "event_id,student_id,item_id,night,submitted_at,correct,seconds,score,source\n"
                 f"ex-3,{student},{mine['items'][0]['item_id']},{NIGHT},{NIGHT}T20:00:00+08:00,1,60,,paper\n"
             )
-            call("post", "/v1/imports", "/v1/imports", "data", params={"dry_run": "true"},
-                 files=[("files", ("attempts.csv", row.encode(), "text/csv"))])  # fmt: skip
-            values["dry_run"] = "true"
+            job = call("post", "/v1/imports", "/v1/imports", "data", params={"dry_run": "true"},
+                       files=[("files", ("attempts.csv", row.encode(), "text/csv"))])  # fmt: skip
+            values["dry_run"], values["job_id"] = "true", job["job_id"]
+            while job["state"] in ("queued", "running"):  # the import runs as a job: its answer when done
+                time.sleep(0.05)
+                job = call("get", "/v1/imports/{job_id}", f"/v1/imports/{job['job_id']}", "data")
             call("delete", "/v1/students/{student_id}", f"/v1/students/{other}", "data")
             values["include_resolved"] = "false"
             values["now"] = f"{NIGHT}T20:30:00+08:00"

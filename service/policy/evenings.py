@@ -26,6 +26,7 @@ from service.policy.ledger import (
 )
 from service.policy.policy import Policy, PolicyOf
 from service.store import tables as t
+from service.store.db import writing
 from service.store.queries import StudentPlace, class_members, class_place, student_places
 
 
@@ -138,7 +139,7 @@ def set_allocation(
             f"每门学科的份额必须大于 0：{', '.join(bad) or '（空）'}",
             f"every subject's weight must be above 0: {', '.join(bad) or '(none given)'}",
         )
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         grade, policy = class_policy(conn, policy_of, class_id)
         taught = set(
             conn.execute(
@@ -200,7 +201,7 @@ def release_unused(
         grade, policy = class_policy(conn, policy_of, class_id)
         specs = list(evening_specs(conn, policy_of, class_members(conn, class_id), night).values())
     moved = 0.0
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         open_evenings(conn, specs)  # a write first
         # Lock the class's shares tonight before looking at them, in one order (student, subject):
         # a booking cannot slip in between the check and the move, and two releases cannot deadlock.
@@ -287,7 +288,7 @@ def record_exemption(
     engine: Engine, student_id: str, night: date, *, recorded_by: str, now: datetime, note: str | None = None
 ) -> None:
     """A parent's signature excusing tonight's written work (T12). Nothing moves to another night."""
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         insert_missing(
             conn,
             t.exemptions,

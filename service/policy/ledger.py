@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 
 from service.policy.proposal import Proposal
 from service.store import tables as t
+from service.store.db import writing
 from service.store.queries import PlanStatus
 
 DRAFT_HOLD = timedelta(minutes=30)
@@ -155,13 +156,13 @@ def reserve(
     minutes, typical = _checked_minutes(proposal)
     try:
         try:
-            with engine.begin() as conn:
+            with writing(engine) as conn:
                 _book(conn, [_Booking(proposal, spec, minutes, typical)], now + hold, now)
         except _NoRoom:
             # Drafts whose hold has run out give their minutes back first (no scheduler needed).
             if not expire_drafts(engine, now, student_id=proposal.student_id, night=proposal.night):
                 raise
-            with engine.begin() as conn:
+            with writing(engine) as conn:
                 _book(conn, [_Booking(proposal, spec, minutes, typical)], now + hold, now)
     except _NoRoom as full:  # rolled back: say what is left
         raise _over(engine, proposal, spec, minutes, full.args[0]) from None
@@ -190,7 +191,7 @@ def reserve_many(
     if len(bookings) > 1 and engine.dialect.supports_sane_multi_rowcount:
         try:
             together = [_Booking(p, spec, *_checked_minutes(p)) for p, spec in bookings]
-            with engine.begin() as conn:
+            with writing(engine) as conn:
                 _book(conn, together, now + hold, now)
             return [None] * len(bookings)
         except (LedgerError, _NoRoom, IntegrityError):
@@ -214,7 +215,7 @@ def replace_draft(
     released and the new set is booked under the same guards. Refused whole, the old draft stays."""
     minutes, typical = _checked_minutes(proposal)
     try:
-        with engine.begin() as conn:
+        with writing(engine) as conn:
             claimed = conn.execute(  # a write first: takes SQLite's lock, PostgreSQL's row lock
                 update(t.plans)
                 .where(
@@ -445,7 +446,7 @@ def _release(conn: Connection, plan_id: str) -> None:
 
 def discard(engine: Engine, plan_id: str) -> bool:
     """Discard a draft and release its minutes; False if it is not a draft (any more)."""
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         claimed = conn.execute(
             update(t.plans)
             .where(t.plans.c.plan_id == plan_id, t.plans.c.status == DRAFT)
@@ -470,7 +471,7 @@ def expire_drafts(
         due = list(conn.execute(query).scalars())
     released = 0
     for plan_id in due:
-        with engine.begin() as conn:
+        with writing(engine) as conn:
             claimed = conn.execute(
                 update(t.plans)
                 .where(t.plans.c.plan_id == plan_id, t.plans.c.status == DRAFT, t.plans.c.expires_at <= now)
@@ -484,7 +485,7 @@ def expire_drafts(
 
 def publish(engine: Engine, plan_id: str, *, now: datetime) -> None:
     """Publish a live draft: its minutes stay reserved for good. An expired draft cannot be published."""
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         done = conn.execute(
             update(t.plans)
             .where(t.plans.c.plan_id == plan_id, t.plans.c.status == DRAFT, t.plans.c.expires_at > now)

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from service.store import tables as t
+from service.store.db import writing
 
 MAX_SECONDS = 21_600
 
@@ -65,7 +66,7 @@ def _record(engine: Engine, student_id: str, answers: Sequence[Answer]) -> dict[
             problems.append({"pointer": f"/attempts/{k}/submitted_at", "detail": "needs a UTC offset"})
         if a.seconds is not None and not 1 <= a.seconds <= MAX_SECONDS:
             problems.append({"pointer": f"/attempts/{k}/seconds", "detail": f"between 1 and {MAX_SECONDS}"})
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         grade = conn.execute(
             select(t.classes.c.grade)
             .join(t.students, t.students.c.class_id == t.classes.c.class_id)

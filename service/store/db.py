@@ -1,4 +1,10 @@
-"""Engines and migrations. SQLite gets WAL, foreign keys and a busy timeout on every connection.
+"""Engines, write transactions and migrations. SQLite gets WAL, foreign keys and a busy timeout on
+every connection.
+
+Writers begin with `writing(engine)`: on SQLite that takes the database's one write lock at the
+start (`BEGIN IMMEDIATE`), waiting up to the busy timeout, and if another writer still holds it
+(`database is locked`) waits again, a bounded number of times, before giving up; nothing of the
+transaction has run yet, so a retry repeats nothing. On PostgreSQL it is a plain transaction.
 
 Migrations run once however many processes start at the same moment (several replicas, several
 uvicorn workers, `jianfu db upgrade` beside a starting service): `upgrade` takes a lock first, reads
@@ -13,6 +19,9 @@ revision without the lock first, so replicas starting on a current schema do not
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,19 +32,27 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 MIGRATION_LOCK_KEY = int.from_bytes(b"jianfu", "big")  # the advisory lock's key on PostgreSQL
+JOBS_LOCK_KEY = int.from_bytes(b"jobs", "big")  # starting a job: one at a time (service.store.jobs)
+BUSY_TIMEOUT_SECONDS = 15.0  # SQLite: how long one attempt waits for the write lock
+WRITE_ATTEMPTS = 4  # SQLite: attempts to take the write lock before a writer gives up
 log = logging.getLogger("jianfu.store")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for `url`. SQLite: WAL, foreign keys, and a busy timeout of BUSY_TIMEOUT_SECONDS
+    unless `connect_args={"timeout": seconds}` gives another (a test's short wait)."""
     parsed = make_url(url)
     if parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     if parsed.get_backend_name() == "sqlite":
         private_sqlite_file(url)
-        engine = create_engine(url, **kwargs)
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        busy_ms = int(float(connect_args.pop("timeout", BUSY_TIMEOUT_SECONDS)) * 1000)
+        engine = create_engine(url, connect_args=connect_args, **kwargs)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -43,7 +60,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
             cursor.execute(
                 "PRAGMA cache_size=-131072"
             )  # 128 MB of page cache: bulk imports touch big indexes
@@ -77,6 +94,55 @@ def private_sqlite_file(url: str) -> None:
             path.chmod(stat.S_IMODE(info.st_mode) & 0o700)
 
 
+def is_locked(exc: BaseException) -> bool:
+    """SQLite's answer when another connection holds the write lock past the busy timeout."""
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
+
+
+def begin_writing(conn: Connection, attempts: int = WRITE_ATTEMPTS) -> None:
+    """Open conn's transaction as a writer. SQLite: take the write lock now (`BEGIN IMMEDIATE`), each
+    attempt waiting up to the busy timeout, at most `attempts` times; then `database is locked` is
+    raised. Nothing else has run in the transaction yet, so trying again repeats nothing."""
+    if conn.dialect.name != "sqlite":
+        conn.begin()
+        return
+    for attempt in range(1, attempts + 1):
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")  # pysqlite leaves BEGIN to us: this one write-locks
+            return
+        except OperationalError as exc:
+            conn.rollback()
+            if not is_locked(exc) or attempt == attempts:
+                raise
+            log.warning("the database is locked by another writer; waiting again (%d/%d)", attempt, attempts)
+            time.sleep(0.05 * attempt)
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """A write transaction (committed at the end, rolled back on an error), begun by begin_writing:
+    the one way the service's writers start, so none of them answers `database is locked` while
+    another writer merely holds the lock for a while."""
+    with engine.connect() as conn:
+        begin_writing(conn)
+        try:
+            yield conn
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+
+
+def serialise(conn: Connection, key: int) -> None:
+    """Take a lock named `key` for the rest of conn's transaction (opening it), across processes and
+    replicas: PostgreSQL's transaction-level advisory lock; SQLite's one write lock."""
+    if conn.dialect.name == "sqlite":
+        begin_writing(conn)
+    elif conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    # other databases are not supported; they run unlocked
+
+
 def alembic_config(engine: Engine, connection: Connection | None = None) -> Config:
     """Alembic's configuration for this project's migrations on `engine`; with `connection`, the
     migrations run on that connection, inside its transaction (see migrations/env.py)."""
@@ -108,21 +174,12 @@ def current_revision(conn: Connection) -> str | None:
     return MigrationContext.configure(conn).get_current_revision()
 
 
-def _lock(conn: Connection) -> None:
-    """Take the migration lock for the rest of conn's transaction (opening it)."""
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE")  # pysqlite leaves BEGIN to us: this one writes-locks
-    elif conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
-    # other databases are not supported; they migrate unlocked
-
-
 def upgrade(engine: Engine, revision: str = "head") -> Upgrade:
     """Bring the database's schema up to `revision` under the migration lock (idempotent: a schema
     already there is left alone, and concurrent callers serialise; see the module docstring)."""
     script = ScriptDirectory(str(MIGRATIONS))
     with engine.connect() as conn:
-        _lock(conn)
+        serialise(conn, MIGRATION_LOCK_KEY)
         before = current_revision(conn)
         target = script.get_revision(revision)
         if target is not None and before == target.revision:

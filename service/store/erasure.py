@@ -13,6 +13,7 @@ from sqlalchemy import Engine, delete, insert, select
 
 from service.store import tables as t
 from service.store.accounts import delete_student_accounts
+from service.store.db import writing
 from service.store.importer import erased_hash
 
 
@@ -22,7 +23,7 @@ class NoSuchStudent(LookupError):
 
 def erase_student(engine: Engine, student_id: str, *, requested_by: str, now: datetime) -> dict[str, Any]:
     removed: dict[str, int] = {}
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         if (
             conn.execute(select(t.students.c.student_id).where(t.students.c.student_id == student_id)).first()
             is None

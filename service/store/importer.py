@@ -1,18 +1,27 @@
 """Bulk import of the contract's files into the database, all or nothing.
 
-Every file is read and every row validated (models.schema) inside one transaction; if anything is
-wrong the transaction is rolled back and the database is exactly as it was. Attempts are
-append-only and idempotent by event_id (the same event_id with other content is an error);
-reference records (schools, items, students, …) are upserted. On PostgreSQL new attempts go in
-with COPY.
+Two phases. First every file is read and every row validated (models.schema) and compared with what
+is stored, holding no write lock: the rows to write are spooled to a temporary file, a chunk at a
+time. Then, only if nothing is wrong (and not a dry run), they are written in one transaction, the
+shortest the database allows: on SQLite the write lock is held for the writing alone. If anything
+is wrong nothing is written and the database is exactly as it was. Attempts are append-only and
+idempotent by event_id (the same event_id with other content is an error); reference records
+(schools, items, students, …) are upserted. On PostgreSQL new attempts go in with COPY. If the
+database changed between the phases so that a row no longer fits (another writer stored the same
+key), the import is checked again from the start, once.
+
+`progress` (if given) is called now and then with the report: rows checked, rows written, phase.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import logging
+import pickle
+import tempfile
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pv
 from sqlalchemy import Connection, Engine, Table, and_, delete, insert, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
 
 from models.bulk import accept_attempts, attempts_of
 from models.files import Problems, kind_of, validated_records
@@ -40,9 +50,12 @@ from models.schema import (
     spec_for,
 )
 from service.store import tables as t
+from service.store.db import writing
 from service.store.versions import ITEMS, bump
 
 CHUNK = 20_000
+ATTEMPTS = 2  # an import is checked again once if the database changed under it between the phases
+log = logging.getLogger("jianfu.store")
 
 
 @dataclass
@@ -63,10 +76,53 @@ class ImportReport:
     committed: bool = False
     erased_rows: int = 0  # rows of students erased on a guardian's request: left out, never stored
     erased: frozenset[str] = frozenset()  # their hashed ids (see erased_hash)
+    phase: str = "checking"  # then "writing" (the write transaction), then "done"
+    rows_checked: int = 0
+    rows_written: int = 0
+    rows_to_write: int = 0  # known once checked: every row the write phase handles
+    progress: Callable[[ImportReport], None] | None = None
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    def tell(self) -> None:
+        if self.progress is not None:
+            self.progress(self)
+
+
+class _Spool:
+    """The rows the checking phase found to write, pickled chunk by chunk to a temporary file (the
+    import's own, read back once by the same process), so memory holds one chunk, not the import."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.file = tempfile.TemporaryFile(dir=folder, prefix="spool-")  # noqa: SIM115  (closed by close())
+        self.count = 0
+        self.rows = 0
+        self.attempt_files: set[str] = set()
+
+    def add(self, kind: str, name: str, rows: Any, size: int) -> None:
+        """Rows of file `name` to write: (row number, record) pairs, or a clean attempts table. Attempts
+        are marked to be compared again if another file's attempts came first (the same event may be
+        in both: the first file's is stored by the time the second's is written)."""
+        recheck = kind == "attempts" and bool(self.attempt_files - {name})
+        if kind == "attempts":
+            self.attempt_files.add(name)
+        pickle.dump((kind, name, rows, recheck), self.file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.count += 1
+        self.rows += size
+
+    def entries(self) -> Iterator[tuple[Any, ...]]:
+        self.file.seek(0)
+        for _ in range(self.count):
+            yield pickle.load(self.file)  # our own file, written above by this import
+
+    def close(self) -> None:
+        self.file.close()
+
+
+class _Refused(Exception):
+    """Problems found while writing (a row that differs from one an earlier file wrote): roll back."""
 
 
 def find_files(paths: Iterable[Path], problems: Problems, kind: str | None = None) -> list[tuple[Path, str]]:
@@ -143,44 +199,93 @@ def import_files(
     kind: str | None = None,
     max_problems: int = 100,
     bulk: bool = True,
+    progress: Callable[[ImportReport], None] | None = None,
+    spool_dir: Path | None = None,
 ) -> ImportReport:
     """Validate and import; commit only if every row of every file is valid (and not dry_run).
 
     With bulk (the default), a clean attempts file is accepted and written whole-column
     (models.bulk); any file it does not accept is checked row by row, which names every problem.
+    The rows to write wait in a temporary file in `spool_dir` (default: the system's).
     """
-    report = ImportReport(problems=Problems(limit=max_problems))
-    report.files = find_files(paths, report.problems, kind)
-    with engine.connect() as conn:
-        transaction = conn.begin()
+    for attempt in range(1, ATTEMPTS + 1):
+        report = ImportReport(problems=Problems(limit=max_problems), progress=progress)
+        report.files = find_files(paths, report.problems, kind)
+        spool = _Spool(spool_dir)
         try:
-            known = load_known(conn, now)
-            report.erased = frozenset(conn.execute(select(t.erasures.c.student_hash)).scalars())
-            for path, file_kind in report.files:
-                if bulk and file_kind == "attempts" and _bulk_attempts(conn, path, known, report):
-                    continue
-                _import_file(conn, path, spec_for(file_kind), known, report)
+            _check(engine, report, spool, now=now, bulk=bulk)
             if report.problems or dry_run:
-                transaction.rollback()
-            else:
-                items = report.counts.get("items")
-                if items and (items.inserted or items.updated):  # every process's item snapshot is stale
-                    bump(conn, ITEMS)
-                transaction.commit()
-                report.committed = True
-        except BaseException:
-            transaction.rollback()
-            raise
-    return report
+                report.phase = "done"
+                report.tell()
+                return report
+            _write_spooled(engine, report, spool)
+            return report
+        except IntegrityError:
+            if attempt == ATTEMPTS:
+                raise
+            log.info("the database changed while the import was checked; checking it again")
+        finally:
+            spool.close()
+    raise AssertionError("unreachable")
 
 
-def _import_file(conn: Connection, path: Path, spec: RecordSpec, known: Known, report: ImportReport) -> None:
+def _check(engine: Engine, report: ImportReport, spool: _Spool, *, now: datetime | None, bulk: bool) -> None:
+    """The first phase: every row validated and compared with the database; nothing written."""
+    with engine.connect() as conn:
+        known = load_known(conn, now)
+        report.erased = frozenset(conn.execute(select(t.erasures.c.student_hash)).scalars())
+        for path, file_kind in report.files:
+            if bulk and file_kind == "attempts" and _bulk_attempts(conn, path, known, report, spool):
+                continue
+            _import_file(conn, path, spec_for(file_kind), known, report, spool)
+        conn.rollback()
+    report.tell()
+
+
+def _write_spooled(engine: Engine, report: ImportReport, spool: _Spool) -> None:
+    """The second phase: the spooled rows (only what is new or changed) in one write transaction.
+    The counts are the first phase's; attempts that another file of this import stored first are
+    compared again here and counted as unchanged (or refused if they differ)."""
+    report.phase = "writing"
+    report.rows_to_write = spool.rows
+    report.tell()
+    try:
+        with writing(engine) as conn:
+            for file_kind, name, rows, recheck in spool.entries():
+                if isinstance(rows, pa.Table):
+                    _write_attempt_table(conn, name, rows, report, recheck=recheck)
+                    size = rows.num_rows
+                elif file_kind == "attempts":
+                    _write_new_attempts(conn, rows, name, report, recheck=recheck)
+                    size = len(rows)
+                else:
+                    _upsert(conn, spec_for(file_kind), [record for _, record in rows], Counts(), store=True)
+                    size = len(rows)
+                if report.problems:
+                    raise _Refused
+                report.rows_written += size
+                report.tell()
+            items = report.counts.get("items")
+            if items and (items.inserted or items.updated):  # every process's item snapshot is stale
+                bump(conn, ITEMS)
+    except _Refused:
+        return  # rolled back; the problems are in the report
+    report.committed = True
+    report.phase = "done"
+    report.tell()
+
+
+def _import_file(
+    conn: Connection, path: Path, spec: RecordSpec, known: Known, report: ImportReport, spool: _Spool
+) -> None:
     problems = report.problems
     name = str(path)
     seen: dict[tuple[Any, ...], tuple[int, Any]] = {}
     chunk: list[Any] = []
     kps: list[tuple[int, KnowledgePoint]] = []
+    checked_before = report.rows_checked
     for row_no, record in validated_records(path, spec, known, problems):
+        report.rows_checked = checked_before + row_no - 1  # row 1 is the header
         key = spec.key_of(record)
         earlier = seen.get(key)
         if earlier is not None:
@@ -201,28 +306,36 @@ def _import_file(conn: Connection, path: Path, spec: RecordSpec, known: Known, r
             kps.append((row_no, record))
         chunk.append((row_no, record))
         if len(chunk) >= CHUNK:
-            _write(conn, spec, chunk, name, report)
+            _stage(conn, spec, chunk, name, report, spool)
             chunk = []
     if kps:
         for row_no, column, error in check_knowledge_graph(kps, known):
             problems.add(name, row_no, column, error.zh, error.en)
-    _write(conn, spec, chunk, name, report)
+    _stage(conn, spec, chunk, name, report, spool)
+
+
+def _stage(
+    conn: Connection, spec: RecordSpec, chunk: list[tuple[int, Any]], name: str, report: ImportReport,
+    spool: _Spool,
+) -> None:  # fmt: skip
+    """A checked chunk: compared with what is stored (problems, counts); what is new or changed is
+    spooled for writing."""
+    report.tell()
+    if not chunk or report.problems:
+        return  # nothing to write, or the import is already lost: keep validating, spool nothing
+    if spec.immutable:
+        to_write = _write_attempts(conn, chunk, name, report, store=False)
+    else:
+        records = _upsert(conn, spec, [record for _, record in chunk], report.counts[spec.kind], store=False)
+        kept = {id(record) for record in records}
+        to_write = [(row_no, record) for row_no, record in chunk if id(record) in kept]
+    if to_write and not report.problems:
+        spool.add(spec.kind, name, to_write, len(to_write))
 
 
 def _fingerprint(record: Any) -> tuple[Any, ...]:
     # Aware datetimes compare as instants: the same moment written with another offset is equal.
     return record_values(record)
-
-
-def _write(
-    conn: Connection, spec: RecordSpec, chunk: list[tuple[int, Any]], name: str, report: ImportReport
-) -> None:
-    if not chunk or report.problems:
-        return  # nothing to write, or the import is already lost: keep validating, write nothing
-    if spec.immutable:
-        _write_attempts(conn, chunk, name, report)
-    else:
-        _upsert(conn, spec, [record for _, record in chunk], report.counts[spec.kind])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -280,7 +393,11 @@ TABLES: dict[str, Table] = {
 }
 
 
-def _upsert(conn: Connection, spec: RecordSpec, records: list[Any], counts: Counts) -> None:
+def _upsert(
+    conn: Connection, spec: RecordSpec, records: list[Any], counts: Counts, *, store: bool
+) -> list[Any]:
+    """Compare records with what is stored and count them; with `store`, write what is new or
+    changed. The records that are new or changed."""
     table = TABLES[spec.kind]
     key_columns = [table.c[k] for k in spec.key]
     rows = [_main_row(r) for r in records]
@@ -306,6 +423,10 @@ def _upsert(conn: Connection, spec: RecordSpec, records: list[Any], counts: Coun
             relink.append(record)
         else:
             counts.unchanged += 1
+    if not store:
+        counts.inserted += len(new_rows)
+        counts.updated += len(changed_rows)
+        return relink
     if new_rows:
         conn.execute(insert(table), new_rows)
         counts.inserted += len(new_rows)
@@ -321,6 +442,7 @@ def _upsert(conn: Connection, spec: RecordSpec, records: list[Any], counts: Coun
         conn.execute(delete(link_table).where(owner == getattr(record, owner.name)))
         if link_rows:
             conn.execute(insert(link_table), link_rows)
+    return relink
 
 
 def _differs(old: dict[str, Any], new: dict[str, Any]) -> bool:
@@ -369,7 +491,11 @@ def _attempt_row(a: Attempt) -> tuple[Any, ...]:
     )
 
 
-def _write_attempts(conn: Connection, chunk: list[tuple[int, Any]], name: str, report: ImportReport) -> None:
+def _write_attempts(
+    conn: Connection, chunk: list[tuple[int, Any]], name: str, report: ImportReport, *, store: bool
+) -> list[tuple[int, Any]]:
+    """Compare attempts with what is stored (the same event_id must be the same answer) and count
+    them; with `store`, write the new ones. The new ones, with their row numbers."""
     counts = report.counts["attempts"]
     by_id = {record.event_id: (row_no, record) for row_no, record in chunk}
     ids = list(by_id)
@@ -387,10 +513,23 @@ def _write_attempts(conn: Connection, chunk: list[tuple[int, Any]], name: str, r
             else:
                 counts.unchanged += 1
     if report.problems or not by_id:
+        return []
+    if store:
+        _store_new_attempts(conn, [record for _, record in by_id.values()])
+    counts.inserted += len(by_id)
+    return list(by_id.values())
+
+
+def _write_new_attempts(
+    conn: Connection, pairs: list[tuple[int, Any]], name: str, report: ImportReport, *, recheck: bool
+) -> None:
+    """Store attempts the first phase found new (and counted as inserted); with `recheck`, compare
+    them again first (another file of this import may have stored the same events)."""
+    if not recheck:
+        _store_new_attempts(conn, [record for _, record in pairs])
         return
-    records = [record for _, record in by_id.values()]
-    _store_new_attempts(conn, records)
-    counts.inserted += len(records)
+    report.counts["attempts"].inserted -= len(pairs)  # counted again as they are found now
+    _write_attempts(conn, pairs, name, report, store=True)
 
 
 def _store_new_attempts(conn: Connection, records: list[Attempt]) -> None:
@@ -404,8 +543,8 @@ def _store_new_attempts(conn: Connection, records: list[Attempt]) -> None:
         )
 
 
-def _bulk_attempts(conn: Connection, path: Path, known: Known, report: ImportReport) -> bool:
-    """Import a clean attempts file whole-column; False (nothing written) if it needs row checks."""
+def _bulk_attempts(conn: Connection, path: Path, known: Known, report: ImportReport, spool: _Spool) -> bool:
+    """Spool a clean attempts file whole-column; False (nothing spooled) if it needs row checks."""
     table = accept_attempts(path, known)
     if report.erased and table is not None:
         hashes = {erased_hash(s) for s in set(table.column("student_id").to_pylist())}
@@ -413,15 +552,30 @@ def _bulk_attempts(conn: Connection, path: Path, known: Known, report: ImportRep
             return False  # the row path leaves the erased students' answers out
     if table is None or _any_stored(conn, table.column("event_id").to_pylist()):
         return False  # problems to name, or event ids seen before: the row path compares content
+    report.rows_checked += table.num_rows
     if not report.problems:  # an earlier file failed: validate this one, write nothing
-        if conn.dialect.name == "postgresql":
-            _copy_attempt_table(conn, table)
-        elif conn.dialect.name == "sqlite":
-            _insert_attempt_table(conn, table)
-        else:
-            _store_new_attempts(conn, attempts_of(table))
+        spool.add("attempts", str(path), table, table.num_rows)
         report.counts["attempts"].inserted += table.num_rows
+    report.tell()
     return True
+
+
+def _write_attempt_table(
+    conn: Connection, name: str, table: pa.Table, report: ImportReport, *, recheck: bool
+) -> None:
+    """Write a spooled clean attempts table whole-column. After another attempts file of the same
+    import (`recheck`), its event ids may be stored already: then the rows are compared one by one."""
+    if recheck and _any_stored(conn, table.column("event_id").to_pylist()):
+        records = list(enumerate(attempts_of(table), start=2))  # row 1 is the header
+        for start in range(0, len(records), CHUNK):
+            _write_new_attempts(conn, records[start : start + CHUNK], name, report, recheck=True)
+        return
+    if conn.dialect.name == "postgresql":
+        _copy_attempt_table(conn, table)
+    elif conn.dialect.name == "sqlite":
+        _insert_attempt_table(conn, table)
+    else:
+        _store_new_attempts(conn, attempts_of(table))
 
 
 def _any_stored(conn: Connection, event_ids: list[str]) -> bool:

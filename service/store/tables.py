@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -367,4 +368,32 @@ data_versions = Table(
     metadata,
     Column("name", String(32), primary_key=True),
     Column("version", BigInteger, nullable=False),
+)
+
+JOB_STATES = ("queued", "running", "done", "failed", "interrupted")
+
+# Work that outlives its request (an import; later a scanned worksheet): who asked, for which school
+# ("*": every school of the deployment), its state, progress counters, problems and result as JSON,
+# and its times. `runner` names the process holding it (host, pid, a token per start) and
+# `heartbeat_at` says it is alive: a job whose runner is gone is marked interrupted (service.jobs).
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("job_id", ID, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("owner_id", ID, nullable=False),
+    Column("school_id", ID, nullable=False),
+    Column("state", String(12), nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("progress", JSON, nullable=False),
+    Column("problems", JSON),
+    Column("result", JSON),
+    Column("runner", String(200)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("started_at", UTCDateTime),
+    Column("finished_at", UTCDateTime),
+    Column("heartbeat_at", UTCDateTime, nullable=False),
+    CheckConstraint(f"state IN ({', '.join(repr(s) for s in JOB_STATES)})", name="state"),
+    Index("ix_jobs_kind_state", "kind", "state"),
+    Index("ix_jobs_owner_id", "owner_id"),
 )

@@ -177,3 +177,17 @@ def school_admin(world: World) -> Caller:
 def data_team(world: World) -> Caller:
     """data: the data team (no scopes: the data, not anyone's object)."""
     return world.sign_in("data")
+
+
+def finished_import(caller: Caller, started: httpx.Response, seconds: float = 120) -> dict[str, Any]:
+    """The import job `started` (a 202 from POST /v1/imports) once it is no longer queued or running."""
+    import time
+
+    assert started.status_code == 202, started.text
+    location = started.headers["Location"]
+    deadline = time.monotonic() + seconds
+    while True:
+        job = caller.get(location).json()
+        if job["state"] not in ("queued", "running") or time.monotonic() > deadline:
+            return job
+        time.sleep(0.05)

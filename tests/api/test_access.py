@@ -125,8 +125,13 @@ def test_every_route_refuses_every_role_someone_else_s_objects(
                                         json={"subject": "math", "night": str(NIGHT)})  # fmt: skip
     assert west.status_code == 200, west.text
     other_plan = next(s["plan_id"] for s in west.json()["students"] if s["plan_id"])
+    create_user(world.engine, "data-west", PASSWORD, "data_team")
+    data_west = world.sign_in("data-west")
+    other_job = data_west.post("/v1/imports", params={"dry_run": "true"},
+                               files=[("files", ("students.csv", b"student_id,class_id\n", "text/csv"))])  # fmt: skip
+    assert other_job.status_code == 202, other_job.text
     params = {"class_id": OTHER_CLASS, "student_id": other_student, "plan_id": other_plan, "weekday": "1",
-              "night": str(NIGHT), "kind": "attempts"}  # fmt: skip
+              "night": str(NIGHT), "kind": "attempts", "job_id": other_job.json()["job_id"]}  # fmt: skip
     callers = {"student": student, "parent": parent, "teacher": teacher, "head_teacher": head_teacher,
                "school_admin": school_admin, "data_team": data_team}  # fmt: skip
     checked = 0

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from service.store import tables as t
-from tests.api.conftest import PASSWORD, PROBLEM, Caller, World
+from tests.api.conftest import PASSWORD, Caller, World, finished_import
 from tests.conftest import SAMPLES
 
 
@@ -42,9 +42,9 @@ def test_a_guardian_s_deletion_removes_the_student_everywhere_and_imports_leave_
     (tmp_path / "attempts.csv").write_text("\n".join([attempts[0], *mine]) + "\n", encoding="utf-8")
     files = [("files", ("students.csv", (SAMPLES / "students.csv").read_bytes(), "text/csv")),
              ("files", ("attempts.csv", (tmp_path / "attempts.csv").read_bytes(), "text/csv"))]  # fmt: skip
-    r = data.post("/v1/imports", files=files)
-    assert r.status_code == 200, r.text
-    assert r.json()["committed"] and r.json()["erased_rows_left_out"] == 1 + len(mine)
+    job = finished_import(data, data.post("/v1/imports", files=files))
+    assert job["state"] == "done", job
+    assert job["result"]["committed"] and job["result"]["erased_rows_left_out"] == 1 + len(mine)
     with world.engine.connect() as conn:
         assert (
             conn.execute(select(t.students.c.student_id).where(t.students.c.student_id == gone)).first()
@@ -63,9 +63,12 @@ def test_a_bad_import_names_file_row_and_field_and_writes_nothing(
     bad = ("event_id,student_id,item_id,night,submitted_at,correct,seconds,score,source\n"
            f"new-1,{world.student},math-g5-01-001,2026-11-10,2026-11-10T19:00:00+08:00,1,60,,app\n"
            f"new-2,{world.student},math-g5-01-001,2026-11-10,2026-11-10T19:05:00+08:00,maybe,60,,app\n")  # fmt: skip
-    r = data_team.post("/v1/imports", files=[("files", ("attempts.csv", bad.encode(), "text/csv"))])
-    assert r.status_code == 422 and r.headers["content-type"] == PROBLEM
-    problem = r.json()["problems"][0]
+    job = finished_import(
+        data_team,
+        data_team.post("/v1/imports", files=[("files", ("attempts.csv", bad.encode(), "text/csv"))]),
+    )
+    assert job["state"] == "failed" and job["problem_count"] == 1, job
+    problem = job["problems"][0]
     assert (problem["file"], problem["row"], problem["field"]) == ("attempts.csv", 3, "correct")
     with world.engine.connect() as conn:
         assert conn.execute(select(t.attempts.c.event_id)).all() == before  # the good row was not written

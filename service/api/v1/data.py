@@ -1,60 +1,94 @@
-"""The data team's routes: bulk import (all or nothing, problems named by file, row and field), the
-model being served and a reload, pseudonymised exports, and a guardian's deletion request. Each is
-the permission (`DataTeam`), one call to service.data_team, and the answer's shape."""
+"""The data team's routes: bulk import as a background job (all or nothing, problems named by file,
+row and field; its state polled), the model being served and a reload, pseudonymised exports, and a
+guardian's deletion request. Each is the permission (`DataTeam`), one call to service.data_team
+(the import: make the job, stream the upload into its folder, start it), and the answer's shape."""
 
 from __future__ import annotations
 
-import tempfile
 from datetime import UTC, datetime
-from pathlib import Path as FsPath
-from typing import Annotated
+from typing import Any
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from service import data_team
 from service.api.deps import DataTeam, ServicesDep
-from service.api.problems import Problem
-from service.schemas import Erased, ImportResult, IsoDate, ModelStatus, QueryFlag, Reloaded
+from service.api.problems import ProblemDetails
+from service.api.uploads import receive_files
+from service.schemas import Erased, ImportJob, IsoDate, ModelStatus, QueryFlag, Reloaded
 
 router = APIRouter(tags=["data team"])
-MAX_UPLOAD = 512 * 1024 * 1024
+MAX_UPLOAD = 512 * 1024 * 1024  # bytes per file
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": [data_team.UPLOAD_FIELD],
+                    "properties": {
+                        data_team.UPLOAD_FIELD: {
+                            "type": "array", "minItems": 1,
+                            "items": {"type": "string", "contentMediaType": "application/octet-stream"},
+                            "description": "files named by their record kind, e.g. attempts.csv "
+                            f"(.csv or .parquet, at most {MAX_UPLOAD // 2**20} MB each)",
+                        }
+                    },
+                }
+            }
+        },
+    }
+}  # fmt: skip
+TOO_LARGE: dict[int | str, dict[str, Any]] = {413: {"description": "a file is larger than the bound, or too many files",
+                   "content": {"application/problem+json": {"schema": ProblemDetails.model_json_schema()}}}}  # fmt: skip
 
 
 @router.post(
     "/imports",
-    response_model=ImportResult,
-    summary="Import contract files (CSV/Parquet; UTF-8, UTF-8 with BOM or GBK): all or nothing",
+    status_code=202,
+    response_model=ImportJob,
+    summary="Import contract files (CSV/Parquet; UTF-8, UTF-8 with BOM or GBK) as a background job: all or nothing",
+    description="The files are stored and checked in the background; the answer is the job (202, with "
+    "`Location`): poll GET /v1/imports/{job_id}. One import at a time per school (409 names the one running).",
+    openapi_extra=UPLOAD_BODY,
+    responses=TOO_LARGE,
 )
 async def imports(
-    files: Annotated[
-        list[UploadFile], File(description="files named by their record kind, e.g. attempts.csv")
-    ],
+    request: Request,
+    response: Response,
     who: DataTeam,
     svc: ServicesDep,
     dry_run: QueryFlag = Query(False, description="validate only, write nothing"),
-) -> ImportResult:
-    with tempfile.TemporaryDirectory(prefix="jianfu-import-") as tmp:
-        paths = []
-        for upload in files:
-            name = FsPath(upload.filename or "").name
-            if not name:
-                raise Problem(
-                    422, "every file needs a name that says its record kind", kind="invalid-request"
-                )
-            data = await upload.read(MAX_UPLOAD + 1)
-            if len(data) > MAX_UPLOAD:
-                raise Problem(413, f"{name} is larger than {MAX_UPLOAD // 2**20} MB", kind="too-large")
-            path = FsPath(tmp) / name
-            path.write_bytes(data)
-            paths.append(path)
-        result = await run_in_threadpool(
-            lambda: data_team.import_paths(db=svc.engine, paths=paths, dry_run=dry_run)
+) -> ImportJob:
+    # No UploadFile parameter: the body is read only now, after DataTeam has checked the token.
+    job = await run_in_threadpool(lambda: data_team.begin_import(jobs=svc.jobs, who=who, dry_run=dry_run))
+    folder, taken = svc.jobs.folder_of(job.job_id), set[str]()
+    try:
+        paths = await receive_files(
+            request, max_file_bytes=MAX_UPLOAD,
+            place=lambda field, name: data_team.upload_path(folder=folder, field=field, filename=name, taken=taken),
+        )  # fmt: skip
+    except BaseException:
+        await run_in_threadpool(lambda: data_team.abandon_import(jobs=svc.jobs, job_id=job.job_id))
+        raise
+    started = await run_in_threadpool(
+        lambda: data_team.run_import(
+            jobs=svc.jobs, db=svc.engine, job=job, paths=paths, dry_run=dry_run, on_commit=svc.forget_states
         )
-    if result.committed:
-        svc.forget_states()  # items or answers may have changed: states are rebuilt from the database
-    return result
+    )
+    response.headers["Location"] = f"/v1/imports/{job.job_id}"
+    return started
+
+
+@router.get(
+    "/imports/{job_id}",
+    response_model=ImportJob,
+    summary="An import job: state, progress (rows checked, rows written), problems, and when done its result",
+)
+def import_job(job_id: str, who: DataTeam, svc: ServicesDep) -> ImportJob:
+    return data_team.import_job(jobs=svc.jobs, who=who, job_id=job_id)
 
 
 @router.get(
