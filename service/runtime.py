@@ -1,6 +1,6 @@
 """The services one process holds for every request, whether it comes through the API or the pages:
 settings, the database engine, the policy book, the model holder, the signing key, the students'
-states kept per model version, and the accounts recently seen."""
+states kept per model version, the accounts recently seen, and the threads sign-ins run in."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from sqlalchemy import Engine
 
 from models.bundle import Bundle
-from service.auth import PrincipalCache
+from service.auth import PrincipalCache, SignInPool, Throttle
 from service.errors import ModelUnavailable
 from service.planner.context import StateCache
 from service.plans import ModelInUse
@@ -47,6 +47,12 @@ class Services:
     caches: dict[str, StateCache] = field(default_factory=dict)
     principals: PrincipalCache = field(default_factory=PrincipalCache)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    sign_ins: SignInPool = field(init=False)  # sign-ins' own threads (service.auth.SignInPool)
+    throttle: Throttle = field(init=False)  # the back-off after failed sign-ins
+
+    def __post_init__(self) -> None:
+        self.sign_ins = SignInPool(self.settings.sign_in_threads, self.settings.sign_in_queue)
+        self.throttle = Throttle.of(self.settings)
 
     def model(self) -> ModelInUse:
         """The model being served, with the students' states kept for its version between requests."""
