@@ -682,6 +682,8 @@ def serve(database: DatabaseOpt = None, tracking_uri: TrackingOpt = None) -> Non
     uvicorn.run(
         "service.app:create_app", factory=True, host=settings.host, port=settings.port,
         workers=settings.workers, log_config=None,
+        # X-Forwarded-For names the client (sign-in's per-address back-off) only from trusted proxies
+        proxy_headers=bool(settings.forwarded_allow_ips), forwarded_allow_ips=settings.forwarded_allow_ips or None,
     )  # fmt: skip
 
 

@@ -1,7 +1,7 @@
 """The services one process holds for every request, whether it comes through the API or the pages:
 settings, the database engine, the policy book, the model holder, the signing key, the students'
 states kept per model version, the accounts recently seen, the pool planning and model work run in
-(service.pool), and the runner of background jobs."""
+(service.pool), the threads sign-ins run in, and the runner of background jobs."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from sqlalchemy import Engine
 
 from models.bundle import Bundle
-from service.auth import PrincipalCache
+from service.auth import PrincipalCache, SignInPool, Throttle
 from service.errors import ModelUnavailable
 from service.jobs import JobRunner
 from service.planner.context import StateCache
@@ -52,12 +52,16 @@ class Services:
     lock: threading.Lock = field(default_factory=threading.Lock)
     job_runner: JobRunner | None = None  # started and stopped with the app (service.app)
     planning: PlanningPool = field(init=False)
+    sign_ins: SignInPool = field(init=False)  # sign-ins' own threads (service.auth.SignInPool)
+    throttle: Throttle = field(init=False)  # the back-off after failed sign-ins
 
     def __post_init__(self) -> None:
         s = self.settings
         self.planning = PlanningPool(
             workers=s.planning_workers or cores(), per_account=s.planning_per_account, queue=s.planning_queue
         )
+        self.sign_ins = SignInPool(s.sign_in_threads, s.sign_in_queue)
+        self.throttle = Throttle.of(s)
 
     def close(self) -> None:
         """The process is stopping: the planning pool takes no more work."""

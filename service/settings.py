@@ -26,6 +26,23 @@ class Settings(BaseSettings):
     # random key kept in data_dir/jwt-secret; in production the service refuses to start without it.
     jwt_secret: str = ""
     token_minutes: int = 60
+    # Signing in (service.auth): after `sign_in_free_failures` failed sign-ins to one account, or
+    # `sign_in_address_free_failures` from one client address (a school's pupils may share one), each
+    # next try waits `sign_in_backoff_seconds`, doubled per failure up to `sign_in_backoff_max_seconds`
+    # (429 with Retry-After); a success resets the account's count; a count whose last failure is
+    # `sign_in_forget_seconds` old starts again. The counts are in the database: every replica sees them.
+    sign_in_free_failures: int = 5
+    sign_in_address_free_failures: int = 30
+    sign_in_backoff_seconds: float = 1.0
+    sign_in_backoff_max_seconds: float = 900.0
+    sign_in_forget_seconds: float = 3600.0
+    # Password hashing (scrypt) runs in a pool of its own, never in the server's general threads: this
+    # many at once, this many more waiting; past that a sign-in answers 429 at once.
+    sign_in_threads: int = 2
+    sign_in_queue: int = 16
+    # Proxies whose X-Forwarded-For header names the client (`jianfu serve` hands it to uvicorn:
+    # comma-separated addresses, or "*"). Empty: no header is trusted; the peer's address is the client's.
+    forwarded_allow_ips: str = ""
     # Model serving: the registry alias to serve, how often to look for a new champion, the
     # threads each prediction may use, and where compiled forests are cached.
     model_alias: str = "champion"

@@ -14,7 +14,7 @@ from fastapi.security import OAuth2PasswordBearer
 from service import access
 from service.access import ClassRef, PlanRef, StudentRef
 from service.api.problems import Problem
-from service.auth import AuthError, Principal, token_user
+from service.auth import AuthError, Claims, Principal, principal_of, token_claims
 from service.runtime import Services
 from service.schemas import CheckRequest, PlanRequest, ProgressIn, PublishClass, Subject
 from service.store.reads import Reader
@@ -31,25 +31,42 @@ async def services(request: Request) -> Services:  # async: no thread for a look
 ServicesDep = Annotated[Services, Depends(services)]
 
 
-async def principal(
-    request: Request, token: Annotated[str | None, Depends(oauth2)], svc: ServicesDep
-) -> Principal:
-    """The signed-in account. Async, so a busy route does not pay a thread hand-off for it: the token
-    is checked on the event loop (HMAC, no I/O) and the account comes from the per-process cache; only
-    a miss reads the database, in a worker thread."""
+def client_address(request: Request) -> str:
+    """The client's address as the server saw it. Behind a proxy, `jianfu serve` lets uvicorn put the
+    X-Forwarded-For address here only for the proxies JIANFU_FORWARDED_ALLOW_IPS trusts."""
+    return request.client.host if request.client is not None else ""
+
+
+def _invalid_token(exc: AuthError) -> Problem:
+    return Problem(401, str(exc), headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+                   kind="unauthorized")  # fmt: skip
+
+
+async def signed(request: Request, token: Annotated[str | None, Depends(oauth2)], svc: ServicesDep) -> Claims:
+    """The account and session a valid token names, checked on the event loop (HMAC, no I/O). Whether
+    the session is still open is for `principal` (or, on /tonight, the handler's own reader)."""
     if not token:
         raise Problem(401, "sign in first: POST /v1/token, then send 'Authorization: Bearer <token>'",
                       headers=BEARER, kind="unauthorized")  # fmt: skip
     try:
-        user_id = token_user(svc.key, token)
-        found = svc.principals.fresh(user_id)
-        if found is None:
-            found = await run_in_threadpool(svc.principals.get, svc.engine, user_id)
+        claims = token_claims(svc.key, token)
     except AuthError as exc:
-        raise Problem(401, str(exc), headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-                      kind="unauthorized") from None  # fmt: skip
-    request.state.user_id = found.user_id
-    return found
+        raise _invalid_token(exc) from None
+    request.state.user_id = claims.user_id
+    return claims
+
+
+SignedDep = Annotated[Claims, Depends(signed)]
+
+
+async def principal(claims: SignedDep, svc: ServicesDep) -> Principal:
+    """The signed-in account: its session looked up in the database on every request (a primary-key
+    read, so a signed-out token fails at once on every replica), the account from the per-process
+    cache; one worker thread for both."""
+    try:
+        return await run_in_threadpool(principal_of, svc.engine, svc.principals, claims)
+    except AuthError as exc:
+        raise _invalid_token(exc) from None
 
 
 PrincipalDep = Annotated[Principal, Depends(principal)]
@@ -99,19 +116,23 @@ def _student_scope(*roles: str) -> Any:
 
 
 class DeferredStudent(NamedTuple):
-    """The permission to see a student, checked on the handler's own database reader: the route every
-    student's app calls each evening then pays one thread hand-off, not two."""
+    """The session and the permission to see a student, checked on the handler's own database reader:
+    the route every student's app calls each evening then pays one thread hand-off, not two."""
 
-    who: Principal
+    claims: Claims
     student_id: str
-    engine: Any
+    svc: Services
 
-    def check(self, read: Reader) -> StudentRef:
-        return access.see_student(self.engine, self.who, self.student_id, read=read)
+    def check(self, read: Reader) -> StudentScope:
+        try:
+            who = principal_of(self.svc.engine, self.svc.principals, self.claims, read=read)
+        except AuthError as exc:
+            raise _invalid_token(exc) from None
+        return StudentScope(who, access.see_student(self.svc.engine, who, self.student_id, read=read))
 
 
-async def _deferred_student(student_id: str, who: PrincipalDep, svc: ServicesDep) -> DeferredStudent:
-    return DeferredStudent(who, student_id, svc.engine)
+async def _deferred_student(student_id: str, claims: SignedDep, svc: ServicesDep) -> DeferredStudent:
+    return DeferredStudent(claims, student_id, svc)
 
 
 def _teacher_of_plan(plan_id: str, who: PrincipalDep, svc: ServicesDep) -> PlanScope:

@@ -397,3 +397,27 @@ jobs = Table(
     Index("ix_jobs_kind_state", "kind", "state"),
     Index("ix_jobs_owner_id", "owner_id"),
 )
+
+# A signed-in session (service.auth): its id is the `sid` of the access token, and every request's
+# token is checked against this table, so signing out (the row deleted) ends it at once on every
+# replica. Rows whose token has expired are deleted at a later sign-in.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("session_id", String(64), primary_key=True),
+    Column("user_id", ID, ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+# Failed sign-ins, for the back-off (service.auth.Throttle), per account and per client address,
+# shared by every replica. The key_hash is a keyed hash (HMAC) of "account:<lower-cased username>" or
+# "address:<client address>": no username is stored, not even one that has no account.
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("key_hash", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_failure_at", UTCDateTime, nullable=False, index=True),
+    Column("blocked_until", UTCDateTime, nullable=False),
+)

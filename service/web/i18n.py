@@ -29,6 +29,14 @@ WORDS: dict[str, tuple[str, str]] = {
     "username": ("用户名", "Username"),
     "password": ("密码", "Password"),
     "wrong_password": ("用户名或密码不对", "Wrong username or password"),
+    "too_many_sign_ins": (
+        "登录尝试过多，请 {n} 秒后再试。",
+        "Too many sign-in attempts; try again in {n} seconds.",
+    ),
+    "login_form_refused": (
+        "登录表单已过期或来自其他网站，没有登录。请在本页重新登录。",
+        "The sign-in form had expired or came from another site; nobody was signed in. Sign in on this page.",
+    ),
     "signed_in_as": ("当前账号", "Signed in as"),
     "language": ("语言", "Language"),
     "plan_title": ("布置作业", "Plan homework"),

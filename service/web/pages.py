@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from service import access, evenings, plans, records
 from service.access import COORDINATORS, STAFF
 from service.api.problems import STATUS, Problem
-from service.auth import AuthError, Principal
+from service.auth import AuthError, Principal, TooManySignIns
 from service.errors import Busy, DomainError
 from service.runtime import Services
 from service.schemas import AllocationIn, AttemptIn, EditRequest, PlanRequest
@@ -38,7 +38,11 @@ from service.web.session import (
     BadForm,
     SignInRequired,
     check_form,
+    check_login_form,
     csrf_token,
+    keep_login_form_token,
+    keep_session,
+    login_form_token,
     sign_in,
     sign_out,
     signed_in,
@@ -191,30 +195,52 @@ def home(request: Request) -> Response:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str = "/") -> Response:
-    return _render(request, "login.html", next=next if next.startswith("/") else "/", failed=False)
+    return _login_form(request, 200, next if next.startswith("/") else "/")
+
+
+def _login_form(request: Request, status: int, target: str, **context: Any) -> HTMLResponse:
+    """The sign-in page, with the form's own CSRF token (kept in its SameSite=Strict cookie)."""
+    token = login_form_token(request)
+    page = _render(request, "login.html", status=status, next=target, login_csrf=token, **context)
+    keep_login_form_token(_services(request), page, token)
+    return page
 
 
 @router.post("/login", response_class=HTMLResponse)
-def login(
-    request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/")
+async def login(
+    request: Request,
+    username: str = Form(""),
+    password: str = Form(""),
+    next: str = Form("/"),
+    csrf: str = Form(""),
 ) -> Response:
-    svc = _services(request)
+    # Async: the sign-in's work runs in the sign-in pool's own threads, not the server's.
+    svc, lang = _services(request), _lang(request)
     target = next if next.startswith("/") and not next.startswith("//") else "/"
-    response = RedirectResponse(target, status_code=303)
     try:
-        who = sign_in(svc, response, username, password)
+        check_login_form(request, csrf)  # before anything else: a form from another site signs nobody in
+    except BadForm:
+        return _login_form(request, 403, target, problem=i18n.word(lang, "login_form_refused"))
+    try:
+        done = await sign_in(svc, request, username, password)
+    except TooManySignIns as exc:
+        page = _login_form(request, 429, target, username=username,
+                           problem=i18n.word(lang, "too_many_sign_ins", n=exc.retry_after))  # fmt: skip
+        page.headers["Retry-After"] = str(exc.retry_after)
+        return page
     except AuthError:
-        return _render(request, "login.html", status=401, next=target, failed=True, username=username)
-    if target == "/":
-        response.headers["location"] = HOME[who.role]
+        return _login_form(request, 401, target, username=username, problem=i18n.word(lang, "wrong_password"))
+    response = RedirectResponse(HOME[done.role] if target == "/" else target, status_code=303)
+    keep_session(svc, response, done)
     return response
 
 
 @router.post("/logout")
 def logout(request: Request, csrf: str = Form("")) -> Response:
-    check_form(_services(request), request, csrf)
+    svc = _services(request)
+    check_form(svc, request, csrf)
     response = RedirectResponse("/login", status_code=303)
-    sign_out(response)
+    sign_out(svc, request, response)  # the session ends for every copy of the cookie, on every replica
     return response
 
 

@@ -18,16 +18,20 @@ from tests.api.conftest import PASSWORD
 def test_a_verified_token_is_remembered_only_until_it_expires_and_only_for_its_key() -> None:
     from datetime import UTC, datetime, timedelta
 
-    from service.auth import AuthError, issue_token, token_user
+    from service.auth import AuthError, Claims, issue_token, token_claims
 
     key = "s" * 40
-    token = issue_token(key, "u-1", "student", 1, now=datetime.now(UTC) - timedelta(seconds=58))
-    assert token_user(key, token) == "u-1" and token_user(key, token) == "u-1"  # the second from memory
+    token = issue_token(
+        key, "u-1", "student", 1, now=datetime.now(UTC) - timedelta(seconds=58), session_id="s-1"
+    )
+    assert (
+        token_claims(key, token) == Claims("u-1", "s-1") == token_claims(key, token)
+    )  # the second from memory
     with pytest.raises(AuthError, match="invalid token"):
-        token_user("t" * 40, token)  # remembered for its key, not for any key
+        token_claims("t" * 40, token)  # remembered for its key, not for any key
     time.sleep(3.1)  # the token expired one second ago
     with pytest.raises(AuthError, match="expired"):
-        token_user(key, token)
+        token_claims(key, token)
 
 
 def test_accounts_are_refused_with_reasons() -> None:

@@ -47,9 +47,9 @@ async def tonight(
     # route every student's app calls each evening those hand-offs cost more than the reads.
     def work() -> Tonight:
         with reader(svc.engine) as read:
-            student = scope.check(read)
+            who, student = scope.check(read)
             return evenings.tonight(db=svc.engine, book=svc.book, student=student, night=night, now=now,
-                                    read=read, subjects=access.subjects_of(scope.who, student))  # fmt: skip
+                                    read=read, subjects=access.subjects_of(who, student))  # fmt: skip
 
     return await run_in_threadpool(work)
 
