@@ -3,7 +3,8 @@ model being served and a reload, pseudonymised exports, and a guardian's deletio
 
 Exports never carry a student's id or name: each student appears as a keyed hash (HMAC-SHA256 with
 the deployment's key), the same in every export of this deployment so files can be joined, and
-useless to anyone without the key. Erased students are gone from the tables, so from every export.
+useless to anyone without the key. Erased students are gone from the tables, so from every export,
+and later imports leave them out.
 
 Plain functions with keyword-only arguments, called by the API's routes (and the CLI's equivalents)
 after their permission checks; a refusal is a service.errors exception.
@@ -30,10 +31,13 @@ from service.store.erasure import NoSuchStudent, erase_student
 from service.store.importer import import_files
 
 
-def import_paths(*, db: Engine, paths: Sequence[Path], dry_run: bool = False) -> ImportResult:
+def import_paths(
+    *, db: Engine, paths: Sequence[Path], erasure_key: str, dry_run: bool = False
+) -> ImportResult:
     """Validate contract files and, if every row of every file is valid (and not a dry run), import
-    them in one transaction; otherwise nothing is written and the problems are named."""
-    report = import_files(db, list(paths), dry_run=dry_run)
+    them in one transaction; otherwise nothing is written and the problems are named. Rows of
+    students deleted on a guardian's request are left out and counted, never named."""
+    report = import_files(db, list(paths), dry_run=dry_run, erasure_key=erasure_key)
     if report.problems:
         problems = [
             {"file": Path(p.file).name, "row": p.row, "field": p.column, "detail": p.en, "detail_zh": p.zh}
@@ -133,10 +137,11 @@ def export_csv(
     return rows()
 
 
-def erase(*, db: Engine, student_id: str, requested_by: str, now: datetime) -> Erased:
-    """A guardian's deletion: every row about the student, in one transaction; the answer says what."""
+def erase(*, db: Engine, student_id: str, erasure_key: str, requested_by: str, now: datetime) -> Erased:
+    """A guardian's deletion: every row about the student, in one transaction, and only the keyed
+    hash of the id kept (service.store.erasure); the answer says what was removed."""
     try:
-        result = erase_student(db, student_id, requested_by=requested_by, now=now)
+        result = erase_student(db, student_id, key=erasure_key, requested_by=requested_by, now=now)
     except NoSuchStudent:
         raise NotFound("student", student_id) from None
     return Erased(**result)

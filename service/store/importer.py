@@ -9,10 +9,9 @@ with COPY.
 
 from __future__ import annotations
 
-import hashlib
 import io
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +39,7 @@ from models.schema import (
     spec_for,
 )
 from service.store import tables as t
+from service.store.erasure import Erasures, load_erasures
 from service.store.versions import ITEMS, bump
 
 CHUNK = 20_000
@@ -61,8 +61,8 @@ class ImportReport:
     counts: dict[str, Counts] = field(default_factory=lambda: defaultdict(Counts))
     files: list[tuple[Path, str]] = field(default_factory=list)
     committed: bool = False
-    erased_rows: int = 0  # rows of students erased on a guardian's request: left out, never stored
-    erased: frozenset[str] = frozenset()  # their hashed ids (see erased_hash)
+    erased_rows: int = 0  # rows of students erased on a guardian's request: left out, never read
+    erasures: Erasures = field(default_factory=Erasures)  # who they are (service.store.erasure)
 
     @property
     def ok(self) -> bool:
@@ -104,14 +104,25 @@ def find_files(paths: Iterable[Path], problems: Problems, kind: str | None = Non
     return found
 
 
-def erased_hash(student_id: str) -> str:
-    """How an erased student is remembered: the sha256 of the pseudonymous id, nothing else."""
-    return hashlib.sha256(student_id.encode()).hexdigest()
+def _erased(report: ImportReport) -> Callable[[str], bool] | None:
+    """The rows to leave out, unread (models.files.validated_records), counted: those of students
+    erased on a guardian's request. Never an error, and their ids are named nowhere."""
+    if not report.erasures:
+        return None
+
+    def erased(student_id: str) -> bool:
+        if student_id in report.erasures:
+            report.erased_rows += 1
+            return True
+        return False
+
+    return erased
 
 
-def _erased(report: ImportReport, record: Any) -> bool:
-    student = getattr(record, "student_id", None)
-    return bool(report.erased) and student is not None and erased_hash(student) in report.erased
+def _settings_erasure_key() -> str:
+    from service.settings import get_settings
+
+    return get_settings().erasure_key()
 
 
 def load_known(conn: Connection, now: datetime | None = None) -> Known:
@@ -143,11 +154,14 @@ def import_files(
     kind: str | None = None,
     max_problems: int = 100,
     bulk: bool = True,
+    erasure_key: str | None = None,
 ) -> ImportReport:
     """Validate and import; commit only if every row of every file is valid (and not dry_run).
 
     With bulk (the default), a clean attempts file is accepted and written whole-column
     (models.bulk); any file it does not accept is checked row by row, which names every problem.
+    Rows of students erased on a guardian's request are left out and counted (`erased_rows`);
+    erasure_key: the deployment's (default: the settings'), needed only once someone was erased.
     """
     report = ImportReport(problems=Problems(limit=max_problems))
     report.files = find_files(paths, report.problems, kind)
@@ -155,7 +169,7 @@ def import_files(
         transaction = conn.begin()
         try:
             known = load_known(conn, now)
-            report.erased = frozenset(conn.execute(select(t.erasures.c.student_hash)).scalars())
+            report.erasures = load_erasures(conn, erasure_key or _settings_erasure_key)
             for path, file_kind in report.files:
                 if bulk and file_kind == "attempts" and _bulk_attempts(conn, path, known, report):
                     continue
@@ -166,6 +180,7 @@ def import_files(
                 items = report.counts.get("items")
                 if items and (items.inserted or items.updated):  # every process's item snapshot is stale
                     bump(conn, ITEMS)
+                report.erasures.rekey(conn)  # unkeyed deletion records whose id came again
                 transaction.commit()
                 report.committed = True
         except BaseException:
@@ -180,7 +195,7 @@ def _import_file(conn: Connection, path: Path, spec: RecordSpec, known: Known, r
     seen: dict[tuple[Any, ...], tuple[int, Any]] = {}
     chunk: list[Any] = []
     kps: list[tuple[int, KnowledgePoint]] = []
-    for row_no, record in validated_records(path, spec, known, problems):
+    for row_no, record in validated_records(path, spec, known, problems, leave_out=_erased(report)):
         key = spec.key_of(record)
         earlier = seen.get(key)
         if earlier is not None:
@@ -193,10 +208,7 @@ def _import_file(conn: Connection, path: Path, spec: RecordSpec, known: Known, r
                 )  # fmt: skip
             continue
         seen[key] = (row_no, _fingerprint(record))
-        known.remember(record)  # an erased student's rows still validate the rest, but stay out
-        if _erased(report, record):
-            report.erased_rows += 1
-            continue
+        known.remember(record)
         if isinstance(record, KnowledgePoint):
             kps.append((row_no, record))
         chunk.append((row_no, record))
@@ -407,12 +419,12 @@ def _store_new_attempts(conn: Connection, records: list[Attempt]) -> None:
 def _bulk_attempts(conn: Connection, path: Path, known: Known, report: ImportReport) -> bool:
     """Import a clean attempts file whole-column; False (nothing written) if it needs row checks."""
     table = accept_attempts(path, known)
-    if report.erased and table is not None:
-        hashes = {erased_hash(s) for s in set(table.column("student_id").to_pylist())}
-        if hashes & report.erased:
-            return False  # the row path leaves the erased students' answers out
     if table is None or _any_stored(conn, table.column("event_id").to_pylist()):
         return False  # problems to name, or event ids seen before: the row path compares content
+    if report.erasures and any(
+        s in report.erasures for s in pc.unique(table.column("student_id")).to_pylist()
+    ):
+        return False  # the row path leaves the erased students' answers out
     if not report.problems:  # an earlier file failed: validate this one, write nothing
         if conn.dialect.name == "postgresql":
             _copy_attempt_table(conn, table)

@@ -50,7 +50,9 @@ async def imports(
             path.write_bytes(data)
             paths.append(path)
         result = await run_in_threadpool(
-            lambda: data_team.import_paths(db=svc.engine, paths=paths, dry_run=dry_run)
+            lambda: data_team.import_paths(
+                db=svc.engine, paths=paths, erasure_key=svc.settings.erasure_key(), dry_run=dry_run
+            )
         )
     if result.committed:
         svc.forget_states()  # items or answers may have changed: states are rebuilt from the database
@@ -100,8 +102,8 @@ def export(
     summary="Delete a student's data on a guardian's request; the answer says what was removed",
 )
 def erase(student_id: str, who: DataTeam, svc: ServicesDep) -> Erased:
-    result = data_team.erase(db=svc.engine, student_id=student_id, requested_by=who.user_id,
-                             now=datetime.now(UTC))  # fmt: skip
+    result = data_team.erase(db=svc.engine, student_id=student_id, erasure_key=svc.settings.erasure_key(),
+                             requested_by=who.user_id, now=datetime.now(UTC))  # fmt: skip
     svc.forget_states()
     svc.principals.forget()  # the student's own account stops working at once, not in a few seconds
     return result
