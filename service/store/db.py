@@ -1,4 +1,5 @@
-"""Engines and migrations. SQLite gets WAL, foreign keys and a busy timeout on every connection.
+"""Engines and migrations. SQLite gets WAL, foreign keys and a busy timeout on every connection;
+no engine puts a statement's parameters into an error or a log line (hide_parameters).
 
 Migrations run once however many processes start at the same moment (several replicas, several
 uvicorn workers, `jianfu db upgrade` beside a starting service): `upgrade` takes a lock first, reads
@@ -30,6 +31,9 @@ log = logging.getLogger("jianfu.store")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for `url`. Its errors and logs never carry a statement's parameters (students' ids,
+    items, right or wrong): hide_parameters, always."""
+    kwargs["hide_parameters"] = True
     parsed = make_url(url)
     if parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
