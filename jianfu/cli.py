@@ -72,11 +72,15 @@ def _deleted_students(url: str | None) -> Callable[[str], bool]:
 
     from service.store.erasure import load_erasures
 
+    settings = get_settings()
+    embedded = Path(settings.resolved_database_url().removeprefix("sqlite:///"))
+    if url is None and not settings.database_url and not embedded.exists():
+        return lambda _student: False  # no service database here, so no deletion recorded either
     try:
         engine = _engine(url)
         try:
             with engine.connect() as conn:
-                erasures = load_erasures(conn, get_settings().erasure_key)
+                erasures = load_erasures(conn, settings.erasure_key)
         finally:
             engine.dispose()
     except SQLAlchemyError as exc:

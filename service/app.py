@@ -60,15 +60,15 @@ class JsonFormatter(logging.Formatter):
 
 def configure_logging(level: str = "INFO") -> None:
     """JSON lines on stderr for the service's own logs, and for what the server (uvicorn.error: an
-    exception it caught) and SQLAlchemy (pool errors) log, which would otherwise reach stderr as
-    plain text, exception messages and all."""
+    exception it caught) and SQLAlchemy (pool errors; statements if someone turns them on) log,
+    which would otherwise reach stderr as plain text, exception messages and all."""
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger("jianfu")
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
-    for name in ("uvicorn.error", "sqlalchemy"):
+    for name in ("uvicorn.error", "sqlalchemy", "sqlalchemy.engine"):  # MLflow's import takes the last
         other = logging.getLogger(name)
         other.handlers[:] = [handler]
         other.propagate = False
@@ -98,6 +98,8 @@ def create_app(
         holder = models
         if holder is None:
             holder = (start_models or _registry_models)(settings)
+            if settings.log_json:
+                configure_logging(settings.log_level)  # again: importing MLflow gave it sqlalchemy.engine
         app.state.services = Services(
             settings, db, PolicyBook(settings.policy_dir), holder, settings.signing_key()
         )
