@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -64,6 +65,34 @@ def _engine(url: str | None):  # type: ignore[no-untyped-def]
     return engine
 
 
+def _deleted_students(url: str | None) -> Callable[[str], bool]:
+    """The students deleted on a guardian's request, as the service's database remembers them:
+    training and the promotion gate leave them out (training does not read the database itself)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from service.store.erasure import load_erasures
+
+    settings = get_settings()
+    embedded = Path(settings.resolved_database_url().removeprefix("sqlite:///"))
+    if url is None and not settings.database_url and not embedded.exists():
+        return lambda _student: False  # no service database here, so no deletion recorded either
+    try:
+        engine = _engine(url)
+        try:
+            with engine.connect() as conn:
+                erasures = load_erasures(conn, settings.erasure_key)
+        finally:
+            engine.dispose()
+    except SQLAlchemyError as exc:
+        typer.echo(
+            f"无法读取删除记录，不能训练 / cannot read the deletion records, so cannot leave deleted "
+            f"students out ({type(exc).__name__}); give the service's database with --database",
+            err=True,
+        )
+        raise typer.Exit(1) from None
+    return erasures.__contains__
+
+
 def _import(paths: list[Path], url: str | None, kind: str | None, max_problems: int, dry_run: bool) -> None:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -71,6 +100,7 @@ def _import(paths: list[Path], url: str | None, kind: str | None, max_problems: 
     from service.store.importer import ImportReport, import_files
 
     started = time.perf_counter()
+    # Rows of students deleted on a guardian's request are left out (the settings' erasure key).
     console = Console(stderr=True)  # the bar on a terminal only: piped output stays the report alone
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("行 / rows"),
                TimeElapsedColumn())  # fmt: skip
@@ -97,6 +127,8 @@ def _import(paths: list[Path], url: str | None, kind: str | None, max_problems: 
         raise typer.Exit(1)
     for kind_name, counts in report.counts.items():
         typer.echo(f"  {kind_name}: {counts}")
+    if report.erased_rows:
+        typer.echo(f"  已删除学生的行未导入 / rows of deleted students left out: {report.erased_rows}")
     verb = "有效（未写入）/ valid (nothing written)" if dry_run else "已导入 / imported"
     typer.echo(f"{verb} in {time.perf_counter() - started:.1f}s")
 
@@ -427,8 +459,10 @@ def train(
     tracking_uri: TrackingOpt = None,
     engine: Annotated[str, typer.Option("--engine", help="local, or dask (with --scheduler).")] = "local",
     scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address.")] = None,
+    database: DatabaseOpt = None,
 ) -> None:
-    """Train the correctness, time and review models, log an MLflow run, register a version."""
+    """Train the correctness, time and review models, log an MLflow run, register a version. Students
+    deleted on a guardian's request (the database's deletion records) are left out."""
     from service.settings import get_settings
     from training.loaders import DataError
     from training.pipeline import train as run_training
@@ -443,10 +477,12 @@ def train(
     elif engine != "local":
         raise typer.BadParameter(f"unknown engine {engine!r}: local or dask", param_hint="--engine")
     uri = _tracking(tracking_uri)
+    deleted = _deleted_students(database)
     try:
         result = run_training(
-            data, uri, fit_booster, engine, artifact_location=get_settings().local_artifacts()
-        )
+            data, uri, fit_booster, engine, artifact_location=get_settings().local_artifacts(),
+            leave_out=deleted,
+        )  # fmt: skip
     except DataError as exc:
         typer.echo(f"无法训练 / cannot train: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -488,13 +524,16 @@ def models_promote(
     alias: Annotated[str, typer.Option("--alias", help="The alias to point at it.")] = "champion",
     force: Annotated[bool, typer.Option("--force", help="Promote even if the gate says no.")] = False,
     tracking_uri: TrackingOpt = None,
+    database: DatabaseOpt = None,
 ) -> None:
     """Point an alias at a version; refused if it is worse than the alias's current version on the holdout."""
     from models.registry import RegistryError
     from training.pipeline import PromotionRefused, promote
 
     try:
-        result = promote(_tracking(tracking_uri), version, alias, force)
+        result = promote(
+            _tracking(tracking_uri), version, alias, force, leave_out=_deleted_students(database)
+        )
     except PromotionRefused as exc:
         typer.echo(f"拒绝 / refused: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -640,8 +679,9 @@ def run(
         typer.echo(f"models: version {champion} of 'jianfu' is the champion ({uri})")
     else:
         typer.echo("models: no champion yet; training on the school data …")
-        result = run_training(data, uri, artifact_location=settings.local_artifacts())
-        promote(uri, result["version"], "champion")
+        deleted = _deleted_students(database)
+        result = run_training(data, uri, artifact_location=settings.local_artifacts(), leave_out=deleted)
+        promote(uri, result["version"], "champion", leave_out=deleted)
         typer.echo(
             f"models: version {result['version']} trained in {result['seconds']}s and made champion ({uri})"
         )
@@ -676,6 +716,7 @@ def serve(database: DatabaseOpt = None, tracking_uri: TrackingOpt = None) -> Non
     get_settings.cache_clear()
     settings = get_settings()
     settings.signing_key()  # refuse to start without a key outside development
+    settings.erasure_key()
     typer.echo(
         f"serving on http://{settings.host}:{settings.port} ({settings.workers} worker(s)); Ctrl-C stops"
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -369,10 +369,21 @@ def _read_parquet(path: Path, spec: RecordSpec, problems: Problems) -> Iterator[
 
 
 def validated_records(
-    path: Path, spec: RecordSpec, known: Known, problems: Problems
+    path: Path,
+    spec: RecordSpec,
+    known: Known,
+    problems: Problems,
+    leave_out: Callable[[str], bool] | None = None,
 ) -> Iterator[tuple[int, Any]]:
-    """(row number, record) for every valid row of a file; every problem goes to `problems`."""
+    """(row number, record) for every valid row of a file; every problem goes to `problems`.
+
+    leave_out: student ids whose rows are passed over unchecked (students deleted on a guardian's
+    request): such a row is never validated, remembered or named in a problem."""
+    erased = leave_out if "student_id" in spec.column_names else None
     for row_no, raw in read_rows(path, spec, problems):
+        student = raw.get("student_id") if erased is not None else None
+        if erased is not None and student is not None and erased(str(student).strip()):
+            continue
         record, errors = validate_record(spec, raw, known)
         for column, error in errors:
             problems.add(str(path), row_no, column, error.zh, error.en)

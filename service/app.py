@@ -33,6 +33,7 @@ from service.api.v1 import school as school_routes
 from service.api.v1 import student as student_routes
 from service.api.v1 import teacher as teacher_routes
 from service.jobs import JobRunner
+from service.logs import safe_traceback
 from service.policy.policy import PolicyBook
 from service.runtime import Models, Services
 from service.settings import Settings, get_settings
@@ -57,14 +58,25 @@ class JsonFormatter(logging.Formatter):
             body["error"] = self.formatException(record.exc_info)
         return json.dumps(body, ensure_ascii=False, default=str)
 
+    def formatException(self, ei: Any) -> str:
+        """Kind and frames, never the message: it may hold row values (service.logs)."""
+        return safe_traceback(ei[1]) if ei[1] is not None else ""
+
 
 def configure_logging(level: str = "INFO") -> None:
+    """JSON lines on stderr for the service's own logs, and for what the server (uvicorn.error: an
+    exception it caught) and SQLAlchemy (pool errors; statements if someone turns them on) log,
+    which would otherwise reach stderr as plain text, exception messages and all."""
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger("jianfu")
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
+    for name in ("uvicorn.error", "sqlalchemy", "sqlalchemy.engine"):  # MLflow's import takes the last
+        other = logging.getLogger(name)
+        other.handlers[:] = [handler]
+        other.propagate = False
 
 
 def create_app(
@@ -87,9 +99,12 @@ def create_app(
         own_engine = engine is None
         db = engine if engine is not None else make_engine(settings.resolved_database_url())
         ensure_schema(db)  # if behind, under a lock: one replica migrates, the others find it done
+        settings.erasure_key()  # refuse to start without it outside development, as the signing key
         holder = models
         if holder is None:
             holder = (start_models or _registry_models)(settings)
+            if settings.log_json:
+                configure_logging(settings.log_level)  # again: importing MLflow gave it sqlalchemy.engine
         jobs = JobRunner(db, settings.data_dir / "jobs")
         jobs.start()  # jobs a killed process left behind: interrupted, their uploads removed
         app.state.services = Services(

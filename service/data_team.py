@@ -8,7 +8,8 @@ its state, progress, problems and result, for the account that asked only.
 
 Exports never carry a student's id or name: each student appears as a keyed hash (HMAC-SHA256 with
 the deployment's key), the same in every export of this deployment so files can be joined, and
-useless to anyone without the key. Erased students are gone from the tables, so from every export.
+useless to anyone without the key. Erased students are gone from the tables, so from every export,
+and later imports leave them out.
 
 Plain functions with keyword-only arguments, called by the API's routes (and the CLI's equivalents)
 after their permission checks; a refusal is a service.errors exception.
@@ -45,13 +46,15 @@ UPLOAD_SUFFIXES = (".csv", ".parquet", ".pq")
 
 
 def import_paths(
-    *, db: Engine, paths: Sequence[Path], dry_run: bool = False,
+    *, db: Engine, paths: Sequence[Path], erasure_key: str, dry_run: bool = False,
     progress: Callable[[ImportReport], None] | None = None, spool_dir: Path | None = None,
 ) -> ImportResult:  # fmt: skip
     """Validate contract files and, if every row of every file is valid (and not a dry run), import
-    them in one transaction; otherwise nothing is written and the problems are named. `progress`
+    them in one transaction; otherwise nothing is written and the problems are named. Rows of
+    students deleted on a guardian's request are left out and counted, never named. `progress`
     hears how far it is; the rows to write wait in a temporary file in `spool_dir`."""
-    report = import_files(db, list(paths), dry_run=dry_run, progress=progress, spool_dir=spool_dir)
+    report = import_files(db, list(paths), dry_run=dry_run, erasure_key=erasure_key, progress=progress,
+                          spool_dir=spool_dir)  # fmt: skip
     if report.problems:
         problems = [
             {"file": Path(p.file).name, "row": p.row, "field": p.column, "detail": p.en, "detail_zh": p.zh}
@@ -128,7 +131,7 @@ def abandon_import(*, jobs: JobRunner, job_id: str) -> None:
 
 
 def run_import(
-    *, jobs: JobRunner, db: Engine, job: Job, paths: Sequence[Path], dry_run: bool,
+    *, jobs: JobRunner, db: Engine, job: Job, paths: Sequence[Path], erasure_key: str, dry_run: bool,
     on_commit: Callable[[], None],
 ) -> ImportJob:  # fmt: skip
     """Start the import of the job's stored files in a worker thread (`on_commit` after it wrote)."""
@@ -139,7 +142,7 @@ def run_import(
                             rows_written=report.rows_written, quiet=report.phase == "writing")  # fmt: skip
 
         progress.update(phase="checking")
-        result = import_paths(db=db, paths=paths, dry_run=dry_run, progress=tell,
+        result = import_paths(db=db, paths=paths, erasure_key=erasure_key, dry_run=dry_run, progress=tell,
                               spool_dir=jobs.folder_of(job.job_id))  # fmt: skip
         if result.committed:
             on_commit()  # items or answers may have changed: states are rebuilt from the database
@@ -248,10 +251,11 @@ def export_csv(
     return rows()
 
 
-def erase(*, db: Engine, student_id: str, requested_by: str, now: datetime) -> Erased:
-    """A guardian's deletion: every row about the student, in one transaction; the answer says what."""
+def erase(*, db: Engine, student_id: str, erasure_key: str, requested_by: str, now: datetime) -> Erased:
+    """A guardian's deletion: every row about the student, in one transaction, and only the keyed
+    hash of the id kept (service.store.erasure); the answer says what was removed."""
     try:
-        result = erase_student(db, student_id, requested_by=requested_by, now=now)
+        result = erase_student(db, student_id, key=erasure_key, requested_by=requested_by, now=now)
     except NoSuchStudent:
         raise NotFound("student", student_id) from None
     return Erased(**result)

@@ -25,6 +25,11 @@ class Settings(BaseSettings):
     # Key that signs access tokens (HS256, at least 32 characters). In development, empty means a
     # random key kept in data_dir/jwt-secret; in production the service refuses to start without it.
     jwt_secret: str = ""
+    # Key of the deletion records (a guardian's deletion leaves only HMAC-SHA256(key, student id) in
+    # `erasures`), at least 32 characters. A secret of its own, not the token key: rotating that key
+    # must not forget who was deleted. Kept like the token key: in development, empty means a random
+    # key kept in data_dir/erasure-secret; in production the service refuses to start without it.
+    erasure_secret: str = ""
     token_minutes: int = 60
     # Signing in (service.auth): after `sign_in_free_failures` failed sign-ins to one account, or
     # `sign_in_address_free_failures` from one client address (a school's pupils may share one), each
@@ -83,22 +88,30 @@ class Settings(BaseSettings):
 
     def signing_key(self) -> str:
         """The token-signing key; refuses a missing or short key outside development."""
-        if self.jwt_secret:
-            if len(self.jwt_secret) < 32:
-                raise ValueError("JIANFU_JWT_SECRET must be at least 32 characters")
-            return self.jwt_secret
+        return self._secret(self.jwt_secret, "JIANFU_JWT_SECRET", "jwt-secret")
+
+    def erasure_key(self) -> str:
+        """The deletion records' HMAC key; refuses a missing or short key outside development."""
+        return self._secret(self.erasure_secret, "JIANFU_ERASURE_SECRET", "erasure-secret")
+
+    def _secret(self, given: str, variable: str, file_name: str) -> str:
+        """`given` (at least 32 characters), or in development a random key kept in data_dir."""
+        if given:
+            if len(given) < 32:
+                raise ValueError(f"{variable} must be at least 32 characters")
+            return given
         if self.environment != "development":
             raise ValueError(
-                f"JIANFU_JWT_SECRET is required when JIANFU_ENVIRONMENT={self.environment!r} "
+                f"{variable} is required when JIANFU_ENVIRONMENT={self.environment!r} "
                 "(there is no default key outside development)"
             )
         import os
         import secrets
 
-        path = self.data_dir / "jwt-secret"
+        path = self.data_dir / file_name
         if not path.exists():
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".jwt-secret-{os.getpid()}")
+            tmp = path.with_name(f".{file_name}-{os.getpid()}")
             tmp.write_text(secrets.token_urlsafe(48), encoding="utf-8")
             tmp.chmod(0o600)
             try:

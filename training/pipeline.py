@@ -4,6 +4,10 @@ with promotion gated on the holdout.
 
 Students are split by a stable hash (training.dataset.student_fold): fold 0 is the holdout that the
 metrics and the promotion gate use, fold 1 calibrates the evening time bound, the rest train.
+
+Students deleted on a guardian's request are left out of training and of the gate's evaluation
+(`leave_out`: `jianfu train` and `jianfu models promote` build it from the service's deletion
+records; training itself does not read the service's database).
 """
 
 from __future__ import annotations
@@ -162,15 +166,17 @@ def train(
     fit_booster: BoosterFitter | None = None,
     engine: str = "local",
     artifact_location: str | None = None,
+    leave_out: Callable[[str], bool] | None = None,
 ) -> dict[str, Any]:
     """Train, evaluate, log an MLflow run and register a new version; returns what was done.
-    artifact_location: where a new experiment keeps its artifacts (the local store's folder)."""
+    artifact_location: where a new experiment keeps its artifacts (the local store's folder).
+    leave_out: the students deleted on a guardian's request (none of their rows is read)."""
     import mlflow
 
     import models.pyfunc as pyfunc_module
 
     started = time.perf_counter()
-    school = load_school(data)
+    school = load_school(data, leave_out=leave_out)
     bundle = fit_bundle(school, fingerprint(data_files(data)), fit_booster)
     split = split_rows(school.log)
     bundle.metrics = evaluate(bundle, school.log, split.holdout)
@@ -186,6 +192,7 @@ def train(
                 "engine": engine,
                 "answers": len(school.log),
                 "students": len(set(school.log.students)),
+                "erased_rows_left_out": school.left_out,
                 "holdout": f"students with student_fold(id, {N_FOLDS}) == {HOLDOUT}",
                 "rho": bundle.duration.rho_,
                 "q": round(bundle.duration.q_, 4),
@@ -214,10 +221,16 @@ def train(
     }
 
 
-def promote(tracking_uri: str, version: int, alias: str = "champion", force: bool = False) -> dict[str, Any]:
+def promote(
+    tracking_uri: str,
+    version: int,
+    alias: str = "champion",
+    force: bool = False,
+    leave_out: Callable[[str], bool] | None = None,
+) -> dict[str, Any]:
     """Point `alias` at `version`, unless it is worse than the alias's current version on the
-    candidate's holdout (re-evaluated for both on the same data). Raises PromotionRefused, or
-    models.registry.RegistryError when the registry fails."""
+    candidate's holdout (re-evaluated for both on the same data, without the students in
+    `leave_out`). Raises PromotionRefused, or models.registry.RegistryError when the registry fails."""
     candidate = model_version(tracking_uri, version)
     if candidate is None:
         raise PromotionRefused(f"there is no version {version} of the model {MODEL_NAME!r}")
@@ -242,7 +255,7 @@ def promote(tracking_uri: str, version: int, alias: str = "champion", force: boo
                 "alias": alias,
                 "overridden": ["the gate could not compare: data gone"],
             }
-        log = load_school(data).log
+        log = load_school(data, leave_out=leave_out).log
         holdout = split_rows(log).holdout
         ours = evaluate(_loaded(tracking_uri, version), log, holdout)
         theirs = evaluate(_loaded(tracking_uri, current), log, holdout)

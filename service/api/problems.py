@@ -152,7 +152,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error", extra={"path": request.url.path})
+        route = getattr(request.scope.get("route"), "path", "unmatched")  # a path may hold a student id
+        log.exception("unexpected error", extra={"route": route})
         return problem_response(
             500, "an unexpected error; it has been logged with the request id", instance=request.url.path
         )

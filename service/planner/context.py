@@ -27,7 +27,7 @@ from service.store.queries import (
     evening_at,
     open_entries,
 )
-from service.store.versions import ITEMS, data_version
+from service.store.versions import ERASURES, ITEMS, data_versions
 
 
 @dataclass(frozen=True)
@@ -254,6 +254,7 @@ class StateCache:
         self._info: dict[str, ItemInfo] | None = None
         self._items_version: int | None = None
         self._items = 0  # generation of the item snapshot: raised when an item in it changes
+        self._erasures: int | None = None  # the erasures version whose deleted students are gone from here
         self._guard = threading.Lock()  # the snapshot and the table of class locks
         self._classes: dict[str, threading.RLock] = {}
 
@@ -288,8 +289,13 @@ class StateCache:
         )
 
     def _refresh_items(self, conn: Connection, *, force: bool = False) -> None:
-        """Read the item snapshot again if the database's items version moved (or `force`)."""
-        version = data_version(conn, ITEMS)  # before the items: a change in between is read again later
+        """Read the item snapshot again if the database's items version moved (or `force`); drop
+        the states of students deleted since (by any process) if the erasures version moved."""
+        # The versions before the data: a change in between is read at the next catch-up.
+        versions = data_versions(conn, (ITEMS, ERASURES))
+        if versions[ERASURES] != self._erasures:
+            self._forget_erased(conn, versions[ERASURES])
+        version = versions[ITEMS]
         if not force and self._info is not None and version == self._items_version:
             return
         info = _item_info(conn)
@@ -298,6 +304,23 @@ class StateCache:
             if any(info.get(item_id) != facts for item_id, facts in old.items()):
                 self._items += 1  # states built with the old facts are replayed
             self._info, self._items_version = info, version
+
+    def _forget_erased(self, conn: Connection, version: int) -> None:
+        """Nothing of a deleted student stays in memory: their states and answers are dropped."""
+        ids = list(self.entries)
+        present: set[str] = set()
+        for start in range(0, len(ids), 500):
+            present.update(
+                conn.execute(
+                    select(t.students.c.student_id).where(
+                        t.students.c.student_id.in_(ids[start : start + 500])
+                    )
+                ).scalars()
+            )
+        for sid in ids:
+            if sid not in present:
+                self.entries.pop(sid, None)
+        self._erasures = version
 
     def catch_up(self, conn: Connection, ids: list[str], night: date) -> None:
         self._refresh_items(conn)

@@ -5,6 +5,7 @@ Writers begin with `writing(engine)`: on SQLite that takes the database's one wr
 start (`BEGIN IMMEDIATE`), waiting up to the busy timeout, and if another writer still holds it
 (`database is locked`) waits again, a bounded number of times, before giving up; nothing of the
 transaction has run yet, so a retry repeats nothing. On PostgreSQL it is a plain transaction.
+No engine puts a statement's parameters into an error or a log line (hide_parameters).
 
 Migrations run once however many processes start at the same moment (several replicas, several
 uvicorn workers, `jianfu db upgrade` beside a starting service): `upgrade` takes a lock first, reads
@@ -44,7 +45,9 @@ log = logging.getLogger("jianfu.store")
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for `url`. SQLite: WAL, foreign keys, and a busy timeout of BUSY_TIMEOUT_SECONDS
-    unless `connect_args={"timeout": seconds}` gives another (a test's short wait)."""
+    unless `connect_args={"timeout": seconds}` gives another (a test's short wait). Its errors and logs
+    never carry a statement's parameters (students' ids, items, right or wrong): hide_parameters, always."""
+    kwargs["hide_parameters"] = True
     parsed = make_url(url)
     if parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)

@@ -15,7 +15,6 @@ key), the import is checked again from the start, once.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 import pickle
@@ -51,6 +50,7 @@ from models.schema import (
 )
 from service.store import tables as t
 from service.store.db import writing
+from service.store.erasure import Erasures, load_erasures
 from service.store.versions import ITEMS, bump
 
 CHUNK = 20_000
@@ -74,8 +74,8 @@ class ImportReport:
     counts: dict[str, Counts] = field(default_factory=lambda: defaultdict(Counts))
     files: list[tuple[Path, str]] = field(default_factory=list)
     committed: bool = False
-    erased_rows: int = 0  # rows of students erased on a guardian's request: left out, never stored
-    erased: frozenset[str] = frozenset()  # their hashed ids (see erased_hash)
+    erased_rows: int = 0  # rows of students erased on a guardian's request: left out, never read
+    erasures: Erasures = field(default_factory=Erasures)  # who they are (service.store.erasure)
     phase: str = "checking"  # then "writing" (the write transaction), then "done"
     rows_checked: int = 0
     rows_written: int = 0
@@ -160,14 +160,25 @@ def find_files(paths: Iterable[Path], problems: Problems, kind: str | None = Non
     return found
 
 
-def erased_hash(student_id: str) -> str:
-    """How an erased student is remembered: the sha256 of the pseudonymous id, nothing else."""
-    return hashlib.sha256(student_id.encode()).hexdigest()
+def _erased(report: ImportReport) -> Callable[[str], bool] | None:
+    """The rows to leave out, unread (models.files.validated_records), counted: those of students
+    erased on a guardian's request. Never an error, and their ids are named nowhere."""
+    if not report.erasures:
+        return None
+
+    def erased(student_id: str) -> bool:
+        if student_id in report.erasures:
+            report.erased_rows += 1
+            return True
+        return False
+
+    return erased
 
 
-def _erased(report: ImportReport, record: Any) -> bool:
-    student = getattr(record, "student_id", None)
-    return bool(report.erased) and student is not None and erased_hash(student) in report.erased
+def _settings_erasure_key() -> str:
+    from service.settings import get_settings
+
+    return get_settings().erasure_key()
 
 
 def load_known(conn: Connection, now: datetime | None = None) -> Known:
@@ -201,19 +212,22 @@ def import_files(
     bulk: bool = True,
     progress: Callable[[ImportReport], None] | None = None,
     spool_dir: Path | None = None,
+    erasure_key: str | None = None,
 ) -> ImportReport:
     """Validate and import; commit only if every row of every file is valid (and not dry_run).
 
     With bulk (the default), a clean attempts file is accepted and written whole-column
     (models.bulk); any file it does not accept is checked row by row, which names every problem.
     The rows to write wait in a temporary file in `spool_dir` (default: the system's).
+    Rows of students erased on a guardian's request are left out and counted (`erased_rows`);
+    erasure_key: the deployment's (default: the settings'), needed only once someone was erased.
     """
     for attempt in range(1, ATTEMPTS + 1):
         report = ImportReport(problems=Problems(limit=max_problems), progress=progress)
         report.files = find_files(paths, report.problems, kind)
         spool = _Spool(spool_dir)
         try:
-            _check(engine, report, spool, now=now, bulk=bulk)
+            _check(engine, report, spool, now=now, bulk=bulk, erasure_key=erasure_key)
             if report.problems or dry_run:
                 report.phase = "done"
                 report.tell()
@@ -229,11 +243,19 @@ def import_files(
     raise AssertionError("unreachable")
 
 
-def _check(engine: Engine, report: ImportReport, spool: _Spool, *, now: datetime | None, bulk: bool) -> None:
+def _check(
+    engine: Engine,
+    report: ImportReport,
+    spool: _Spool,
+    *,
+    now: datetime | None,
+    bulk: bool,
+    erasure_key: str | None,
+) -> None:
     """The first phase: every row validated and compared with the database; nothing written."""
     with engine.connect() as conn:
         known = load_known(conn, now)
-        report.erased = frozenset(conn.execute(select(t.erasures.c.student_hash)).scalars())
+        report.erasures = load_erasures(conn, erasure_key or _settings_erasure_key)
         for path, file_kind in report.files:
             if bulk and file_kind == "attempts" and _bulk_attempts(conn, path, known, report, spool):
                 continue
@@ -268,6 +290,7 @@ def _write_spooled(engine: Engine, report: ImportReport, spool: _Spool) -> None:
             items = report.counts.get("items")
             if items and (items.inserted or items.updated):  # every process's item snapshot is stale
                 bump(conn, ITEMS)
+            report.erasures.rekey(conn)  # unkeyed deletion records whose id came again
     except _Refused:
         return  # rolled back; the problems are in the report
     report.committed = True
@@ -284,7 +307,7 @@ def _import_file(
     chunk: list[Any] = []
     kps: list[tuple[int, KnowledgePoint]] = []
     checked_before = report.rows_checked
-    for row_no, record in validated_records(path, spec, known, problems):
+    for row_no, record in validated_records(path, spec, known, problems, leave_out=_erased(report)):
         report.rows_checked = checked_before + row_no - 1  # row 1 is the header
         key = spec.key_of(record)
         earlier = seen.get(key)
@@ -298,10 +321,7 @@ def _import_file(
                 )  # fmt: skip
             continue
         seen[key] = (row_no, _fingerprint(record))
-        known.remember(record)  # an erased student's rows still validate the rest, but stay out
-        if _erased(report, record):
-            report.erased_rows += 1
-            continue
+        known.remember(record)
         if isinstance(record, KnowledgePoint):
             kps.append((row_no, record))
         chunk.append((row_no, record))
@@ -546,12 +566,12 @@ def _store_new_attempts(conn: Connection, records: list[Attempt]) -> None:
 def _bulk_attempts(conn: Connection, path: Path, known: Known, report: ImportReport, spool: _Spool) -> bool:
     """Spool a clean attempts file whole-column; False (nothing spooled) if it needs row checks."""
     table = accept_attempts(path, known)
-    if report.erased and table is not None:
-        hashes = {erased_hash(s) for s in set(table.column("student_id").to_pylist())}
-        if hashes & report.erased:
-            return False  # the row path leaves the erased students' answers out
     if table is None or _any_stored(conn, table.column("event_id").to_pylist()):
         return False  # problems to name, or event ids seen before: the row path compares content
+    if report.erasures and any(
+        s in report.erasures for s in pc.unique(table.column("student_id")).to_pylist()
+    ):
+        return False  # the row path leaves the erased students' answers out
     report.rows_checked += table.num_rows
     if not report.problems:  # an earlier file failed: validate this one, write nothing
         spool.add("attempts", str(path), table, table.num_rows)

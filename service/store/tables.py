@@ -350,13 +350,17 @@ evening_reports = Table(
 )
 
 # A guardian's deletion request, carried out: only a keyed hash of the pseudonymous id stays, so a
-# later import cannot bring the student back and no export can name them.
+# later import cannot bring the student back and no export can name them. `scheme` says which hash:
+# "hmac-sha256" (keyed: JIANFU_ERASURE_SECRET), or "sha256" for records made before keys (re-keyed
+# when the id is seen again: service.store.erasure).
 erasures = Table(
     "erasures",
     metadata,
     Column("student_hash", String(64), primary_key=True),
     Column("erased_at", UTCDateTime, nullable=False),
     Column("requested_by", ID, nullable=False),
+    Column("scheme", String(16), nullable=False),
+    CheckConstraint("scheme IN ('sha256', 'hmac-sha256')", name="scheme"),
 )
 
 # What a process may keep in memory between requests, stamped by the database: each row's version

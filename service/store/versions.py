@@ -10,6 +10,8 @@ raises the version in the same transaction.
   the state cache checks each student's answer count against the database at every catch-up
   (service.planner.context.StateCache), so answers recorded by any process are seen, and a global
   counter raised by every answer batch would be one row every batch of the evening waits for.
+- ERASURES: raised by a guardian's deletion (service.store.erasure), so every process drops what it
+  keeps in memory of the deleted student (the state cache's answers), not only the one that erased.
 """
 
 from __future__ import annotations
@@ -19,12 +21,17 @@ from sqlalchemy import Connection, insert, select, update
 from service.store import tables as t
 
 ITEMS = "items"
+ERASURES = "erasures"
 
 
-def data_version(conn: Connection, name: str) -> int:
-    """The data's version now (0 if it was never raised)."""
-    found = conn.execute(select(t.data_versions.c.version).where(t.data_versions.c.name == name)).scalar()
-    return int(found or 0)
+def data_versions(conn: Connection, names: tuple[str, ...]) -> dict[str, int]:
+    """Several data's versions now, in one read (0 for one never raised)."""
+    found = dict(
+        conn.execute(
+            select(t.data_versions.c.name, t.data_versions.c.version).where(t.data_versions.c.name.in_(names))
+        ).all()
+    )
+    return {name: int(found.get(name) or 0) for name in names}
 
 
 def bump(conn: Connection, name: str) -> None:

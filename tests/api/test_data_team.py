@@ -1,22 +1,42 @@
 """The data team's routes through the API: a guardian's deletion (erasure) removes the student
-everywhere and later imports leave them out, exports are pseudonymised, a bad import names file, row
-and field and writes nothing, and the model's status and reload."""
+everywhere and later imports leave them out, and no log holds the student's id afterwards (SQLite
+and PostgreSQL); exports are pseudonymised, a bad import names file, row and field and writes
+nothing, and the model's status and reload."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import io
+import json
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 
+from service.store import attempts as attempts_store
 from service.store import tables as t
 from tests.api.conftest import PASSWORD, Caller, World, finished_import
 from tests.conftest import SAMPLES
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def any_world(request: pytest.FixtureRequest) -> World:
+    """The school and its app on SQLite, and again on a real PostgreSQL."""
+    return request.getfixturevalue("world" if request.param == "sqlite" else "postgres_world")
+
+
 def test_a_guardian_s_deletion_removes_the_student_everywhere_and_imports_leave_them_out(
-    world: World, data_team: Caller, teacher: Caller, anonymous: Caller, tmp_path: Path
+    any_world: World, tmp_path: Path
 ) -> None:
-    data = data_team
+    world = any_world
+    data, teacher = world.sign_in("data"), world.sign_in("t-math")
+    anonymous = Caller(world.client, {})
     gone = world.student
     assert teacher.delete(f"/v1/students/{gone}").status_code == 403
     r = data.delete(f"/v1/students/{gone}")
@@ -45,6 +65,11 @@ def test_a_guardian_s_deletion_removes_the_student_everywhere_and_imports_leave_
     job = finished_import(data, data.post("/v1/imports", files=files))
     assert job["state"] == "done", job
     assert job["result"]["committed"] and job["result"]["erased_rows_left_out"] == 1 + len(mine)
+    r = data.post("/v1/imports", files=files[1:])  # the answers alone: no "unknown student"
+    job = finished_import(data, r)
+    assert job["state"] == "done", job
+    assert job["result"]["committed"] and job["result"]["erased_rows_left_out"] == len(mine)
+    assert gone not in r.text and gone not in json.dumps(job)
     with world.engine.connect() as conn:
         assert (
             conn.execute(select(t.students.c.student_id).where(t.students.c.student_id == gone)).first()
@@ -53,6 +78,86 @@ def test_a_guardian_s_deletion_removes_the_student_everywhere_and_imports_leave_
         assert (
             conn.execute(select(t.attempts.c.event_id).where(t.attempts.c.student_id == gone)).first() is None
         )
+
+
+@pytest.fixture
+def captured_logs(any_world: World) -> Iterator[io.StringIO]:
+    """Every line the service's logging writes (the handler create_app installed, which also serves
+    uvicorn.error and sqlalchemy, even after MLflow's import took sqlalchemy.engine), with every statement SQLAlchemy runs logged (INFO: with its
+    parameters, unless the engine hides them)."""
+    handler = logging.getLogger("jianfu").handlers[0]
+    others = ("uvicorn.error", "sqlalchemy", "sqlalchemy.engine")
+    assert all(logging.getLogger(n).handlers == [handler] for n in others)
+    assert isinstance(handler, logging.StreamHandler)
+    lines = io.StringIO()
+    stream = handler.setStream(lines)
+    levels = {n: logging.getLogger(n).level for n in ("jianfu", "sqlalchemy.engine")}
+    logging.getLogger("jianfu").setLevel(logging.DEBUG)
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO)
+    try:
+        yield lines
+    finally:
+        handler.setStream(stream)
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
+def test_after_a_deletion_no_log_holds_the_student_s_id(
+    any_world: World, captured_logs: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Finding 7: error logs kept raw SQL parameters (student, item, right or wrong) that the deletion
+    never touches. A day's logs (answers, a write that fails with an IntegrityError, as the service
+    logs it and as uvicorn does, an import with a bad row, the deletion itself) are searched for the
+    student's id afterwards: it is nowhere; the deletion's own line holds only the keyed hash."""
+    world = any_world
+    gone = world.student
+    student, data = world.sign_in("s-1"), world.sign_in("data")
+    answer = {"item_id": "math-g5-01-001", "night": "2026-11-10", "submitted_at": "2026-11-10T19:42:00+08:00"}
+    r = student.post(f"/v1/students/{gone}/attempts", json={"attempts": [
+        {"event_id": "log-1", "correct": True, "seconds": 60, **answer},
+        {"event_id": "log-2", "correct": False, "seconds": 90, **answer}]})  # fmt: skip
+    assert r.status_code == 200, r.text
+
+    raised: list[IntegrityError] = []
+
+    def failing_write(conn, student_id, grade, new):  # type: ignore[no-untyped-def]
+        report = {"student_id": student_id, "night": new[0].night, "minutes": 30.0, "reported_by": "p-1",
+                  "reported_at": datetime.now(UTC)}  # fmt: skip
+        try:
+            conn.execute(insert(t.evening_reports), [report, report])  # the same key twice
+        except IntegrityError as exc:
+            raised.append(exc)
+            raise
+
+    monkeypatch.setattr(attempts_store, "_error_book", failing_write)
+    answering = Caller(TestClient(world.client.app, raise_server_exceptions=False), student.headers)
+    r = answering.post(f"/v1/students/{gone}/attempts", json={"attempts": [
+        {"event_id": "log-3", "correct": False, "seconds": 75, **answer}]})  # fmt: skip
+    assert r.status_code == 500
+    assert raised
+    logging.getLogger("uvicorn.error").error("Exception in ASGI application\n", exc_info=raised[-1])
+    monkeypatch.undo()
+
+    bad = ("event_id,student_id,item_id,night,submitted_at,correct,seconds,score,source\n"
+           f"log-4,{gone},math-g5-01-001,2026-11-10,2026-11-10T19:50:00+08:00,maybe,60,,app\n")  # fmt: skip
+    job = finished_import(
+        data, data.post("/v1/imports", files=[("files", ("attempts.csv", bad.encode(), "text/csv"))])
+    )
+    assert job["state"] == "failed" and job["problems"], job
+
+    r = data.delete(f"/v1/students/{gone}")
+    assert r.status_code == 200, r.text
+
+    text = captured_logs.getvalue()
+    records = [json.loads(line) for line in text.splitlines()]
+    assert "IntegrityError" in text and "[SQL parameters hidden due to hide_parameters=True]" in text
+    assert any(r.get("logger") == "uvicorn.error" and "error" in r for r in records)
+    assert gone not in text
+    key = world.client.app.state.services.settings.erasure_key()  # type: ignore[attr-defined]
+    erased = [r for r in records if r["message"] == "student erased"]
+    assert [r["student_hash"] for r in erased] == [
+        hmac.new(key.encode(), gone.encode(), hashlib.sha256).hexdigest()
+    ]
 
 
 def test_a_bad_import_names_file_row_and_field_and_writes_nothing(

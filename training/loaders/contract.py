@@ -3,11 +3,13 @@
 Files are read and validated by the same code as `jianfu data import` (models.schema), so a log the
 service would refuse is refused here too, with the same file:row:column messages. The folder's
 `ground_truth/` (synthetic schools only) is never read: models must not see the truth they are
-measured against.
+measured against. Students deleted on a guardian's request are left out unread (`leave_out`, which
+the caller builds from the service's deletion records: training does not read the database).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,11 +28,23 @@ class SchoolData:
     log: AnswerLog  # attempts, by student and time
     error_book: list[Any]  # ErrorBookEntry records
     students: dict[str, str]  # student -> class
+    left_out: int = 0  # rows of deleted students, not read
 
 
-def load(folder: Path, now: datetime | None = None) -> SchoolData:
-    """Read and validate the contract files of `folder`; DataError lists every problem."""
+def load(
+    folder: Path, now: datetime | None = None, leave_out: Callable[[str], bool] | None = None
+) -> SchoolData:
+    """Read and validate the contract files of `folder`; DataError lists every problem.
+    leave_out: students deleted on a guardian's request; every row of theirs is passed over."""
     problems = Problems(limit=50)
+    left_out = 0
+
+    def erased(student_id: str) -> bool:
+        nonlocal left_out
+        gone = leave_out is not None and leave_out(student_id)
+        left_out += gone
+        return gone
+
     known = Known(now=now or datetime.now(UTC))
     records: dict[str, list[Any]] = {}
     for kind in (*NEEDED[:5], "teaching_progress", "calendar", "attempts", "error_book"):
@@ -41,7 +55,9 @@ def load(folder: Path, now: datetime | None = None) -> SchoolData:
             continue
         spec = spec_for(kind)
         found = records.setdefault(kind, [])
-        for _, record in validated_records(path, spec, known, problems):
+        for _, record in validated_records(
+            path, spec, known, problems, leave_out=None if leave_out is None else erased
+        ):
             known.remember(record)
             found.append(record)
     if problems:
@@ -67,4 +83,4 @@ def load(folder: Path, now: datetime | None = None) -> SchoolData:
         info,
     )
     students = {s.student_id: s.class_id for s in records["students"]}
-    return SchoolData(log, records.get("error_book", []), students)
+    return SchoolData(log, records.get("error_book", []), students, left_out)

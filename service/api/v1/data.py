@@ -75,7 +75,13 @@ async def imports(
         raise
     started = await run_in_threadpool(
         lambda: data_team.run_import(
-            jobs=svc.jobs, db=svc.engine, job=job, paths=paths, dry_run=dry_run, on_commit=svc.forget_states
+            jobs=svc.jobs,
+            db=svc.engine,
+            job=job,
+            paths=paths,
+            erasure_key=svc.settings.erasure_key(),
+            dry_run=dry_run,
+            on_commit=svc.forget_states,
         )
     )
     response.headers["Location"] = f"/v1/imports/{job.job_id}"
@@ -134,8 +140,8 @@ def export(
     summary="Delete a student's data on a guardian's request; the answer says what was removed",
 )
 def erase(student_id: str, who: DataTeam, svc: ServicesDep) -> Erased:
-    result = data_team.erase(db=svc.engine, student_id=student_id, requested_by=who.user_id,
-                             now=datetime.now(UTC))  # fmt: skip
+    result = data_team.erase(db=svc.engine, student_id=student_id, erasure_key=svc.settings.erasure_key(),
+                             requested_by=who.user_id, now=datetime.now(UTC))  # fmt: skip
     svc.forget_states()
     svc.principals.forget()  # the student's own account stops working at once, not in a few seconds
     return result
