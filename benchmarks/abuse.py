@@ -43,6 +43,7 @@ BIG_BODY_MB = 60
 IMPORT_ROWS = 1_000_000
 PASSWORD = "bench-password"
 STUDENTS = 8  # students posting answers during the run
+EXTRA_ENV = dict(e.split("=", 1) for e in os.environ.get("ABUSE_EXTRA_ENV", "").split() if e)
 
 
 def _rss_mb(pid: int) -> float:
@@ -427,6 +428,7 @@ def _backend(
             "JIANFU_POLICY_DIR": str(SAMPLES / "policies"),
             "JIANFU_LOG_JSON": "true",
             "JIANFU_MODEL_POLL_SECONDS": "3600",
+            **EXTRA_ENV,
         }
         port = _port()
         server = _serve("service.app:create_app", port, env, tmp / f"service-{backend}.log", factory=True)
