@@ -50,7 +50,7 @@ engine = make_engine(sys.argv[2])
 upgrade(engine)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 try:
-    import_paths(db=engine, paths=[Path(sys.argv[1])], dry_run=True)
+    import_paths(db=engine, paths=[Path(sys.argv[1])], erasure_key="test-key", dry_run=True)
     refused = None
 except DomainError as exc:
     refused = exc.extra["problems"]
