@@ -8,6 +8,7 @@ per process and swapped when a new champion appears). Tests hand in their own en
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -33,50 +34,13 @@ from service.api.v1 import school as school_routes
 from service.api.v1 import student as student_routes
 from service.api.v1 import teacher as teacher_routes
 from service.jobs import JobRunner
-from service.logs import safe_traceback
+from service.logs import configure_logging
 from service.policy.policy import PolicyBook
 from service.runtime import Models, Services
 from service.settings import Settings, get_settings
 
 log = logging.getLogger("jianfu.api")
-
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message and any structured extras."""
-
-    RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
-
-    def format(self, record: logging.LogRecord) -> str:
-        body: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        body.update({k: v for k, v in record.__dict__.items() if k not in self.RESERVED})
-        if record.exc_info:
-            body["error"] = self.formatException(record.exc_info)
-        return json.dumps(body, ensure_ascii=False, default=str)
-
-    def formatException(self, ei: Any) -> str:
-        """Kind and frames, never the message: it may hold row values (service.logs)."""
-        return safe_traceback(ei[1]) if ei[1] is not None else ""
-
-
-def configure_logging(level: str = "INFO") -> None:
-    """JSON lines on stderr for the service's own logs, and for what the server (uvicorn.error: an
-    exception it caught) and SQLAlchemy (pool errors; statements if someone turns them on) log,
-    which would otherwise reach stderr as plain text, exception messages and all."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger("jianfu")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
-    for name in ("uvicorn.error", "sqlalchemy", "sqlalchemy.engine"):  # MLflow's import takes the last
-        other = logging.getLogger(name)
-        other.handlers[:] = [handler]
-        other.propagate = False
+PLANNING_WARM_SECONDS = 120.0  # at start: the planning worker processes load the model
 
 
 def create_app(
@@ -107,9 +71,12 @@ def create_app(
                 configure_logging(settings.log_level)  # again: importing MLflow gave it sqlalchemy.engine
         jobs = JobRunner(db, settings.data_dir / "jobs")
         jobs.start()  # jobs a killed process left behind: interrupted, their uploads removed
-        app.state.services = Services(
-            settings, db, PolicyBook(settings.policy_dir), holder, settings.signing_key(), job_runner=jobs
-        )
+        app.state.services = services = Services(
+            settings, db, PolicyBook(settings.policy_dir), holder, settings.signing_key(), job_runner=jobs,
+            planning_in_processes=models is None,  # the registry's model: worker processes load it too
+        )  # fmt: skip
+        if services.planning.in_processes and holder.ready:
+            await asyncio.to_thread(services.planning.warm, PLANNING_WARM_SECONDS)
         try:
             yield
         finally:
@@ -319,15 +286,7 @@ class Observe:
 def _registry_models(settings: Settings) -> Models:
     from service.serving import ModelHolder
 
-    holder = ModelHolder(
-        settings.resolved_tracking_uri(),
-        alias=settings.model_alias,
-        cache_dir=settings.forest_cache(),
-        threads=settings.model_threads,
-        attempts=settings.model_attempts,
-        timeout_seconds=settings.model_timeout_seconds,
-        poll_seconds=settings.model_poll_seconds,
-    )
+    holder = ModelHolder.of(settings)
     holder.start()
     holder.start_background()
     return holder

@@ -22,6 +22,18 @@ class DomainError(Exception):
         self.zh = zh or en
         self.extra = extra
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as it is (a planning worker process raises it; the serving process answers it),
+        whatever its subclass's constructor takes."""
+        return _rebuilt, (type(self), self.args, self.__dict__)
+
+
+def _rebuilt(kind: type[DomainError], args: tuple[Any, ...], state: dict[str, Any]) -> DomainError:
+    error = kind.__new__(kind)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class NotFound(DomainError):
     """No such object among those the caller may see (its existence is not confirmed)."""

@@ -12,7 +12,10 @@ name, and the constraint, table and column. An operating-system error keeps its 
 
 from __future__ import annotations
 
+import json
+import logging
 import traceback
+from typing import Any
 
 from sqlalchemy.exc import StatementError
 
@@ -71,3 +74,41 @@ def describe(error: BaseException) -> str:
             if isinstance(value, str) and value:
                 facts.append(f"{label}={value}")
     return f"{name}: {' '.join(facts) or '(message withheld: it may hold row values)'}"
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message and any structured extras."""
+
+    RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        body: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        body.update({k: v for k, v in record.__dict__.items() if k not in self.RESERVED})
+        if record.exc_info:
+            body["error"] = self.formatException(record.exc_info)
+        return json.dumps(body, ensure_ascii=False, default=str)
+
+    def formatException(self, ei: Any) -> str:
+        """Kind and frames, never the message: it may hold row values (service.logs)."""
+        return safe_traceback(ei[1]) if ei[1] is not None else ""
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """JSON lines on stderr for the service's own logs, and for what the server (uvicorn.error: an
+    exception it caught) and SQLAlchemy (pool errors; statements if someone turns them on) log,
+    which would otherwise reach stderr as plain text, exception messages and all."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger("jianfu")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+    for name in ("uvicorn.error", "sqlalchemy", "sqlalchemy.engine"):  # MLflow's import takes the last
+        other = logging.getLogger(name)
+        other.handlers[:] = [handler]
+        other.propagate = False

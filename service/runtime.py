@@ -51,15 +51,19 @@ class Services:
     principals: PrincipalCache = field(default_factory=PrincipalCache)
     lock: threading.Lock = field(default_factory=threading.Lock)
     job_runner: JobRunner | None = None  # started and stopped with the app (service.app)
+    planning_in_processes: bool = False  # the models come from the registry: worker processes can load them
     planning: PlanningPool = field(init=False)
     sign_ins: SignInPool = field(init=False)  # sign-ins' own threads (service.auth.SignInPool)
     throttle: Throttle = field(init=False)  # the back-off after failed sign-ins
 
     def __post_init__(self) -> None:
         s = self.settings
+        processes = s.planning_processes and self.planning_in_processes
         self.planning = PlanningPool(
-            workers=s.planning_workers or cores(), per_account=s.planning_per_account, queue=s.planning_queue
-        )
+            workers=s.planning_workers or max(1, cores() // max(1, s.workers)), per_account=s.planning_per_account,
+            queue=s.planning_queue, tools=self.tools, processes=s if processes else None,
+            version=self.model_version if processes else None,
+        )  # fmt: skip
         self.sign_ins = SignInPool(s.sign_in_threads, s.sign_in_queue)
         self.throttle = Throttle.of(s)
 
@@ -87,6 +91,14 @@ class Services:
                 self.caches[version] = StateCache(served.bundle.priors)
             states = self.caches[version]
         return ModelInUse(version, served.bundle, states)
+
+    def tools(self) -> dict[str, Any]:
+        """What a planning function takes besides its own arguments (service.pool, threads)."""
+        return {"db": self.engine, "model": self.model(), "book": self.book}
+
+    def model_version(self) -> str:
+        """The version planning uses now (worker processes load it); ModelUnavailable if none yet."""
+        return self.model().version
 
     def forget_states(self) -> None:
         """Items or answers changed under the states (an import, an erasure): rebuild them from the database."""

@@ -30,7 +30,7 @@ import numpy as np
 from models.bundle import Bundle
 from models.features import FEATURE_NAMES, TIME_FEATURES
 from models.registry import MODEL_NAME, RegistryError, champion_version, load_version
-from service.settings import get_settings
+from service.settings import Settings, get_settings
 
 log = logging.getLogger("jianfu.serving")
 T = TypeVar("T")
@@ -176,6 +176,19 @@ class ModelHolder:
         self.last_outcome: str | None = None
         self.lightgbm_threads_capped: bool | None = None
 
+    @classmethod
+    def of(cls, settings: Settings) -> ModelHolder:
+        """The holder of the registry's model as the settings say (not started)."""
+        return cls(
+            settings.resolved_tracking_uri(),
+            alias=settings.model_alias,
+            cache_dir=settings.forest_cache(),
+            threads=settings.model_threads,
+            attempts=settings.model_attempts,
+            timeout_seconds=settings.model_timeout_seconds,
+            poll_seconds=settings.model_poll_seconds,
+        )
+
     # -- reading ---------------------------------------------------------------------------------
 
     def current(self) -> Served | None:
@@ -264,6 +277,14 @@ class ModelHolder:
         self._refused.pop(version, None)
         self.last_error = None
         return f"swapped {served.version} -> {version}" if served else f"loaded {version}"
+
+    def load(self, version: str) -> Served:
+        """One given version, loaded, compiled and checked as the champion is (a planning worker
+        process loads the version its serving process names); raises RegistryError or ValueError."""
+        bound_mlflow_http(self.timeout_seconds)
+        if self.lightgbm_threads_capped is None:
+            self.lightgbm_threads_capped = limit_lightgbm_threads(self.threads)
+        return self._prepare(version, f"the model registry at {_shown(self.tracking_uri)}")
 
     def _prepare(self, version: str, where: str) -> Served:
         """Load (bounded, retried), compile and check one version; raises RegistryError or

@@ -56,10 +56,15 @@ class Settings(BaseSettings):
     model_timeout_seconds: float = 10.0
     model_attempts: int = 3
     # Planning and model work (a class's plan, a check or edit of a set, mastery levels) runs in a
-    # pool of its own (service.pool): this many at once (0: one per core this process may use), at
-    # most planning_per_account of one account's in flight, at most planning_queue more waiting for
-    # a thread; past either limit a request is refused at once (429, Retry-After).
+    # pool of its own (service.pool): this many at once (0: the cores this process may use, shared
+    # among the web server's workers), at most planning_per_account of one account's in flight, at
+    # most planning_queue more waiting for a worker; past either limit a request is refused at once
+    # (429, Retry-After). With planning_processes the work runs in worker processes of its own, at
+    # a lower CPU priority, so that it never slows the cheap routes (a student's tonight, sign-in);
+    # each holds the model and its students' states (about 200 MB). Off: threads of the serving
+    # process (also when a model is handed to the app, as the tests do).
     planning_workers: int = 0
+    planning_processes: bool = True
     planning_per_account: int = 2
     planning_queue: int = 8
     # The school policy files (region and school TOML) that schools' `policy` column names.

@@ -117,9 +117,12 @@ def test_a_csv_file_over_the_file_limit_is_refused_unread(tmp_path: Path, monkey
     assert "the file's data is too large" in problems.shown[0].en and problems.shown[0].file == str(path)
 
 
-def test_the_school_and_registry_databases_are_made_owner_only(tmp_path: Path) -> None:
+def test_the_school_and_registry_databases_are_made_owner_only(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Finding 8: jianfu.db and mlflow.db were created 0644. `jianfu run` makes the database with
     make_engine + upgrade and the registry at settings.resolved_tracking_uri()."""
+    monkeypatch.delenv(
+        "MLFLOW_TRACKING_URI", raising=False
+    )  # MLflow sets it in-process when a test uses a registry
     from mlflow import MlflowClient
 
     from service.settings import Settings

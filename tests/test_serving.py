@@ -5,14 +5,18 @@ picks up a new champion and stops when told."""
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import math
+import os
 import shutil
+import signal
 import socket
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -280,3 +284,79 @@ def test_the_background_check_picks_up_a_new_champion_and_stops(store: dict[str,
     checked = holder.last_check
     time.sleep(0.6)  # three poll intervals
     assert holder.last_check == checked
+
+
+# --- planning in worker processes (service.pool, processes mode) --------------------------------
+
+
+def _who_runs(**tools: Any) -> tuple[int, int, str]:
+    """In a planning worker: its pid, its CPU priority and the model version it was handed."""
+    return os.getpid(), os.getpriority(os.PRIO_PROCESS, 0), tools["model"].version
+
+
+def test_planning_in_worker_processes_loads_the_named_version_and_keeps_serving_after_a_crash(
+    store: dict[str, Any], samples_sqlite: str, tmp_path: Path
+) -> None:
+    """The service's planning runs in spawned worker processes at a lower priority (so that a
+    teacher's planning never holds the serving process's interpreter): each loads the version the
+    serving process names, answers what threads would (the same mastery levels), a refusal comes
+    back as the domain's own error (kind and Chinese reason), and a killed worker costs the work it
+    held (503) while the pool goes on with new ones."""
+    from service import plans
+    from service.errors import DomainError, ModelUnavailable
+    from service.planner.context import StateCache
+    from service.plans import ModelInUse
+    from service.policy.policy import PolicyBook
+    from service.pool import PlanningPool
+    from service.settings import Settings
+    from service.store.db import make_engine
+
+    shutil.copy(Path(samples_sqlite.removeprefix("sqlite:///")), tmp_path / "school.db")
+    url = f"sqlite:///{tmp_path / 'school.db'}"
+    settings = Settings(
+        database_url=url, mlflow_tracking_uri=store["uri"], data_dir=tmp_path / "var", log_json=False,
+        policy_dir=SAMPLES / "policies", jwt_secret="k" * 40, erasure_secret="e" * 40,
+    )  # fmt: skip
+    serving = {"version": "2"}
+    pool = PlanningPool(
+        workers=1, per_account=2, queue=2, processes=settings, version=lambda: serving["version"]
+    )
+    night = date(2026, 11, 10)
+    asked = {"class_id": "east-5-1", "subject": "math", "night": night}
+    try:
+        assert pool.warm(timeout=120)
+        pid, priority, version = asyncio.run(pool.run("t", _who_runs))
+        assert pid != os.getpid() and version == "2"
+        assert priority >= min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10) or priority == 19
+        far = asyncio.run(pool.run("t", plans.class_mastery, **asked))
+
+        bundle = load_version(store["uri"], "2")
+        assert bundle is not None
+        here = plans.class_mastery(
+            db=make_engine(url), model=ModelInUse("2", bundle, StateCache(bundle.priors)),
+            book=PolicyBook(SAMPLES / "policies"), **asked,
+        )  # fmt: skip
+        assert far == here and len(far.levels) > 10
+
+        serving["version"] = "1"  # the serving process moved on: the worker loads that version next
+        assert asyncio.run(pool.run("t", _who_runs))[2] == "1"
+
+        with pytest.raises(DomainError) as refused:
+            asyncio.run(pool.run("t", plans.class_mastery, **(asked | {"class_id": "no-such-class"})))
+        assert type(refused.value) is not DomainError and refused.value.zh and refused.value.kind
+
+        os.kill(pid, signal.SIGKILL)
+        outcomes: list[str] = []
+        for _ in range(3):  # the work in flight or the next submission finds the pool broken: 503
+            try:
+                asyncio.run(pool.run("t", _who_runs))
+                outcomes.append("served")
+                break
+            except ModelUnavailable as exc:
+                assert "排题进程" in exc.zh
+                outcomes.append("503")
+                time.sleep(0.5)
+        assert outcomes[-1] == "served" and len(outcomes) <= 2, outcomes
+        assert asyncio.run(pool.run("t", _who_runs))[0] != pid  # a new worker
+    finally:
+        pool.close()

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Request
@@ -142,12 +142,14 @@ def _try(request: Request, call: Callable[[], T]) -> T | HTMLResponse:
         return _render(request, "error.html", status=422, problem=wrong, violations=[])
 
 
-async def _planning(request: Request, who: Principal, call: Callable[[], T]) -> T | HTMLResponse:
-    """`_try` in the planning pool (a plan, an edit, mastery levels: the API's pool, the API's
-    limits): past the account's or the pool's share, a 429 page at once."""
+async def _planning(
+    request: Request, who: Principal, fn: Callable[..., T], /, **kwargs: Any
+) -> T | HTMLResponse:
+    """A planning function in the planning pool (a plan, mastery levels: the API's pool, the API's
+    limits); a refusal becomes an error page, past the account's or the pool's share a 429 page at once."""
     try:
-        return await _services(request).planning.run(who.user_id, _try, request, call)
-    except Busy as exc:
+        return await _services(request).planning.run(who.user_id, fn, **kwargs)
+    except DomainError as exc:
         return _refused(request, exc)
 
 
@@ -253,22 +255,32 @@ async def teacher_page(request: Request, class_id: str = "", subject: str = "", 
     who = await run_in_threadpool(signed_in, svc, request)
     choices = sorted((c, s) for c, subjects in who.classes.items() for s in subjects if s)
 
-    def load() -> dict[str, Any]:
+    def load() -> tuple[dict[str, Any], ClassSets | None]:
         access.require(who, "teacher")
         chosen, chosen_subject = (class_id, subject) if class_id else (choices[0] if choices else ("", ""))
         on = _on(night)
         found: dict[str, Any] = {"class_id": chosen, "subject": chosen_subject, "night": on, "points": [],
                                  "sets": None}  # fmt: skip
-        if chosen and chosen_subject:
-            klass = access.see_class(svc.engine, who, chosen, subject=chosen_subject)
-            found["points"] = plans.class_points(db=svc.engine, class_id=chosen, grade=klass.grade,
-                                                 subject=chosen_subject, night=on)  # fmt: skip
-            found["sets"] = _class_sets(svc, chosen, chosen_subject, on)
-        return found
+        if not (chosen and chosen_subject):
+            return found, None
+        klass = access.see_class(svc.engine, who, chosen, subject=chosen_subject)
+        found["points"] = plans.class_points(db=svc.engine, class_id=chosen, grade=klass.grade,
+                                             subject=chosen_subject, night=on)  # fmt: skip
+        return found, _class_sets(svc, chosen, chosen_subject, on)
 
-    found = await _planning(request, who, load)  # the class's mastery levels: model work
-    if isinstance(found, HTMLResponse):
-        return found
+    loaded = await run_in_threadpool(_try, request, load)
+    if isinstance(loaded, HTMLResponse):
+        return loaded
+    found, sets = loaded
+    if sets is not None:
+        levels: dict[str, dict[str, str]] = {}
+        if sets.plans.plans:  # the class's mastery levels: model work, in the planning pool
+            mastery = await _planning(request, who, plans.class_mastery, class_id=found["class_id"],
+                                      subject=found["subject"], night=found["night"])  # fmt: skip
+            if isinstance(mastery, HTMLResponse):
+                return mastery
+            levels = {s.student_id: s.levels for s in mastery.levels}
+        found["sets"] = sets.rows(levels)
     return _render(request, "teacher.html", who=who, choices=choices,
                    **found)  # fmt: skip
 
@@ -284,38 +296,52 @@ async def teacher_plan(
 ) -> Response:
     svc, who = await run_in_threadpool(_posted, request, csrf)
 
-    def plan() -> None:
-        on = _on(night)
-        asked = PlanRequest(subject=subject, night=on, focus_kps=kps)  # refused before anything is written
+    def ready() -> PlanRequest:
+        # refused before anything is written
+        asked = PlanRequest(subject=subject, night=_on(night), focus_kps=kps)
         access.require(who, "teacher")
         klass = access.see_class(svc.engine, who, class_id, subject=asked.subject)
         if kps:  # what was taught today opens those points for tonight (C1/C2 check them)
             plans.record_progress(db=svc.engine, class_id=class_id, grade=klass.grade, subject=asked.subject,
-                                  points={kp: on for kp in asked.focus_kps})  # fmt: skip
-        plans.plan_class(
-            db=svc.engine, model=svc.model(), book=svc.book, class_id=class_id, subject=asked.subject,
-            night=on, focus_kps=asked.focus_kps, teacher_id=who.user_id, now=datetime.now(UTC),
-        )  # fmt: skip
+                                  points={kp: asked.night for kp in asked.focus_kps})  # fmt: skip
+        return asked
 
-    done = await _planning(request, who, plan)
+    asked = await run_in_threadpool(_try, request, ready)
+    if isinstance(asked, HTMLResponse):
+        return asked
+    done = await _planning(
+        request, who, plans.plan_class, class_id=class_id, subject=asked.subject, night=asked.night,
+        focus_kps=asked.focus_kps, teacher_id=who.user_id, now=datetime.now(UTC),
+    )  # fmt: skip
     if isinstance(done, HTMLResponse):
         return done
     return RedirectResponse(f"/teacher?class_id={class_id}&subject={subject}&night={night}", status_code=303)
 
 
-def _class_sets(svc: Services, class_id: str, subject: str, night: date) -> dict[str, Any]:
-    """One row per student: the set (basic and extension), minutes, reasons, mastery levels of its
-    points, and the whole evening across subjects against the cap."""
-    sets = plans.class_sets(db=svc.engine, class_id=class_id, subject=subject, night=night)
+class ClassSets(NamedTuple):
+    """A class's sets for a subject and night and the students' evenings (read on the shared
+    threads); with the mastery levels (model work, in the planning pool) they become the page's rows."""
+
+    plans: Any  # service.plans.ClassSets
+    evening: dict[str, Any]
+
+    def rows(self, levels: dict[str, dict[str, str]]) -> dict[str, Any]:
+        return _class_rows(self.plans, self.evening, levels)
+
+
+def _class_sets(svc: Services, class_id: str, subject: str, night: date) -> ClassSets:
     evening = {
         s.student_id: s
         for s in evenings.class_evening(db=svc.engine, book=svc.book, class_id=class_id, night=night).students
     }
-    levels: dict[str, dict[str, str]] = {}
-    if sets.plans:
-        mastery = plans.class_mastery(db=svc.engine, model=svc.model(), book=svc.book, class_id=class_id,
-                                      subject=subject, night=night)  # fmt: skip
-        levels = {s.student_id: s.levels for s in mastery.levels}
+    return ClassSets(
+        plans.class_sets(db=svc.engine, class_id=class_id, subject=subject, night=night), evening
+    )
+
+
+def _class_rows(sets: Any, evening: dict[str, Any], levels: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """One row per student: the set (basic and extension), minutes, reasons, mastery levels of its
+    points, and the whole evening across subjects against the cap."""
     rows = []
     plan_of = {p.student_id: p for p in sets.plans}
     for s in sets.students:
@@ -382,31 +408,32 @@ async def edit_save(request: Request, plan_id: str) -> Response:
     form = await request.form()
     svc, who = await run_in_threadpool(_posted, request, str(form.get("csrf", "")))
 
-    def save() -> Response:  # re-timed by the model and re-verified: in the planning pool
-        found = _try(request, lambda: _plan_for_edit(svc, who, plan_id))
-        if isinstance(found, HTMLResponse):
-            return found
-        keep = set(form.getlist("keep"))
-        lines = [{"item_id": i.item_id, "tier": str(form.get(f"tier-{i.item_id}", i.tier))}
-                 for i in found["items"] if i.item_id in keep]  # fmt: skip
-        added = str(form.get("add", ""))
-        lines += [{"item_id": x.strip(), "tier": "basic"} for x in added.split() if x.strip()]
-        try:
-            body = EditRequest.model_validate({"items": lines})
-            plans.edit_plan(db=svc.engine, model=svc.model(), book=svc.book, plan_id=plan_id, items=body.items,
-                            teacher_id=who.user_id, now=datetime.now(UTC))  # fmt: skip
-        except DomainError as exc:
-            status, text, violations = _refusal(_lang(request), exc)
-            return _render(request, "edit.html", status=status, who=who, problem=text, violations=violations,
-                           added=added, **_plan_for_edit(svc, who, plan_id))  # fmt: skip
-        except ValueError as exc:  # the form itself is wrong (no items, an id too long)
-            return _render(request, "edit.html", status=422, who=who, problem=str(exc), violations=[],
-                           added=added, **found)  # fmt: skip
-        p = found["plan"]
-        return RedirectResponse(f"/teacher?class_id={p.class_id}&subject={p.subject}&night={p.night}&done=saved",
-                                status_code=303)  # fmt: skip
-
-    return await _planning(request, who, save)
+    found = await run_in_threadpool(_try, request, lambda: _plan_for_edit(svc, who, plan_id))
+    if isinstance(found, HTMLResponse):
+        return found
+    keep = set(form.getlist("keep"))
+    lines = [{"item_id": i.item_id, "tier": str(form.get(f"tier-{i.item_id}", i.tier))}
+             for i in found["items"] if i.item_id in keep]  # fmt: skip
+    added = str(form.get("add", ""))
+    lines += [{"item_id": x.strip(), "tier": "basic"} for x in added.split() if x.strip()]
+    try:
+        body = EditRequest.model_validate({"items": lines})
+    except ValueError as exc:  # the form itself is wrong (no items, an id too long)
+        return _render(request, "edit.html", status=422, who=who, problem=str(exc), violations=[],
+                       added=added, **found)  # fmt: skip
+    try:  # re-timed by the model and re-verified: in the planning pool
+        await svc.planning.run(who.user_id, plans.edit_plan, plan_id=plan_id, items=body.items,
+                               teacher_id=who.user_id, now=datetime.now(UTC))  # fmt: skip
+    except Busy as exc:
+        return _refused(request, exc)
+    except DomainError as exc:
+        status, text, violations = _refusal(_lang(request), exc)
+        again = await run_in_threadpool(_plan_for_edit, svc, who, plan_id)
+        return _render(request, "edit.html", status=status, who=who, problem=text, violations=violations,
+                       added=added, **again)  # fmt: skip
+    p = found["plan"]
+    return RedirectResponse(f"/teacher?class_id={p.class_id}&subject={p.subject}&night={p.night}&done=saved",
+                            status_code=303)  # fmt: skip
 
 
 # --- worksheets ---------------------------------------------------------------------------------

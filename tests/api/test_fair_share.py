@@ -98,6 +98,8 @@ def _refused_at_once(r: httpx.Response, gate: Gate) -> None:
 def test_planning_past_an_account_s_or_the_pool_s_share_is_refused_at_once(world: World, gate: Gate) -> None:
     create_user(world.engine, "t-math-2", PASSWORD, "teacher", scopes=[("class", "east-5-1", "math")])
     mine, head, colleague = world.sign_in("t-math"), world.sign_in("h-1"), world.sign_in("t-math-2")
+    planned = mine.post("/v1/classes/east-5-1/plans", json={"subject": "math", "night": str(NIGHT)})
+    assert planned.status_code == 200, planned.text[:300]  # drafts: the planning page shows mastery levels
     body = _check(world)
     with ThreadPoolExecutor(8) as threads:
         running = [threads.submit(mine.post, "/v1/checks", json=body) for _ in range(2)]
@@ -107,7 +109,9 @@ def test_planning_past_an_account_s_or_the_pool_s_share_is_refused_at_once(world
         _refused_at_once(mastery, gate)
         assert "account" in mastery.json()["detail"]
         session = {"Cookie": "jianfu_session=" + mine.headers["Authorization"].removeprefix("Bearer ")}
-        page = world.client.get("/teacher", headers=session)  # the page's mastery levels: the same pool
+        page = world.client.get(  # the page's mastery levels of tonight's drafts: the same pool
+            "/teacher", params={"class_id": "east-5-1", "subject": "math", "night": str(NIGHT)}, headers=session
+        )
         assert page.status_code == 429 and gate.closed and int(page.headers["retry-after"]) >= 1
 
         # (b) two more accounts: two requests wait in the queue (2 places), the third finds it full

@@ -4,7 +4,8 @@ levels (levels, never ranks: R5). Each route: its permission, one call to servic
 
 Planning and model work (plan, check, edit, mastery) runs in the planning pool (service.pool), not
 on the threads every route shares: `await svc.planning.run(account, function, ...)` answers 429 at
-once when the account or the pool already has its share."""
+once when the account or the pool already has its share; the pool hands the function the database,
+the model and the policy book (in a worker process: its own)."""
 
 from __future__ import annotations
 
@@ -48,9 +49,9 @@ router = APIRouter(tags=["teacher"])
 )
 async def plan(class_id: str, body: PlanBody, scope: PlansFor, svc: ServicesDep) -> ClassPlanOut:
     return await svc.planning.run(
-        scope.who.user_id, plans.plan_class, db=svc.engine, model=svc.model(), book=svc.book,
-        class_id=class_id, subject=body.subject, night=body.night, focus_kps=body.focus_kps,
-        teacher_id=scope.who.user_id, now=datetime.now(UTC), share_minutes=body.share_minutes,
+        scope.who.user_id, plans.plan_class, class_id=class_id, subject=body.subject, night=body.night,
+        focus_kps=body.focus_kps, teacher_id=scope.who.user_id, now=datetime.now(UTC),
+        share_minutes=body.share_minutes,
     )  # fmt: skip
 
 
@@ -84,9 +85,8 @@ def publish_class(class_id: str, body: PublishBody, scope: PublishesFor, svc: Se
 )
 async def check(body: CheckBody, scope: CheckerOfStudent, svc: ServicesDep) -> CheckResult:
     return await svc.planning.run(
-        scope.who.user_id, plans.check_set, db=svc.engine, model=svc.model(), book=svc.book,
-        student_id=body.student_id, class_id=scope.student.class_id, subject=body.subject,
-        night=body.night, items=body.items, checker_id=scope.who.user_id,
+        scope.who.user_id, plans.check_set, student_id=body.student_id, class_id=scope.student.class_id,
+        subject=body.subject, night=body.night, items=body.items, checker_id=scope.who.user_id,
     )  # fmt: skip
 
 
@@ -98,8 +98,8 @@ async def check(body: CheckBody, scope: CheckerOfStudent, svc: ServicesDep) -> C
 )
 async def edit(plan_id: str, body: EditRequest, scope: TeacherOfPlan, svc: ServicesDep) -> EditedPlan:
     return await svc.planning.run(
-        scope.who.user_id, plans.edit_plan, db=svc.engine, model=svc.model(), book=svc.book,
-        plan_id=plan_id, items=body.items, teacher_id=scope.who.user_id, now=datetime.now(UTC),
+        scope.who.user_id, plans.edit_plan, plan_id=plan_id, items=body.items, teacher_id=scope.who.user_id,
+        now=datetime.now(UTC),
     )  # fmt: skip
 
 
@@ -127,6 +127,6 @@ async def mastery(
 ) -> ClassMastery:
     assert scope.subject is not None
     return await svc.planning.run(
-        scope.who.user_id, plans.class_mastery, db=svc.engine, model=svc.model(), book=svc.book,
-        class_id=class_id, subject=scope.subject, night=night or datetime.now(UTC).date(),
+        scope.who.user_id, plans.class_mastery, class_id=class_id, subject=scope.subject,
+        night=night or datetime.now(UTC).date(),
     )  # fmt: skip
