@@ -110,7 +110,9 @@ def test_planning_past_an_account_s_or_the_pool_s_share_is_refused_at_once(world
         assert "account" in mastery.json()["detail"]
         session = {"Cookie": "jianfu_session=" + mine.headers["Authorization"].removeprefix("Bearer ")}
         page = world.client.get(  # the page's mastery levels of tonight's drafts: the same pool
-            "/teacher", params={"class_id": "east-5-1", "subject": "math", "night": str(NIGHT)}, headers=session
+            "/teacher",
+            params={"class_id": "east-5-1", "subject": "math", "night": str(NIGHT)},
+            headers=session,
         )
         assert page.status_code == 429 and gate.closed and int(page.headers["retry-after"]) >= 1
 
