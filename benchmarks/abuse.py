@@ -428,6 +428,7 @@ def _backend(
             "JIANFU_POLICY_DIR": str(SAMPLES / "policies"),
             "JIANFU_LOG_JSON": "true",
             "JIANFU_MODEL_POLL_SECONDS": "3600",
+            "JIANFU_WORKERS": "2",  # as `jianfu serve` tells its workers: they share the cores for planning
             **EXTRA_ENV,
         }
         port = _port()
