@@ -117,7 +117,7 @@ def create_app(
     install_pages(app)  # the pages for people (service/web), on the same functions as API v1
 
     @app.get("/healthz", tags=["operations"], summary="The process is up")
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:  # on the event loop: it answers even when every thread is busy
         return {"status": "ok"}
 
     @app.get(

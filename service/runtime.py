@@ -9,6 +9,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import anyio
 from sqlalchemy import Engine
 
 from models.bundle import Bundle
@@ -55,6 +56,9 @@ class Services:
     planning: PlanningPool = field(init=False)
     sign_ins: SignInPool = field(init=False)  # sign-ins' own threads (service.auth.SignInPool)
     throttle: Throttle = field(init=False)  # the back-off after failed sign-ins
+    # A student's tonight reads in threads of their own: the threads every sync route shares can all
+    # be held by writers waiting for SQLite's write lock (answers during a long import).
+    reads: anyio.CapacityLimiter = field(init=False)
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -66,6 +70,7 @@ class Services:
         )  # fmt: skip
         self.sign_ins = SignInPool(s.sign_in_threads, s.sign_in_queue)
         self.throttle = Throttle.of(s)
+        self.reads = anyio.CapacityLimiter(16)
 
     def close(self) -> None:
         """The process is stopping: the planning pool takes no more work."""

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import anyio
 from fastapi import APIRouter, Query
-from fastapi.concurrency import run_in_threadpool
 
 from service import access, evenings, records
 from service.api.deps import AnswersFor, GuardianOf, SeesStudent, SeesStudentTonight, ServicesDep
@@ -51,7 +51,7 @@ async def tonight(
             return evenings.tonight(db=svc.engine, book=svc.book, student=student, night=night, now=now,
                                     read=read, subjects=access.subjects_of(who, student))  # fmt: skip
 
-    return await run_in_threadpool(work)
+    return await anyio.to_thread.run_sync(work, limiter=svc.reads)  # threads of its own (service.runtime)
 
 
 @router.post(
