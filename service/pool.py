@@ -157,9 +157,10 @@ class PlanningPool:
         on, so it is replaced; the work in it at the time fails with 503."""
         with self._lock:
             broken = self._executor
-            if getattr(broken, "_broken", False):
-                log.error("a planning worker process stopped; starting new ones")
-                self._executor = self._new_executor()
+            if not getattr(broken, "_broken", False):
+                return  # already replaced (by another request that saw it broken)
+            log.error("a planning worker process stopped; starting new ones")
+            self._executor = self._new_executor()
         broken.shutdown(wait=False, cancel_futures=True)
 
     def warm(self, timeout: float) -> bool:
