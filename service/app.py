@@ -73,11 +73,12 @@ def create_app(
         jobs.start()  # jobs a killed process left behind: interrupted, their uploads removed
         app.state.services = services = Services(
             settings, db, PolicyBook(settings.policy_dir), holder, settings.signing_key(), job_runner=jobs,
-            planning_in_processes=models is None,  # the registry's model: worker processes load it too
+            # the registry's model and the settings' database: worker processes open them too
+            planning_in_processes=models is None and start_models is None and engine is None,
         )  # fmt: skip
-        if services.planning.in_processes and holder.ready:
-            await asyncio.to_thread(services.planning.warm, PLANNING_WARM_SECONDS)
         try:
+            if services.planning.in_processes and holder.ready:
+                await asyncio.to_thread(services.planning.warm, PLANNING_WARM_SECONDS)
             yield
         finally:
             app.state.services.close()

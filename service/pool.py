@@ -38,6 +38,7 @@ import logging
 import math
 import multiprocessing
 import os
+import pickle
 import threading
 import time
 from collections.abc import Callable
@@ -46,6 +47,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from service.errors import Busy, ModelUnavailable
+from service.logs import safe_traceback
 
 if TYPE_CHECKING:
     from service.settings import Settings
@@ -247,4 +249,15 @@ def _warm(version: str) -> str:
 
 
 def _in_worker(version: str, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> T:
-    return fn(*args, **_worker.tools(version), **kwargs)
+    """The work, in a worker process. An exception that would not come back whole (one whose
+    constructor does not take its own args fails to unpickle in the serving process, and that
+    breaks the whole pool) comes back as a RuntimeError naming its kind, with the frames logged here."""
+    try:
+        return fn(*args, **_worker.tools(version), **kwargs)
+    except Exception as exc:
+        try:
+            pickle.loads(pickle.dumps(exc))
+        except Exception:
+            log.error("planning failed in a worker: %s", safe_traceback(exc))
+            raise RuntimeError(f"planning failed in a worker process: {type(exc).__name__}") from None
+        raise

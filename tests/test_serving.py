@@ -294,6 +294,12 @@ def _who_runs(**tools: Any) -> tuple[int, int, str]:
     return os.getpid(), os.getpriority(os.PRIO_PROCESS, 0), tools["model"].version
 
 
+def _refuse(**tools: Any) -> None:
+    from service.errors import RuleBroken
+
+    raise RuleBroken("C3", "too hard", "太难了", violations=[1])
+
+
 def test_planning_in_worker_processes_loads_the_named_version_and_keeps_serving_after_a_crash(
     store: dict[str, Any], samples_sqlite: str, tmp_path: Path
 ) -> None:
@@ -303,7 +309,7 @@ def test_planning_in_worker_processes_loads_the_named_version_and_keeps_serving_
     back as the domain's own error (kind and Chinese reason), and a killed worker costs the work it
     held (503) while the pool goes on with new ones."""
     from service import plans
-    from service.errors import DomainError, ModelUnavailable
+    from service.errors import ModelUnavailable, RuleBroken
     from service.planner.context import StateCache
     from service.plans import ModelInUse
     from service.policy.policy import PolicyBook
@@ -341,9 +347,16 @@ def test_planning_in_worker_processes_loads_the_named_version_and_keeps_serving_
         serving["version"] = "1"  # the serving process moved on: the worker loads that version next
         assert asyncio.run(pool.run("t", _who_runs))[2] == "1"
 
-        with pytest.raises(DomainError) as refused:
+        with pytest.raises(RuleBroken) as refused:  # a refusal comes back whole
+            asyncio.run(pool.run("t", _refuse))
+        assert (refused.value.rule, refused.value.zh, refused.value.extra) == (
+            "C3",
+            "太难了",
+            {"violations": [1]},
+        )
+        with pytest.raises(RuntimeError, match="LedgerError"):  # one that would not unpickle: named
             asyncio.run(pool.run("t", plans.class_mastery, **(asked | {"class_id": "no-such-class"})))
-        assert type(refused.value) is not DomainError and refused.value.zh and refused.value.kind
+        assert asyncio.run(pool.run("t", _who_runs))[0] == pid  # and the pool is not broken by it
 
         os.kill(pid, signal.SIGKILL)
         outcomes: list[str] = []

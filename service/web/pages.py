@@ -149,7 +149,7 @@ async def _planning(
     limits); a refusal becomes an error page, past the account's or the pool's share a 429 page at once."""
     try:
         return await _services(request).planning.run(who.user_id, fn, **kwargs)
-    except DomainError as exc:
+    except (DomainError, Problem) as exc:
         return _refused(request, exc)
 
 
@@ -428,7 +428,9 @@ async def edit_save(request: Request, plan_id: str) -> Response:
         return _refused(request, exc)
     except DomainError as exc:
         status, text, violations = _refusal(_lang(request), exc)
-        again = await run_in_threadpool(_plan_for_edit, svc, who, plan_id)
+        again = await run_in_threadpool(_try, request, lambda: _plan_for_edit(svc, who, plan_id))
+        if isinstance(again, HTMLResponse):  # gone meanwhile (discarded, erased)
+            return again
         return _render(request, "edit.html", status=status, who=who, problem=text, violations=violations,
                        added=added, **again)  # fmt: skip
     p = found["plan"]
