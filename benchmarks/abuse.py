@@ -429,6 +429,7 @@ def _backend(
             "JIANFU_LOG_JSON": "true",
             "JIANFU_MODEL_POLL_SECONDS": "3600",
             "JIANFU_WORKERS": "2",  # as `jianfu serve` tells its workers: they share the cores for planning
+            "JIANFU_PLANNING_PROCESSES": "true",  # planning off the serving processes (the recorded runs)
             **EXTRA_ENV,
         }
         port = _port()

@@ -68,7 +68,7 @@ def test_two_replicas_and_sixteen_teachers_never_overbook_an_evening(
             ready = httpx.get(f"{base}/readyz", timeout=120).json()
             assert ready["ready"], ready
         results: dict[str, Any] = {}
-        barrier = threading.Barrier(len(teachers))
+        barrier = threading.Barrier(len(teachers), timeout=300)  # a teacher that fails to start ends the wait
 
         def teacher(k: int, username: str, klass: str, subject: str) -> None:
             base = bases[k % 2]
