@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     # process (also when a model is handed to the app, as the tests do).
     planning_workers: int = 0
     planning_processes: bool = (
-        False  # opt-in for now: a two-replica test hung once with it (being looked into)
+        False  # opt-in until a full CI run with it on (see the README)
     )
     planning_per_account: int = 2
     planning_queue: int = 8
