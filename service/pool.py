@@ -42,7 +42,7 @@ import pickle
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -144,7 +144,7 @@ class PlanningPool:
         )  # fmt: skip
 
     def _submit(self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Future[T]:
-        if self._version is None:  # threads: here, in this context (request id, logging)
+        if self._version is None:  # threads (no processes): here, in this context (request id, logging)
             bound = functools.partial(_with_tools, self._tools, fn, args, kwargs)
             return self._executor.submit(contextvars.copy_context().run, bound)
         version = self._version()  # no model yet: ModelUnavailable (503), nothing submitted
@@ -172,8 +172,11 @@ class PlanningPool:
             return True
         version = self._version()
         futures = [self._executor.submit(_warm, version) for _ in range(self.workers)]
-        done = [f for f in futures if _finished(f, timeout)]
-        return len(done) == len(futures)
+        done, _ = wait(futures, timeout)  # all of them within `timeout`, not each
+        failed = [f for f in done if f.exception() is not None]
+        for f in failed:
+            log.warning("a planning worker did not start: %s", type(f.exception()).__name__)
+        return len(done) == len(futures) and not failed
 
     async def run(self, account: str, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """`fn(*args, **tools, **kwargs)` on one of the pool's workers, counted against `account`
@@ -199,15 +202,6 @@ class PlanningPool:
 
 
 log = logging.getLogger("jianfu.pool")
-
-
-def _finished(future: Future[Any], timeout: float) -> bool:
-    try:
-        future.result(timeout)
-        return True
-    except Exception as exc:
-        log.warning("a planning worker did not start: %s", type(exc).__name__)
-        return False
 
 
 def _worker_stopped() -> ModelUnavailable:
