@@ -38,6 +38,7 @@ import httpx
 
 from benchmarks.serve import CLASS, NIGHTS, ROOT, SAMPLES, _port, _serve, _wait
 
+SCENARIOS = ("big_bodies", "import", "one_teacher", "sign_ins")
 TARGETS = {"tonight_p99_ms": 250.0, "answers_5xx": 0, "answers_lost": 0, "rss_growth_mb": 300.0}
 BIG_BODY_MB = 60
 IMPORT_ROWS = 1_000_000
@@ -413,7 +414,7 @@ def _attempts_stored(url: str, events: list[str]) -> set[str]:
 
 
 def _backend(
-    backend: str, tmp: Path, tracking: str, bulk: Path, say: Callable[[str], None]
+    backend: str, tmp: Path, tracking: str, bulk: Path, say: Callable[[str], None], only: tuple[str, ...] = ()
 ) -> dict[str, Any]:
     with _database(backend, tmp) as url:
         say(f"{backend}: the sample school, accounts, tonight published")
@@ -465,6 +466,8 @@ def _backend(
             windows: dict[str, tuple[float, float]] = {}
 
             def scenario(name: str, work: Callable[[], dict[str, Any]]) -> None:
+                if only and name not in only:
+                    return
                 say(f"{backend}: ({name}) ...")
                 time.sleep(3)  # a quiet baseline before
                 start = time.perf_counter()
@@ -525,7 +528,9 @@ def run(
     backends: tuple[str, ...] = ("sqlite", "postgresql"),
     import_rows: int = IMPORT_ROWS,
     say: Callable[[str], None] = print,
+    only: tuple[str, ...] = (),
 ) -> dict[str, Any]:
+    """`only`: run just these scenarios (all when empty); the result says which ran."""
     from training.pipeline import promote, train
 
     with tempfile.TemporaryDirectory(prefix="jianfu-bench-abuse-") as folder:
@@ -541,12 +546,12 @@ def run(
             "setup": {
                 "workers": 2, "machine_cores": os.cpu_count(), "probe_rate_per_s": 20, "answer_batches_per_s": 4,
                 "import_rows": import_rows, "import_mb": round(size / 2**20, 1), "big_body_mb": BIG_BODY_MB,
-                "targets": TARGETS, "root": str(ROOT),
+                "targets": TARGETS, "root": str(ROOT), "scenarios_run": list(only) or list(SCENARIOS),
             },
             "scenarios": {},
         }  # fmt: skip
         for backend in backends:
-            found = _backend(backend, tmp, tracking, bulk, say)
+            found = _backend(backend, tmp, tracking, bulk, say, only)
             result[backend] = {k: v for k, v in found.items() if k != "scenarios"}
             for name, s in found["scenarios"].items():
                 s["targets_met"] = _verdict(name, s)

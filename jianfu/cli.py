@@ -329,6 +329,13 @@ def bench_abuse(
     import_rows: Annotated[
         int, typer.Option("--import-rows", help="Rows of the attempts import.")
     ] = 1_000_000,
+    scenario: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scenario",
+            help="Run only this scenario (repeatable): big_bodies, import, one_teacher, sign_ins.",
+        ),
+    ] = None,
 ) -> None:
     """The service (2 workers, SQLite then PostgreSQL) under abuse while students use it: 3 unauthenticated
     60 MB bodies, a 1,000,000-row import, one teacher's 40 requests at once, 200 wrong sign-ins."""
@@ -338,6 +345,7 @@ def bench_abuse(
         backends=("sqlite",) if sqlite_only else ("sqlite", "postgresql"),
         import_rows=import_rows,
         say=typer.echo,
+        only=tuple(scenario or ()),
     )
     _write_result(out, result)
     for name, s in result["scenarios"].items():

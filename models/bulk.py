@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -58,55 +59,98 @@ SCHEMA = pa.schema(
 )
 
 
+BATCH_ROWS = 65_536  # rows read, checked and handed on at a time: memory holds one batch, not the file
+
+
+class NotPlain(Exception):
+    """The file needs the row checks (something in it is not plainly valid): nothing it gave counts."""
+
+
 def accept_attempts(path: Path, known: Known) -> pa.Table | None:
     """The file's attempts as typed columns (SCHEMA) if every row is plainly valid, else None."""
     try:
-        raw = _read(path)
-        if raw is None:
-            return None
-        return _accept(raw, known)
+        batches = list(accepted_batches(path, known))
+    except NotPlain:
+        return None
+    return pa.concat_tables(batches) if batches else None
+
+
+def accepted_batches(path: Path, known: Known, *, batch_rows: int = BATCH_ROWS) -> Iterator[pa.Table]:
+    """The file's attempts as typed tables (SCHEMA) of at most about `batch_rows` rows, read and
+    checked one batch at a time, so a district's log is never in memory whole. Raises NotPlain as
+    soon as a batch is not plainly valid, and after the last one if an event id came twice (or the
+    file holds no row): the caller then drops what it was given and checks the file row by row."""
+    seen: list[
+        pa.ChunkedArray
+    ] = []  # the event ids so far (about 20 bytes a row): repeats are found at the end
+    rows = 0
+    try:
+        for raw in _read(path, batch_rows):
+            if raw.num_rows == 0:
+                continue
+            table = _accept(raw, known)
+            if table is None:
+                raise NotPlain
+            seen.append(table.column("event_id"))
+            rows += table.num_rows
+            yield table
+        if rows == 0:
+            raise NotPlain
+        if (
+            pc.count_distinct(pa.chunked_array([c for ids in seen for c in ids.chunks], pa.string())).as_py()
+            != rows
+        ):
+            raise NotPlain  # repeated event ids: the row checks tell identical repeats from conflicts
     except (pa.ArrowException, OSError, ValueError, TooLarge):
-        return None  # anything unusual is for the row checks to explain
+        raise NotPlain from None  # anything unusual is for the row checks to explain
 
 
-def _read(path: Path) -> pa.Table | None:
+def _read(path: Path, batch_rows: int) -> Iterator[pa.Table]:
+    """The file's columns as text, a batch at a time (raises NotPlain if its header will not do)."""
     if path.suffix.lower() in {".parquet", ".pq"}:
         parquet = open_parquet(path)  # text dictionary-encoded until the limits have counted it
-        batches = list(parquet_batches(parquet, parquet.schema_arrow.names, batch_size=1 << 20))
-        if not batches:
-            return None
-        table = pa.Table.from_batches(batches)
-        table = pa.table(
-            [c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c for c in table.columns],
-            names=table.column_names,
-        )
-        if not all(pa.types.is_string(f.type) or pa.types.is_large_string(f.type) for f in table.schema):
-            return None
-    else:
-        with open(path, "rb") as f:
-            first_line = f.readline(1 << 16)
-        if first_line.startswith(b"\xef\xbb\xbf"):
-            first_line = first_line[3:]
-        header = next(csv.reader(io.StringIO(first_line.decode("utf-8"))), [])
-        if len(set(header)) != len(header):
-            return None
-        table = pv.read_csv(
-            path,
-            read_options=pv.ReadOptions(encoding="utf8"),
-            parse_options=pv.ParseOptions(newlines_in_values=False, ignore_empty_lines=True),
-            convert_options=pv.ConvertOptions(
-                column_types={name: pa.string() for name in header},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-                check_utf8=True,
-            ),
-        )
-        if table.column_names != header:
-            return None
-    names = table.column_names
+        names = parquet.schema_arrow.names
+        _check_names(names)
+        for batch in parquet_batches(parquet, names, batch_size=batch_rows):
+            table = pa.Table.from_batches([batch])
+            table = pa.table(
+                [c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c for c in table.columns],
+                names=table.column_names,
+            )
+            if not all(pa.types.is_string(f.type) or pa.types.is_large_string(f.type) for f in table.schema):
+                raise NotPlain
+            yield table
+        return
+    with open(path, "rb") as f:
+        first_line = f.readline(1 << 16)
+    if first_line.startswith(b"\xef\xbb\xbf"):
+        first_line = first_line[3:]
+    header = next(csv.reader(io.StringIO(first_line.decode("utf-8"))), [])
+    if len(set(header)) != len(header):
+        raise NotPlain
+    _check_names(header)
+    # About 100 bytes a row in a homework log: blocks of that many rows' bytes.
+    block = max(1 << 20, min(batch_rows * 100, 64 << 20))
+    reader = pv.open_csv(
+        path,
+        read_options=pv.ReadOptions(encoding="utf8", block_size=block, use_threads=False),
+        parse_options=pv.ParseOptions(newlines_in_values=False, ignore_empty_lines=True),
+        convert_options=pv.ConvertOptions(
+            column_types={name: pa.string() for name in header},
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+            check_utf8=True,
+        ),
+    )
+    if reader.schema.names != header:
+        raise NotPlain
+    for batch in reader:
+        yield pa.Table.from_batches([batch])
+
+
+def _check_names(names: list[str]) -> None:
     if len(set(names)) != len(names) or not set(REQUIRED) <= set(names) <= set(REQUIRED + OPTIONAL):
-        return None
-    return table
+        raise NotPlain
 
 
 def _all(mask: pa.ChunkedArray | pa.Array) -> bool:

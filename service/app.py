@@ -69,7 +69,11 @@ def create_app(
             holder = (start_models or _registry_models)(settings)
             if settings.log_json:
                 configure_logging(settings.log_level)  # again: importing MLflow gave it sqlalchemy.engine
-        jobs = JobRunner(db, settings.data_dir / "jobs")
+        jobs = JobRunner(
+            db, settings.data_dir / "jobs", log_json=settings.log_json, log_level=settings.log_level,
+            # the settings' database: jobs' child processes open it too (not an engine handed in)
+            database_url=settings.resolved_database_url() if own_engine else None,
+        )  # fmt: skip
         jobs.start()  # jobs a killed process left behind: interrupted, their uploads removed
         app.state.services = services = Services(
             settings, db, PolicyBook(settings.policy_dir), holder, settings.signing_key(), job_runner=jobs,

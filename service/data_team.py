@@ -3,7 +3,7 @@ model being served and a reload, pseudonymised exports, and a guardian's deletio
 
 An import runs as a background job (service.jobs): `begin_import` makes the job (one import at a
 time per school: see `school_of`), the caller stores the uploaded files in the job's folder under
-names `upload_path` accepts, and `run_import` starts the work in a worker thread; `import_job` is
+names `upload_path` accepts, and `run_import` starts the work (a process of its own, service.import_worker); `import_job` is
 its state, progress, problems and result, for the account that asked only.
 
 Exports never carry a student's id or name: each student appears as a keyed hash (HMAC-SHA256 with
@@ -33,12 +33,12 @@ from models.files import kind_of
 from models.schema import IMPORT_ORDER
 from service.auth import Principal
 from service.errors import ImportRefused, Invalid, NotFound
-from service.jobs import EVERY_SCHOOL, Job, JobRunner, Progress
+from service.jobs import EVERY_SCHOOL, Job, JobRunner, Progress, run_child
 from service.runtime import Models
 from service.schemas import Erased, ImportJob, ImportProgress, ImportResult, ModelStatus, Reloaded
 from service.store import tables as t
 from service.store.erasure import NoSuchStudent, erase_student
-from service.store.importer import ImportReport, import_files
+from service.store.importer import ImportReport, import_files, summary_of
 
 IMPORT = "import"  # the jobs' kind
 UPLOAD_FIELD = "files"  # the multipart field that carries the contract files
@@ -55,26 +55,24 @@ def import_paths(
     hears how far it is; the rows to write wait in a temporary file in `spool_dir`."""
     report = import_files(db, list(paths), dry_run=dry_run, erasure_key=erasure_key, progress=progress,
                           spool_dir=spool_dir)  # fmt: skip
-    if report.problems:
-        problems = [
-            {"file": Path(p.file).name, "row": p.row, "field": p.column, "detail": p.en, "detail_zh": p.zh}
-            for p in report.problems.shown
-        ]
+    return _outcome(summary_of(report))
+
+
+def _outcome(summary: dict[str, Any]) -> ImportResult:
+    """An import's summary (service.store.importer.summary_of): its result, or ImportRefused naming
+    the problems."""
+    problems = summary["problems"]
+    if problems or summary["problem_count"]:
         first = problems[0] if problems else {"file": "", "row": None, "field": None, "detail": "invalid"}
         where = f"{first['file']}, row {first['row']}, field {first['field']}"
         raise ImportRefused(
             f"nothing was imported: {where}: {first['detail']}", f"没有导入任何数据：{where}：{first.get('detail_zh') or first['detail']}",
-            problems=problems, problem_count=report.problems.count,
+            problems=problems, problem_count=summary["problem_count"],
         )  # fmt: skip
     return ImportResult(
-        committed=report.committed,
-        files=[Path(p).name for p, _ in report.files],
-        counts={
-            k: {"inserted": c.inserted, "updated": c.updated, "unchanged": c.unchanged}
-            for k, c in report.counts.items()
-        },
-        erased_rows_left_out=report.erased_rows,
-    )
+        committed=summary["committed"], files=summary["files"], counts=summary["counts"],
+        erased_rows_left_out=summary["erased_rows"],
+    )  # fmt: skip
 
 
 def school_of(who: Principal) -> str:
@@ -134,7 +132,9 @@ def run_import(
     *, jobs: JobRunner, db: Engine, job: Job, paths: Sequence[Path], erasure_key: str, dry_run: bool,
     on_commit: Callable[[], None],
 ) -> ImportJob:  # fmt: skip
-    """Start the import of the job's stored files in a worker thread (`on_commit` after it wrote)."""
+    """Start the import of the job's stored files (`on_commit` after it wrote): in a process of its own
+    (service.import_worker) when the job runner knows the database's address, else in its thread."""
+    spool_dir = jobs.folder_of(job.job_id)
 
     def work(progress: Progress) -> dict[str, Any]:
         def tell(report: ImportReport) -> None:
@@ -142,8 +142,16 @@ def run_import(
                             rows_written=report.rows_written, quiet=report.phase == "writing")  # fmt: skip
 
         progress.update(phase="checking")
-        result = import_paths(db=db, paths=paths, erasure_key=erasure_key, dry_run=dry_run, progress=tell,
-                              spool_dir=jobs.folder_of(job.job_id))  # fmt: skip
+        if jobs.database_url is None:
+            result = import_paths(db=db, paths=paths, erasure_key=erasure_key, dry_run=dry_run, progress=tell,
+                                  spool_dir=spool_dir)  # fmt: skip
+        else:
+            summary = run_child("service.import_worker", {
+                "database_url": jobs.database_url, "paths": [str(p) for p in paths], "dry_run": dry_run,
+                "erasure_key": erasure_key, "spool_dir": str(spool_dir), "log_json": jobs.log_json,
+                "log_level": jobs.log_level,
+            }, progress)  # fmt: skip
+            result = _outcome(summary)
         if result.committed:
             on_commit()  # items or answers may have changed: states are rebuilt from the database
         return result.model_dump(mode="json")

@@ -4,7 +4,9 @@ school of the deployment), a state (queued → running → done | failed; interr
 holding it died), progress counters, problems and a result (JSON), and its times.
 
 `JobRunner` (one per process, started and stopped with the app) runs jobs in worker threads, off the
-event loop, and keeps their progress in memory; a heartbeat thread copies it to the database every
+event loop, and keeps their progress in memory. A job whose work is heavy Python (an import's million
+rows) runs it in a child process of its own (`run_child`), so it holds neither the serving
+process's interpreter lock nor its memory: the thread only relays the child's progress; a heartbeat thread copies it to the database every
 few seconds (not while a job says it is quiet: an import's write transaction holds SQLite's one
 write lock, and the heartbeat would only queue behind it). Each job's files live in a folder of its
 own under the data dir, removed when it ends.
@@ -18,10 +20,13 @@ sharing one database (and even one data dir) never clean each other's live work.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Callable
@@ -37,7 +42,7 @@ from service.errors import Conflict, DomainError
 from service.store import jobs as store
 from service.store.jobs import ACTIVE, EVERY_SCHOOL
 
-__all__ = ["ACTIVE", "EVERY_SCHOOL", "Job", "JobRunner", "Progress"]
+__all__ = ["ACTIVE", "EVERY_SCHOOL", "ChildFailed", "Job", "JobRunner", "Progress", "run_child"]
 log = logging.getLogger("jianfu.jobs")
 INTERRUPTED = {
     "detail": "the service stopped while this job ran; nothing of it was kept: start it again",
@@ -84,9 +89,15 @@ class Progress:
 class JobRunner:
     def __init__(
         self, engine: Engine, folder: Path, *, workers: int = 1, heartbeat_seconds: float = 5.0,
-        stale_seconds: float = 300.0,
+        stale_seconds: float = 300.0, database_url: str | None = None, log_json: bool = False,
+        log_level: str = "INFO",
     ) -> None:  # fmt: skip
+        """`database_url`: the database `engine` opens, for jobs' child processes to open too (None:
+        an engine handed in that a child could not open, e.g. a test's in-memory one; then jobs run
+        their work in the thread)."""
         self.engine = engine
+        self.database_url = database_url
+        self.log_json, self.log_level = log_json, log_level  # the children log as the service does
         self.folder = folder
         self.heartbeat_seconds = heartbeat_seconds
         self.stale = timedelta(seconds=stale_seconds)
@@ -263,3 +274,61 @@ class JobRunner:
                     self.clean()
             except Exception:  # a missed beat is not fatal: the next one comes
                 log.exception("job heartbeat failed")
+
+
+class ChildFailed(RuntimeError):
+    """A job's child process stopped without an answer (it failed, or was killed)."""
+
+
+def run_child(module: str, request: dict[str, Any], progress: Progress) -> dict[str, Any]:
+    """Run `python -m module` as a child process for a job's work and return its answer.
+
+    The request goes to the child as one JSON line on its stdin, which then stays open: the child
+    stops as soon as it closes, so a serving process that dies (even by kill -9) takes its children's
+    work with it, as a thread's would go (a write transaction left open is rolled back by the database).
+    The child answers on its stdout with JSON lines: `{"progress": {...}, "quiet": bool}` as it goes
+    (they update `progress`), then `{"result": {...}}`. Its logs go to stderr, the service's. Raises
+    ChildFailed if it stops without a result (its own log says why)."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", module], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        encoding="utf-8", bufsize=1,
+    )  # fmt: skip
+    assert child.stdin is not None and child.stdout is not None
+    result: dict[str, Any] | None = None
+    try:
+        child.stdin.write(json.dumps(request) + "\n")
+        child.stdin.flush()
+        for line in child.stdout:
+            message = json.loads(line)
+            if "progress" in message:
+                progress.update(quiet=bool(message.get("quiet")), **message["progress"])
+            elif "result" in message:
+                result = message["result"]
+    finally:
+        child.stdin.close()  # the child stops if it has not already
+        code = child.wait()
+        child.stdout.close()
+    if result is None:
+        raise ChildFailed(f"the job's process ({module}) stopped without an answer: exit code {code}")
+    return result
+
+
+def child_request() -> tuple[dict[str, Any], Callable[[dict[str, Any]], None]]:
+    """In a job's child process (run_child): the request, and how to send an answer line. The child
+    stops when its stdin closes (the parent is done with it, or gone); anything else printed goes to
+    stderr, so the answers' stream stays clean."""
+    request = json.loads(sys.stdin.readline())
+    answers = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+    os.dup2(2, 1)  # print() and libraries writing to stdout: into the log, not the answers
+    sys.stdout = sys.stderr
+
+    def watch_parent() -> None:
+        sys.stdin.read()  # returns at end of file: the parent closed it, or died
+        os._exit(3)
+
+    threading.Thread(target=watch_parent, name="parent-watch", daemon=True).start()
+
+    def send(message: dict[str, Any]) -> None:
+        answers.write(json.dumps(message, default=str) + "\n")
+
+    return request, send

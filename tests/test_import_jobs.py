@@ -1,6 +1,7 @@
 """Finding 2 of issue 18, against a real server (uvicorn in its own process): while a large import
-runs, the service keeps answering. The import is a job in a worker thread, checked without holding
-SQLite's write lock and written in one short transaction, so `/healthz` and a student's `/tonight`
+runs, the service keeps answering. The import is a job in a process of its own (service.import_worker,
+a child of the serving process), checked without holding SQLite's write lock and written in one short
+transaction, so `/healthz` and a student's `/tonight`
 answer at once and a student's answers wait at most for the short write, not for the import (the
 old import wrote as it checked, holding the write lock from its first chunk to its end)."""
 
@@ -24,6 +25,25 @@ from tests.test_crash import _port
 from tests.test_two_processes import NIGHT, PASSWORD, _start, _student
 
 NEW = 20_000
+
+
+def _descendants(pid: int) -> list[str]:
+    """The command lines of a process's descendants (Linux /proc)."""
+    found, todo = [], [pid]
+    while todo:
+        here = todo.pop()
+        for task in Path(f"/proc/{here}/task").glob("*/children"):
+            try:
+                children = [int(c) for c in task.read_text().split()]
+            except OSError:
+                continue
+            for child in children:
+                try:
+                    found.append(Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode())
+                except OSError:
+                    continue
+                todo.append(child)
+    return found
 
 
 def _big_attempts(path: Path) -> tuple[int, int]:
@@ -105,7 +125,9 @@ def test_the_service_keeps_answering_while_a_large_import_runs(
                 )
             assert r.status_code == 202, r.text
             job = r.json()
+            children: set[str] = set()
             while job["state"] in ("queued", "running"):
+                children |= {c for c in _descendants(server.pid) if "service.import_worker" in c}
                 time.sleep(0.2)
                 job = client.get(r.headers["Location"], headers=data).json()
         finally:
@@ -115,6 +137,7 @@ def test_the_service_keeps_answering_while_a_large_import_runs(
         assert job["state"] == "done", job
         assert job["result"]["counts"]["attempts"] == {"inserted": new, "unchanged": unchanged, "updated": 0}
         assert job["progress"]["rows_checked"] == new + unchanged
+        assert children, "the import did not run in a process of its own"
         assert set(statuses) == {200}  # no answer lost to `database is locked`
         worst = {name: max(values) for name, values in latencies.items()}
         assert len(latencies["healthz"]) >= 5, (took, latencies)

@@ -32,7 +32,7 @@ import pyarrow.csv as pv
 from sqlalchemy import Connection, Engine, Table, and_, delete, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
-from models.bulk import accept_attempts, attempts_of
+from models.bulk import NotPlain, accepted_batches, attempts_of
 from models.files import Problems, kind_of, validated_records
 from models.schema import (
     IMPORT_ORDER,
@@ -54,6 +54,9 @@ from service.store.erasure import Erasures, load_erasures
 from service.store.versions import ITEMS, bump
 
 CHUNK = 20_000
+WRITE_ROWS = (
+    16_384  # a clean attempts file is written this many rows at a time (its values as Python objects)
+)
 ATTEMPTS = 2  # an import is checked again once if the database changed under it between the phases
 log = logging.getLogger("jianfu.store")
 
@@ -91,15 +94,70 @@ class ImportReport:
             self.progress(self)
 
 
-class _Spool:
-    """The rows the checking phase found to write, pickled chunk by chunk to a temporary file (the
-    import's own, read back once by the same process), so memory holds one chunk, not the import."""
+@dataclass(frozen=True)
+class _TableRef:
+    """In the spool, in place of rows: a clean attempts file's typed columns, in the spool's table part
+    `part` (an Arrow stream of its own temporary file)."""
+
+    part: int
+    rows: int
+
+
+class _TablePart:
+    """A clean attempts file's typed columns as the checking phase accepts them, batch by batch, in an
+    Arrow stream in a temporary file: memory holds one batch, not the file."""
 
     def __init__(self, folder: Path | None) -> None:
+        self.file = tempfile.TemporaryFile(dir=folder, prefix="spool-table-")  # noqa: SIM115  (closed by close())
+        self.writer: pa.RecordBatchStreamWriter | None = None
+        self.rows = 0
+
+    def write(self, table: pa.Table) -> None:
+        if self.writer is None:
+            self.writer = pa.ipc.new_stream(self.file, table.schema)
+        self.writer.write_table(table, max_chunksize=WRITE_ROWS)
+        self.rows += table.num_rows
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        if self.writer is None:
+            return
+        self.writer.close()  # the stream's end (the file stays open)
+        self.writer = None
+        self.file.seek(0)
+        yield from pa.ipc.open_stream(self.file)
+
+    def close(self) -> None:
+        self.file.close()
+
+
+class _Spool:
+    """The rows the checking phase found to write, pickled chunk by chunk to a temporary file (the
+    import's own, read back once by the same process), so memory holds one chunk, not the import;
+    clean attempts files' columns in table parts of their own (_TablePart)."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
         self.file = tempfile.TemporaryFile(dir=folder, prefix="spool-")  # noqa: SIM115  (closed by close())
         self.count = 0
         self.rows = 0
         self.attempt_files: set[str] = set()
+        self.parts: list[_TablePart | None] = []
+
+    def table_part(self) -> tuple[int, _TablePart]:
+        part = _TablePart(self.folder)
+        self.parts.append(part)
+        return len(self.parts) - 1, part
+
+    def drop(self, index: int) -> None:
+        part = self.parts[index]
+        if part is not None:
+            part.close()
+            self.parts[index] = None
+
+    def batches(self, ref: _TableRef) -> Iterator[pa.RecordBatch]:
+        part = self.parts[ref.part]
+        assert part is not None
+        return part.batches()
 
     def add(self, kind: str, name: str, rows: Any, size: int) -> None:
         """Rows of file `name` to write: (row number, record) pairs, or a clean attempts table. Attempts
@@ -119,6 +177,8 @@ class _Spool:
 
     def close(self) -> None:
         self.file.close()
+        for index in range(len(self.parts)):
+            self.drop(index)
 
 
 class _Refused(Exception):
@@ -274,10 +334,12 @@ def _write_spooled(engine: Engine, report: ImportReport, spool: _Spool) -> None:
     try:
         with writing(engine) as conn:
             for file_kind, name, rows, recheck in spool.entries():
-                if isinstance(rows, pa.Table):
-                    _write_attempt_table(conn, name, rows, report, recheck=recheck)
-                    size = rows.num_rows
-                elif file_kind == "attempts":
+                if isinstance(rows, _TableRef):
+                    _write_attempt_batches(conn, name, spool.batches(rows), report, recheck=recheck)
+                    if report.problems:
+                        raise _Refused
+                    continue  # counted as written batch by batch
+                if file_kind == "attempts":
                     _write_new_attempts(conn, rows, name, report, recheck=recheck)
                     size = len(rows)
                 else:
@@ -564,46 +626,68 @@ def _store_new_attempts(conn: Connection, records: list[Attempt]) -> None:
 
 
 def _bulk_attempts(conn: Connection, path: Path, known: Known, report: ImportReport, spool: _Spool) -> bool:
-    """Spool a clean attempts file whole-column; False (nothing spooled) if it needs row checks."""
-    table = accept_attempts(path, known)
-    if table is None or _any_stored(conn, table.column("event_id").to_pylist()):
-        return False  # problems to name, or event ids seen before: the row path compares content
-    if report.erasures and any(
-        s in report.erasures for s in pc.unique(table.column("student_id")).to_pylist()
-    ):
-        return False  # the row path leaves the erased students' answers out
-    report.rows_checked += table.num_rows
-    if not report.problems:  # an earlier file failed: validate this one, write nothing
-        spool.add("attempts", str(path), table, table.num_rows)
-        report.counts["attempts"].inserted += table.num_rows
+    """Spool a clean attempts file whole-column, a batch at a time; False (nothing spooled, nothing
+    counted) if it needs row checks."""
+    index, part = spool.table_part()
+    checked = 0
+    try:
+        for table in accepted_batches(path, known):
+            if _any_stored(conn, table.column("event_id")):
+                raise NotPlain  # event ids seen before: the row path compares content
+            if report.erasures and any(
+                s in report.erasures for s in pc.unique(table.column("student_id")).to_pylist()
+            ):
+                raise NotPlain  # the row path leaves the erased students' answers out
+            checked += table.num_rows
+            report.rows_checked += table.num_rows
+            if not report.problems:  # an earlier file failed: validate this one, write nothing
+                part.write(table)
+            report.tell()
+    except NotPlain:
+        report.rows_checked -= checked
+        spool.drop(index)
+        return False
+    if report.problems:
+        spool.drop(index)
+    else:
+        spool.add("attempts", str(path), _TableRef(index, checked), checked)
+        report.counts["attempts"].inserted += checked
     report.tell()
     return True
 
 
-def _write_attempt_table(
-    conn: Connection, name: str, table: pa.Table, report: ImportReport, *, recheck: bool
+def _write_attempt_batches(
+    conn: Connection, name: str, batches: Iterable[pa.RecordBatch], report: ImportReport, *, recheck: bool
 ) -> None:
-    """Write a spooled clean attempts table whole-column. After another attempts file of the same
-    import (`recheck`), its event ids may be stored already: then the rows are compared one by one."""
-    if recheck and _any_stored(conn, table.column("event_id").to_pylist()):
-        records = list(enumerate(attempts_of(table), start=2))  # row 1 is the header
-        for start in range(0, len(records), CHUNK):
-            _write_new_attempts(conn, records[start : start + CHUNK], name, report, recheck=True)
-        return
-    if conn.dialect.name == "postgresql":
-        _copy_attempt_table(conn, table)
-    elif conn.dialect.name == "sqlite":
-        _insert_attempt_table(conn, table)
-    else:
-        _store_new_attempts(conn, attempts_of(table))
+    """Write a spooled clean attempts file whole-column, a batch at a time. After another attempts
+    file of the same import (`recheck`), its event ids may be stored already: then that batch's rows
+    are compared one by one."""
+    first_row = 2  # row 1 is the header
+    for batch in batches:
+        table = pa.Table.from_batches([batch])
+        if recheck and _any_stored(conn, table.column("event_id")):
+            records = list(enumerate(attempts_of(table), start=first_row))
+            _write_new_attempts(conn, records, name, report, recheck=True)
+            if report.problems:
+                return
+        elif conn.dialect.name == "postgresql":
+            _copy_attempt_table(conn, table)
+        elif conn.dialect.name == "sqlite":
+            _insert_attempt_table(conn, table)
+        else:
+            _store_new_attempts(conn, attempts_of(table))
+        first_row += table.num_rows
+        report.rows_written += table.num_rows
+        report.tell()
 
 
-def _any_stored(conn: Connection, event_ids: list[str]) -> bool:
+def _any_stored(conn: Connection, event_ids: pa.ChunkedArray) -> bool:
     if conn.execute(select(t.attempts.c.event_id).limit(1)).first() is None:
         return False
     column = t.attempts.c.event_id
     for start in range(0, len(event_ids), 5000):
-        if conn.execute(select(column).where(column.in_(event_ids[start : start + 5000])).limit(1)).first():
+        part = event_ids.slice(start, 5000).to_pylist()
+        if conn.execute(select(column).where(column.in_(part)).limit(1)).first():
             return True
     return False
 
@@ -677,3 +761,21 @@ def _sqlite_executemany(conn: Connection, rows: Iterable[tuple[Any, ...]]) -> No
         cursor.executemany(f"INSERT INTO attempts ({columns}) VALUES ({placeholders})", rows)
     finally:
         cursor.close()
+
+
+def summary_of(report: ImportReport) -> dict[str, Any]:
+    """What an import came to, as plain JSON values (an import run in a child process sends it back)."""
+    return {
+        "committed": report.committed,
+        "files": [Path(p).name for p, _ in report.files],
+        "counts": {
+            k: {"inserted": c.inserted, "updated": c.updated, "unchanged": c.unchanged}
+            for k, c in report.counts.items()
+        },
+        "erased_rows": report.erased_rows,
+        "problems": [
+            {"file": Path(p.file).name, "row": p.row, "field": p.column, "detail": p.en, "detail_zh": p.zh}
+            for p in report.problems.shown
+        ],
+        "problem_count": report.problems.count,
+    }
