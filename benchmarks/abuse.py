@@ -169,6 +169,13 @@ class Watch:
             "rss_baseline_mb": round(baseline, 1),
             "rss_peak_mb": round(max(during, default=baseline), 1),
             "rss_growth_mb": round(max(during, default=baseline) - baseline, 1),
+            # where the time went: the slowest probes, seconds after the scenario began
+            "slowest_probes": [
+                {"at_s": round(t - start, 2), "kind": kind, "ms": round(ms, 1)}
+                for t, kind, ms, _ in sorted(
+                    (x for x in self.samples if start <= x[0] <= end), key=lambda x: -x[2]
+                )[:8]
+            ],
         }
 
 
@@ -261,16 +268,18 @@ def _import(
             raise RuntimeError(f"import refused: {r.status_code} {r.text[:400]}")
         job = r.json()
         url = r.headers.get("location") or f"/v1/imports/{job['job_id']}"
-        last = ""
+        last, phases = "", {"accepted": round(accepted_ms / 1000, 2)}
         while time.perf_counter() - start < 1800:
             state = client.get(url).json()
             line = f"{state.get('state')} {state.get('progress')}"
+            phase = (state.get("progress") or {}).get("phase") or state.get("state")
+            phases.setdefault(phase, round(time.perf_counter() - start, 2))
             if line != last:
                 progress(f"    import: {line}")
                 last = line
             if state.get("state") not in ("queued", "running"):
                 return {"accepted_status": 202, "accepted_ms": round(accepted_ms, 1), "job": state,
-                        "seconds": round(time.perf_counter() - start, 1)}  # fmt: skip
+                        "phases_seen_at_s": phases, "seconds": round(time.perf_counter() - start, 1)}  # fmt: skip
             time.sleep(1)
     raise RuntimeError("the import did not finish within 30 minutes")
 

@@ -36,7 +36,7 @@ from service.api.v1 import teacher as teacher_routes
 from service.jobs import JobRunner
 from service.logs import configure_logging
 from service.policy.policy import PolicyBook
-from service.runtime import Models, Services
+from service.runtime import READS, READS_CACHE_MB, Models, Services
 from service.settings import Settings, get_settings
 
 log = logging.getLogger("jianfu.api")
@@ -79,6 +79,8 @@ def create_app(
             settings, db, PolicyBook(settings.policy_dir), holder, settings.signing_key(), job_runner=jobs,
             # the registry's model and the settings' database: worker processes open them too
             planning_in_processes=models is None and start_models is None and engine is None,
+            read_engine=make_engine(settings.resolved_database_url(), cache_mb=READS_CACHE_MB,
+                                    pool_size=READS, max_overflow=0) if own_engine else None,
         )  # fmt: skip
         try:
             if services.planning.in_processes and holder.ready:

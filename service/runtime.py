@@ -41,6 +41,10 @@ class Models(Protocol):
     def check_once(self, retry_refused: bool = False) -> str: ...
 
 
+READS = 16  # a student's tonight: threads, and connections of their own, at most this many at once
+READS_CACHE_MB = 16  # SQLite page cache per reading connection (the hot reads touch few pages)
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -53,6 +57,11 @@ class Services:
     lock: threading.Lock = field(default_factory=threading.Lock)
     job_runner: JobRunner | None = None  # started and stopped with the app (service.app)
     planning_in_processes: bool = False  # the models come from the registry: worker processes can load them
+    # The hot reads' own connections (a student's tonight): a pool apart from the one writers take.
+    # On SQLite a writer waiting for the one write lock (answers during a long import) holds its
+    # pooled connection meanwhile; with one pool, a few dozen of them left `/tonight` waiting for a
+    # connection, not for data. None: the engine's own pool (a test's engine handed in).
+    read_engine: Engine | None = None
     planning: PlanningPool = field(init=False)
     sign_ins: SignInPool = field(init=False)  # sign-ins' own threads (service.auth.SignInPool)
     throttle: Throttle = field(init=False)  # the back-off after failed sign-ins
@@ -70,11 +79,18 @@ class Services:
         )  # fmt: skip
         self.sign_ins = SignInPool(s.sign_in_threads, s.sign_in_queue)
         self.throttle = Throttle.of(s)
-        self.reads = anyio.CapacityLimiter(16)
+        self.reads = anyio.CapacityLimiter(READS)
 
     def close(self) -> None:
         """The process is stopping: the planning pool takes no more work."""
         self.planning.close()
+        if self.read_engine is not None:
+            self.read_engine.dispose()
+
+    @property
+    def readers(self) -> Engine:
+        """The engine the hot reads use (read_engine, else the engine)."""
+        return self.read_engine if self.read_engine is not None else self.engine
 
     @property
     def jobs(self) -> JobRunner:

@@ -46,7 +46,7 @@ async def tonight(
     # FastAPI hands the work to a thread and then the response's validation to another, and on the
     # route every student's app calls each evening those hand-offs cost more than the reads.
     def work() -> Tonight:
-        with reader(svc.engine) as read:
+        with reader(svc.readers) as read:  # connections of their own too
             who, student = scope.check(read)
             return evenings.tonight(db=svc.engine, book=svc.book, student=student, night=night, now=now,
                                     read=read, subjects=access.subjects_of(who, student))  # fmt: skip
