@@ -63,6 +63,23 @@ def _rss_mb(pid: int) -> float:
     return total
 
 
+def _pss_mb(pid: int) -> float:
+    """Proportional memory of a process and its descendants: each page shared by n processes (the
+    libraries' code, the interpreter) counted 1/n in each, so the tree's sum is what it really holds."""
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) / 1024
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return total
+
+
 def _p99(values: list[float]) -> float | None:
     if not values:
         return None
@@ -84,6 +101,7 @@ class Watch:
     samples: list[tuple[float, str, float, int]] = field(default_factory=list)  # (t, kind, ms, status)
     answers: list[tuple[float, str, str, int]] = field(default_factory=list)  # (t, student, event, status)
     memory: list[tuple[float, float]] = field(default_factory=list)
+    pss: list[tuple[float, float]] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
 
@@ -146,6 +164,8 @@ class Watch:
                     task.add_done_callback(tasks.discard)
                 if k % 4 == 0:
                     self.memory.append((time.perf_counter(), _rss_mb(self.server_pid)))
+                if k % 8 == 0:  # slower to read (the kernel walks the page tables)
+                    self.pss.append((time.perf_counter(), _pss_mb(self.server_pid)))
                 k += 1
             await asyncio.gather(*tasks)
 
@@ -158,6 +178,9 @@ class Watch:
         before = [mb for t, mb in self.memory if t < start][-5:]
         during = [mb for t, mb in self.memory if start <= t <= end]
         baseline = statistics.median(before) if before else (during[0] if during else 0.0)
+        pss_before = [mb for t, mb in self.pss if t < start][-5:]
+        pss_during = [mb for t, mb in self.pss if start <= t <= end]
+        pss_base = statistics.median(pss_before) if pss_before else (pss_during[0] if pss_during else 0.0)
         return {
             "tonight_p99_ms": _p99(tonight),
             "healthz_p99_ms": _p99(healthz),
@@ -169,6 +192,8 @@ class Watch:
             "rss_baseline_mb": round(baseline, 1),
             "rss_peak_mb": round(max(during, default=baseline), 1),
             "rss_growth_mb": round(max(during, default=baseline) - baseline, 1),
+            # the same, counting shared pages once (RSS summed over the processes counts them in each)
+            "pss_growth_mb": round(max(pss_during, default=pss_base) - pss_base, 1),
             # where the time went: the slowest probes, seconds after the scenario began
             "slowest_probes": [
                 {"at_s": round(t - start, 2), "kind": kind, "ms": round(ms, 1)}

@@ -59,7 +59,7 @@ SCHEMA = pa.schema(
 )
 
 
-BATCH_ROWS = 65_536  # rows read, checked and handed on at a time: memory holds one batch, not the file
+BATCH_ROWS = 32_768  # rows read, checked and handed on at a time: memory holds one batch, not the file
 
 
 class NotPlain(Exception):
@@ -129,10 +129,16 @@ def _read(path: Path, batch_rows: int) -> Iterator[pa.Table]:
     if len(set(header)) != len(header):
         raise NotPlain
     _check_names(header)
-    # About 100 bytes a row in a homework log: blocks of that many rows' bytes.
-    block = max(1 << 20, min(batch_rows * 100, 64 << 20))
+    # From a Python file object: given a path, Arrow reads ahead most of the file (78 MB of a 91 MB
+    # log held at once); from a file object, two blocks, at the same speed.
+    with open(path, "rb") as source:
+        yield from _csv_batches(source, header, batch_rows)
+
+
+def _csv_batches(source: Any, header: list[str], batch_rows: int) -> Iterator[pa.Table]:
+    block = max(1 << 20, min(batch_rows * 100, 64 << 20))  # about 100 bytes a row in a homework log
     reader = pv.open_csv(
-        path,
+        source,
         read_options=pv.ReadOptions(encoding="utf8", block_size=block, use_threads=False),
         parse_options=pv.ParseOptions(newlines_in_values=False, ignore_empty_lines=True),
         convert_options=pv.ConvertOptions(

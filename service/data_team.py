@@ -31,6 +31,7 @@ from sqlalchemy import Engine, Select, select
 
 from models.files import kind_of
 from models.schema import IMPORT_ORDER
+from service import import_worker
 from service.auth import Principal
 from service.errors import ImportRefused, Invalid, NotFound
 from service.jobs import EVERY_SCHOOL, Job, JobRunner, Progress, run_child
@@ -150,7 +151,7 @@ def run_import(
                 "database_url": jobs.database_url, "paths": [str(p) for p in paths], "dry_run": dry_run,
                 "erasure_key": erasure_key, "spool_dir": str(spool_dir), "log_json": jobs.log_json,
                 "log_level": jobs.log_level,
-            }, progress)  # fmt: skip
+            }, progress, env=import_worker.ENV)  # fmt: skip
             result = _outcome(summary)
         if result.committed:
             on_commit()  # items or answers may have changed: states are rebuilt from the database

@@ -23,8 +23,12 @@ from service.jobs import child_request
 from service.logs import configure_logging
 
 # A smaller page cache than the serving processes' (service.store.db): this process lives for one
-# import, and its memory counts against the machine's while the service goes on serving.
-IMPORT_CACHE_MB = 64
+# import, and its memory counts against the machine's while the service goes on serving. Measured on
+# a 1M-row attempts import on SQLite: 16 MB writes as fast as 64 (17-18 s) with 40 MB less held.
+IMPORT_CACHE_MB = 16
+# Arrow's allocator (mimalloc) gives freed memory back to the system at once rather than keeping it
+# for reuse: the import's peak went from about 373 to 269 MB of the process's own memory.
+ENV = {"MIMALLOC_PURGE_DELAY": "0"}
 
 
 def main() -> None:

@@ -280,7 +280,9 @@ class ChildFailed(RuntimeError):
     """A job's child process stopped without an answer (it failed, or was killed)."""
 
 
-def run_child(module: str, request: dict[str, Any], progress: Progress) -> dict[str, Any]:
+def run_child(
+    module: str, request: dict[str, Any], progress: Progress, env: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Run `python -m module` as a child process for a job's work and return its answer.
 
     The request goes to the child as one JSON line on its stdin, which then stays open: the child
@@ -288,10 +290,11 @@ def run_child(module: str, request: dict[str, Any], progress: Progress) -> dict[
     work with it, as a thread's would go (a write transaction left open is rolled back by the database).
     The child answers on its stdout with JSON lines: `{"progress": {...}, "quiet": bool}` as it goes
     (they update `progress`), then `{"result": {...}}`. Its logs go to stderr, the service's. Raises
-    ChildFailed if it stops without a result (its own log says why)."""
+    ChildFailed if it stops without a result (its own log says why). `env`: variables the child gets
+    besides this process's (read before its libraries load)."""
     child = subprocess.Popen(
         [sys.executable, "-m", module], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        encoding="utf-8", bufsize=1,
+        encoding="utf-8", bufsize=1, env={**os.environ, **env} if env else None,
     )  # fmt: skip
     assert child.stdin is not None and child.stdout is not None
     result: dict[str, Any] | None = None

@@ -27,8 +27,8 @@ from tests.test_two_processes import NIGHT, PASSWORD, _start, _student
 NEW = 20_000
 
 
-def _descendants(pid: int) -> list[str]:
-    """The command lines of a process's descendants (Linux /proc)."""
+def _descendant_pids(pid: int) -> list[int]:
+    """A process's descendants (Linux /proc)."""
     found, todo = [], [pid]
     while todo:
         here = todo.pop()
@@ -37,12 +37,19 @@ def _descendants(pid: int) -> list[str]:
                 children = [int(c) for c in task.read_text().split()]
             except OSError:
                 continue
-            for child in children:
-                try:
-                    found.append(Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode())
-                except OSError:
-                    continue
-                todo.append(child)
+            found += children
+            todo += children
+    return found
+
+
+def _descendants(pid: int) -> list[str]:
+    """The command lines of a process's descendants."""
+    found = []
+    for child in _descendant_pids(pid):
+        try:
+            found.append(Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except OSError:
+            continue
     return found
 
 
@@ -147,5 +154,82 @@ def test_the_service_keeps_answering_while_a_large_import_runs(
         assert worst["answers"] < took / 3, (took, worst)
     finally:
         client.close()
+        server.terminate()
+        server.wait(timeout=60)
+
+
+@pytest.mark.slow
+def test_an_import_whose_process_is_killed_fails_writes_nothing_and_the_service_goes_on(
+    samples_sqlite: str, bundle: Bundle, tmp_path: Path
+) -> None:
+    """kill -9 of the import's own process, mid-import: the job is failed (not left running), nothing
+    of the file is in the database, the service answers, and the next import runs."""
+    import signal
+
+    from sqlalchemy import func, select
+
+    from service.store import tables as t
+
+    shutil.copy(Path(samples_sqlite.removeprefix("sqlite:///")), tmp_path / "school.db")
+    database = f"sqlite:///{tmp_path / 'school.db'}"
+    engine = make_engine(database)
+    create_user(engine, "data", PASSWORD, "data_team")
+    with engine.connect() as conn:
+        before = conn.execute(select(func.count()).select_from(t.attempts)).scalar_one()
+    _big_attempts(tmp_path / "attempts.csv")
+    (tmp_path / "bundle.pkl").write_bytes(pickle.dumps(bundle))
+    env = {
+        **os.environ, "JIANFU_TEST_BUNDLE": str(tmp_path / "bundle.pkl"), "JIANFU_DATA_DIR": str(tmp_path / "var"),
+        "JIANFU_DATABASE_URL": database, "JIANFU_JWT_SECRET": "i" * 40,
+        "JIANFU_POLICY_DIR": str(SAMPLES / "policies"), "JIANFU_LOG_JSON": "false",
+    }  # fmt: skip
+    port = _port()
+    server = _start(env, port, tmp_path / "server.log")
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=300)
+    try:
+        r = client.post("/v1/token", data={"username": "data", "password": PASSWORD})
+        data = {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+        def start_import() -> httpx.Response:
+            with (tmp_path / "attempts.csv").open("rb") as upload:
+                r = client.post(
+                    "/v1/imports", files=[("files", ("attempts.csv", upload, "text/csv"))], headers=data
+                )
+            assert r.status_code == 202, r.text
+            return r
+
+        r = start_import()
+        child = None
+        deadline = time.monotonic() + 120
+        while child is None and time.monotonic() < deadline:
+            for pid in _descendant_pids(server.pid):
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes() if Path(f"/proc/{pid}").exists() else b""
+                if b"service.import_worker" in cmdline:
+                    child = pid
+            time.sleep(0.05)
+        assert child is not None, "no import process appeared"
+        time.sleep(1.0)  # into its work
+        os.kill(child, signal.SIGKILL)
+        job = client.get(r.headers["Location"], headers=data).json()
+        deadline = time.monotonic() + 300
+        while job["state"] in ("queued", "running") and time.monotonic() < deadline:
+            time.sleep(0.2)
+            job = client.get(r.headers["Location"], headers=data).json()
+        assert job["state"] == "failed", job
+        assert job["detail"] and "logged" in job["detail"], job
+        with engine.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(t.attempts)).scalar_one() == before
+        assert client.get("/healthz").status_code == 200
+        r = start_import()  # not refused as "another import is running"
+        job = r.json()
+        while job["state"] in ("queued", "running"):
+            time.sleep(0.2)
+            job = client.get(r.headers["Location"], headers=data).json()
+        assert job["state"] == "done", job
+        with engine.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(t.attempts)).scalar_one() == before + NEW
+    finally:
+        client.close()
+        engine.dispose()
         server.terminate()
         server.wait(timeout=60)
