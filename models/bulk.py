@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pv
 
-from models.files import TooLarge, open_parquet, parquet_batches
+from models.files import EXCEL_SUFFIXES, TooLarge, open_parquet, parquet_batches
 from models.schema import (
     ATTEMPT_SOURCES,
     DEFAULT_TIMEZONE,
@@ -70,6 +70,8 @@ def accept_attempts(path: Path, known: Known) -> pa.Table | None:
 
 
 def _read(path: Path) -> pa.Table | None:
+    if path.suffix.lower() in EXCEL_SUFFIXES:
+        return None  # a workbook is read row by row (models.excel)
     if path.suffix.lower() in {".parquet", ".pq"}:
         parquet = open_parquet(path)  # text dictionary-encoded until the limits have counted it
         batches = list(parquet_batches(parquet, parquet.schema_arrow.names, batch_size=1 << 20))
