@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pv
 
-from models.files import TooLarge, open_parquet, parquet_batches
+from models.files import EXCEL_SUFFIXES, TooLarge, open_parquet, parquet_batches
 from models.schema import (
     ATTEMPT_SOURCES,
     DEFAULT_TIMEZONE,
@@ -107,6 +107,8 @@ def accepted_batches(path: Path, known: Known, *, batch_rows: int = BATCH_ROWS) 
 
 def _read(path: Path, batch_rows: int) -> Iterator[pa.Table]:
     """The file's columns as text, a batch at a time (raises NotPlain if its header will not do)."""
+    if path.suffix.lower() in EXCEL_SUFFIXES:
+        raise NotPlain  # a workbook is read row by row (models.excel)
     if path.suffix.lower() in {".parquet", ".pq"}:
         parquet = open_parquet(path)  # text dictionary-encoded until the limits have counted it
         names = parquet.schema_arrow.names

@@ -1,8 +1,10 @@
-"""Reading the contract's tabular files: CSV (UTF-8, UTF-8 with BOM, GBK) and Parquet.
+"""Reading the contract's tabular files: CSV (UTF-8, UTF-8 with BOM, GBK), Parquet and Excel
+(.xlsx: models.excel).
 
-Owns encodings, headers and the shape of rows; says what is wrong as `file:row:column` problems.
-What a value means is `models.schema`'s business. Rows are numbered as a spreadsheet shows
-them: the header is row 1, the first record row 2 (Parquet files are numbered the same way).
+Owns encodings, headers and the shape of rows; says what is wrong as `file:row:column` problems, or
+for a workbook as `file:sheet!cell` (a SheetPlace). What a value means is `models.schema`'s
+business. Rows are numbered as a spreadsheet shows them: the header is row 1, the first record
+row 2 (Parquet files are numbered the same way).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from models.schema import IMPORT_ORDER, Known, RecordProblem, RecordSpec, validate_record
 
 MAX_FIELD_CHARS = 100_000
+EXCEL_SUFFIXES = (".xlsx",)  # read by models.excel
 # However a file is stored, what it holds once decoded is bounded: at most MAX_FIELD_CHARS per value
 # (CSV and Parquet alike), MAX_GROUP_BYTES per Parquet row group and MAX_FILE_BYTES per file (a CSV
 # file's size; a Parquet file's values decoded, counted before they are expanded: see ParquetLimits).
@@ -26,18 +29,46 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
+@dataclass(frozen=True)
+class SheetPlace:
+    """Where a file's records are in an Excel workbook: the sheet read and each contract column's
+    letter, so that a problem at (row, column) is placed at sheet!cell."""
+
+    sheet: str
+    letters: dict[str, str]
+
+    def cell(self, row: int, column: str | None) -> str:
+        letter = self.letters.get(column) if column is not None else None
+        return f"{letter}{row}" if letter is not None else f"{row}:{row}"  # a whole row: 14:14
+
+
 @dataclass
 class Problems:
-    """Problems found so far: all of them counted, the first `limit` kept to show."""
+    """Problems found so far: all of them counted, the first `limit` kept to show.
+
+    A file read from a workbook has a SheetPlace in `places` (by file name): its problems are placed
+    at sheet and cell, whoever adds them (the reader, the validation, the importer's checks)."""
 
     limit: int = 100
     shown: list[RecordProblem] = field(default_factory=list)
     count: int = 0
+    places: dict[str, SheetPlace] = field(default_factory=dict)
 
-    def add(self, file: str, row: int | None, column: str | None, zh: str, en: str) -> None:
+    def add(
+        self, file: str, row: int | None, column: str | None, zh: str, en: str, *,
+        sheet: str | None = None, cell: str | None = None,
+    ) -> None:  # fmt: skip
+        """A problem in `file` at `row` and `column` (as known); in a workbook also `sheet` and `cell`
+        (by default the file's SheetPlace's, `cell` from row and column)."""
         self.count += 1
-        if len(self.shown) < self.limit:
-            self.shown.append(RecordProblem(file, row, column, zh, en))
+        if len(self.shown) >= self.limit:
+            return
+        place = self.places.get(file)
+        if place is not None:
+            sheet = sheet or place.sheet
+            if cell is None and row is not None:
+                cell = place.cell(row, column)
+        self.shown.append(RecordProblem(file, row, column, zh, en, sheet, cell))
 
     def lines(self) -> list[str]:
         out = [str(p) for p in self.shown]
@@ -114,7 +145,7 @@ def _decodes(raw: bytes, encoding: str) -> bool:
     return True
 
 
-def _check_header(header: list[str], spec: RecordSpec, name: str, problems: Problems) -> bool:
+def check_header(header: list[str], spec: RecordSpec, name: str, problems: Problems) -> bool:
     ok = True
     expected = ", ".join(spec.column_names)
     if not set(header) & set(spec.column_names):
@@ -150,9 +181,20 @@ def _check_header(header: list[str], spec: RecordSpec, name: str, problems: Prob
 
 
 def read_rows(path: Path, spec: RecordSpec, problems: Problems) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (row number, {column: raw value}) for each record of a CSV or Parquet file."""
-    if path.suffix.lower() in {".parquet", ".pq"}:
+    """Yield (row number, {column: raw value}) for each record of a CSV, Parquet or .xlsx file."""
+    suffix = path.suffix.lower()
+    if suffix in {".parquet", ".pq"}:
         yield from _read_parquet(path, spec, problems)
+    elif suffix in EXCEL_SUFFIXES:
+        from models import excel  # openpyxl only when a workbook is read
+
+        yield from excel.read_rows(path, spec, problems)
+    elif suffix in {".xls", ".xlsm", ".xlsb", ".et", ".ods"}:
+        problems.add(
+            str(path), None, None,
+            f"不支持 {suffix} 文件；请在 Excel 或 WPS 中另存为“Excel 工作簿（.xlsx）”或 CSV",
+            f"{suffix} files are not read: save it from Excel or WPS as an Excel Workbook (.xlsx) or as CSV",
+        )  # fmt: skip
     else:
         yield from _read_csv(path, spec, problems)
 
@@ -161,7 +203,7 @@ def _read_csv(path: Path, spec: RecordSpec, problems: Problems) -> Iterator[tupl
     name = str(path)
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
-        problems.add(name, None, None, *_too_big_file(size))
+        problems.add(name, None, None, *too_big_file(size))
         return
     text = decode_csv(path.read_bytes(), name, problems)
     if text is None:
@@ -178,7 +220,7 @@ def _read_csv(path: Path, spec: RecordSpec, problems: Problems) -> Iterator[tupl
     row_no = 1
     try:
         header = [h.strip().lower() for h in next(reader)]
-        if not _check_header(header, spec, name, problems):
+        if not check_header(header, spec, name, problems):
             return
         width = len(header)
         for row_no, values in enumerate(reader, start=2):
@@ -215,7 +257,7 @@ def _read_csv(path: Path, spec: RecordSpec, problems: Problems) -> Iterator[tupl
             )  # fmt: skip
 
 
-def _too_big_file(size: int) -> tuple[str, str]:
+def too_big_file(size: int) -> tuple[str, str]:
     return (
         f"文件解压后的数据过大（{size} 字节，最多 {MAX_FILE_BYTES} 字节）；请拆分为多个文件",
         f"the file's data is too large ({size} bytes decoded, at most {MAX_FILE_BYTES}): split it into several files",
@@ -271,7 +313,7 @@ class ParquetLimits:
                     if longest > MAX_FIELD_CHARS:
                         self._value_over(None, chunk.path_in_schema, longest)
         if total > MAX_FILE_BYTES:
-            raise TooLarge(None, None, *_too_big_file(total))
+            raise TooLarge(None, None, *too_big_file(total))
 
     def start_group(self) -> None:
         self.group_bytes = 0
@@ -300,7 +342,7 @@ class ParquetLimits:
         if self.group_bytes > MAX_GROUP_BYTES:
             self._group_over(self.rows + 2, biggest, self.group_bytes)
         if self.file_bytes > MAX_FILE_BYTES:
-            raise TooLarge(self.rows + 2, biggest, *_too_big_file(self.file_bytes))
+            raise TooLarge(self.rows + 2, biggest, *too_big_file(self.file_bytes))
         self.rows += batch.num_rows
 
     def _check_chars(self, chars: Any, indices: Any, column: str) -> None:
@@ -354,7 +396,7 @@ def _read_parquet(path: Path, spec: RecordSpec, problems: Problems) -> Iterator[
         )
         return
     header = [h.strip().lower() for h in parquet.schema_arrow.names]
-    if not _check_header(header, spec, name, problems):
+    if not check_header(header, spec, name, problems):
         return
     row_no = 1
     try:

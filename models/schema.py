@@ -68,11 +68,26 @@ class RecordProblem:
     column: str | None
     zh: str
     en: str
+    sheet: str | None = None  # in an Excel workbook: the sheet, and the cell (C14, A1:B1, 14:14)
+    cell: str | None = None
+
+    def where(self, file: str | None = None) -> str:
+        """`file:row:column`, or in a workbook `file:sheet!cell` (`students.xlsx:学生!C14`); `file`
+        in place of the problem's own (a name without its folder)."""
+        where = self.file if file is None else file
+        if self.sheet is not None:
+            quoted = (
+                self.sheet if _BARE_SHEET.fullmatch(self.sheet) else "'" + self.sheet.replace("'", "''") + "'"
+            )
+            return where + f":{quoted}" + (f"!{self.cell}" if self.cell is not None else "")
+        where += f":{self.row}" if self.row is not None else ""
+        return where + (f":{self.column}" if self.column is not None else "")
 
     def __str__(self) -> str:
-        where = self.file + (f":{self.row}" if self.row is not None else "")
-        where += f":{self.column}" if self.column is not None else ""
-        return f"{where}: {self.zh} / {self.en}"
+        return f"{self.where()}: {self.zh} / {self.en}"
+
+
+_BARE_SHEET = re.compile(r"[^\W\d]\w*")  # a sheet name a reference writes without quotes (学生, Sheet1)
 
 
 # ----------------------------------------------------------------------------------------------

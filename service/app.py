@@ -176,6 +176,8 @@ def _describe(app: FastAPI) -> None:
                     if answer is None or ok is None:
                         continue
                     for media_type, content in ok.get("content", {}).items():
+                        if media_type.startswith("application/vnd."):
+                            continue  # a workbook (exports with format=xlsx): bytes, no text example
                         if isinstance(answer, str) == (media_type != "application/json"):
                             content["example"] = answer
             app.openapi_schema = schema

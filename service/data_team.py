@@ -21,6 +21,7 @@ import csv
 import hashlib
 import hmac
 import io
+import tempfile
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
@@ -43,7 +44,7 @@ from service.store.importer import ImportReport, import_files, summary_of
 
 IMPORT = "import"  # the jobs' kind
 UPLOAD_FIELD = "files"  # the multipart field that carries the contract files
-UPLOAD_SUFFIXES = (".csv", ".parquet", ".pq")
+UPLOAD_SUFFIXES = (".csv", ".xlsx", ".parquet", ".pq")
 
 
 def import_paths(
@@ -65,7 +66,11 @@ def _outcome(summary: dict[str, Any]) -> ImportResult:
     problems = summary["problems"]
     if problems or summary["problem_count"]:
         first = problems[0] if problems else {"file": "", "row": None, "field": None, "detail": "invalid"}
-        where = f"{first['file']}, row {first['row']}, field {first['field']}"
+        where = (
+            first["where"]  # a workbook's problem: file:sheet!cell
+            if first.get("sheet") is not None
+            else f"{first['file']}, row {first['row']}, field {first['field']}"
+        )
         raise ImportRefused(
             f"nothing was imported: {where}: {first['detail']}", f"没有导入任何数据：{where}：{first.get('detail_zh') or first['detail']}",
             problems=problems, problem_count=summary["problem_count"],
@@ -92,7 +97,7 @@ def begin_import(*, jobs: JobRunner, who: Principal, dry_run: bool) -> Job:
 
 def upload_path(*, folder: Path, field: str, filename: str | None, taken: set[str]) -> Path:
     """Where an uploaded file goes in the job's folder: only a plain contract file name (a record
-    kind, .csv or .parquet) is accepted, once; anything else is refused naming the field."""
+    kind, .csv, .xlsx or .parquet) is accepted, once; anything else is refused naming the field."""
 
     def refuse(en: str, zh: str) -> Invalid:
         return Invalid(f"body /{UPLOAD_FIELD}: {en}", f"请求体 /{UPLOAD_FIELD}：{zh}",
@@ -115,8 +120,8 @@ def upload_path(*, folder: Path, field: str, filename: str | None, taken: set[st
     if kind_of(Path(name)) is None or not name.lower().endswith(UPLOAD_SUFFIXES):
         kinds = ", ".join(IMPORT_ORDER)
         raise refuse(
-            f"file name {name!r} does not say a record kind: name it <kind>.csv or <kind>.parquet, kind one of {kinds}",
-            f"文件名 {name!r} 看不出记录类型：应为 <类型>.csv 或 <类型>.parquet，类型为 {kinds} 之一",
+            f"file name {name!r} does not say a record kind: name it <kind>.csv, <kind>.xlsx or <kind>.parquet, kind one of {kinds}",
+            f"文件名 {name!r} 看不出记录类型：应为 <类型>.csv、<类型>.xlsx 或 <类型>.parquet，类型为 {kinds} 之一",
         )
     if name.lower() in taken:
         raise refuse(f"file {name!r} is sent twice", f"文件 {name!r} 重复上传")
@@ -220,10 +225,19 @@ EXPORTS: dict[str, tuple[list[str], Callable[[], Select[Any]], Any]] = {
 }  # fmt: skip
 
 
-def export_csv(
-    *, db: Engine, key: str, kind: str, start: date | None = None, end: date | None = None
-) -> Iterator[str]:
-    """A pseudonymised export as CSV text in chunks: students as keyed hashes, no names."""
+EXPORT_HEADERS_ZH = {
+    "student": "学生（化名）", "class_id": "班级", "item_id": "题目", "night": "作业日期",
+    "submitted_at": "提交时间", "correct": "是否正确", "seconds": "用时（秒）", "source": "来源",
+    "created_at": "记入时间", "resolved_at": "订正时间", "error_type": "错因",
+}  # fmt: skip
+EXPORT_SHEETS_ZH = {"attempts": "作业记录", "error_book": "错题本"}
+
+
+def _export_rows(
+    *, db: Engine, key: str, kind: str, start: date | None, end: date | None
+) -> tuple[list[str], Callable[[], Iterator[list[Any]]]]:
+    """An export's header and its rows (read when called): students as keyed hashes, no names.
+    NotFound at once for an unknown kind."""
     if kind not in EXPORTS:
         choices = ", ".join(EXPORTS)
         raise NotFound(
@@ -240,24 +254,85 @@ def export_csv(
         query = query.where(night <= end)
     export_key = hmac.new(key.encode(), b"export", hashlib.sha256).hexdigest()
 
-    def rows() -> Iterator[str]:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(header)
+    def rows() -> Iterator[list[Any]]:
         with db.connect() as conn:
             for row in conn.execute(query):
                 values = list(row)
                 values[0] = pseudonym(export_key, values[0])
-                writer.writerow(
-                    ["" if v is None else v.isoformat() if hasattr(v, "isoformat") else v for v in values]
-                )
-                if out.tell() > 65536:
-                    yield out.getvalue()
-                    out.seek(0)
-                    out.truncate()
+                yield values
+
+    return header, rows
+
+
+def export_csv(
+    *, db: Engine, key: str, kind: str, start: date | None = None, end: date | None = None
+) -> Iterator[str]:
+    """A pseudonymised export as CSV text in chunks: students as keyed hashes, no names."""
+    header, rows_of = _export_rows(db=db, key=key, kind=kind, start=start, end=end)
+
+    def chunks() -> Iterator[str]:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(header)
+        for values in rows_of():
+            writer.writerow(
+                ["" if v is None else v.isoformat() if hasattr(v, "isoformat") else v for v in values]
+            )
+            if out.tell() > 65536:
+                yield out.getvalue()
+                out.seek(0)
+                out.truncate()
         yield out.getvalue()
 
-    return rows()
+    return chunks()
+
+
+def export_xlsx(
+    *, db: Engine, key: str, kind: str, start: date | None = None, end: date | None = None,
+    folder: Path | None = None,
+) -> Iterator[bytes]:  # fmt: skip
+    """The same export as an Excel workbook (.xlsx) in chunks: the same rows and pseudonyms as the
+    CSV, headers in Chinese (EXPORT_HEADERS_ZH). Written row by row in xlsxwriter's constant-memory
+    mode to a temporary file in `folder` (default: the system's), removed once sent. Text is always
+    written as text: a value starting with = + - @ is never a formula."""
+    header, rows_of = _export_rows(db=db, key=key, kind=kind, start=start, end=end)
+
+    def chunks() -> Iterator[bytes]:
+        import xlsxwriter
+
+        with tempfile.TemporaryDirectory(dir=folder, prefix="export-") as tmp:
+            path = Path(tmp) / f"{kind}.xlsx"
+            workbook = xlsxwriter.Workbook(
+                str(path),
+                {"constant_memory": True, "tmpdir": tmp, "strings_to_formulas": False,
+                 "strings_to_numbers": False, "strings_to_urls": False},
+            )  # fmt: skip
+            sheet = workbook.add_worksheet(EXPORT_SHEETS_ZH.get(kind, kind))
+            bold = workbook.add_format({"bold": True})
+            day = workbook.add_format({"num_format": "yyyy-mm-dd"})
+            for col, name in enumerate(header):
+                sheet.write_string(0, col, EXPORT_HEADERS_ZH.get(name, name), bold)
+            sheet.freeze_panes(1, 0)
+            for row, values in enumerate(rows_of(), start=1):
+                for col, value in enumerate(values):
+                    if value is None:
+                        continue
+                    if isinstance(value, bool):
+                        sheet.write_boolean(row, col, value)
+                    elif isinstance(value, int | float):
+                        sheet.write_number(row, col, value)
+                    elif isinstance(value, datetime):
+                        sheet.write_string(row, col, value.isoformat())  # Excel has no offsets: as the CSV
+                    elif isinstance(value, date):
+                        sheet.write_datetime(row, col, datetime(value.year, value.month, value.day), day)
+                    else:
+                        sheet.write_string(row, col, str(value))  # never a formula, a number or a link
+            workbook.close()
+            with open(path, "rb") as f:
+                while block := f.read(1 << 16):
+                    yield block
+
+    return chunks()
 
 
 def erase(*, db: Engine, student_id: str, erasure_key: str, requested_by: str, now: datetime) -> Erased:

@@ -433,6 +433,14 @@ class ImportProblem(BaseModel):
     field: str | None
     detail: str
     detail_zh: str | None = None
+    sheet: str | None = Field(None, description="in an Excel workbook: the sheet")
+    cell: str | None = Field(
+        None, description="in an Excel workbook: the cell (C14), cells (A1:B1) or row (14:14)"
+    )
+    where: str | None = Field(
+        None,
+        description="the place as people write it: file:row:field, or file:sheet!cell (students.xlsx:学生!C14)",
+    )
 
 
 class ImportProgress(BaseModel):

@@ -190,14 +190,16 @@ def find_files(paths: Iterable[Path], problems: Problems, kind: str | None = Non
     found: list[tuple[Path, str]] = []
     for path in paths:
         if path.is_dir():
-            candidates = sorted(p for p in path.iterdir() if p.suffix.lower() in {".csv", ".parquet", ".pq"})
+            candidates = sorted(
+                p for p in path.iterdir() if p.suffix.lower() in {".csv", ".parquet", ".pq", ".xlsx"}
+            )
             if not candidates:
                 problems.add(
                     str(path),
                     None,
                     None,
-                    "文件夹中没有 CSV 或 Parquet 文件",
-                    "no CSV or Parquet files in this folder",
+                    "文件夹中没有 CSV、Excel（.xlsx）或 Parquet 文件",
+                    "no CSV, Excel (.xlsx) or Parquet files in this folder",
                 )
         elif path.exists():
             candidates = [path]
@@ -774,7 +776,16 @@ def summary_of(report: ImportReport) -> dict[str, Any]:
         },
         "erased_rows": report.erased_rows,
         "problems": [
-            {"file": Path(p.file).name, "row": p.row, "field": p.column, "detail": p.en, "detail_zh": p.zh}
+            {
+                "file": Path(p.file).name,
+                "row": p.row,
+                "field": p.column,
+                "detail": p.en,
+                "detail_zh": p.zh,
+                "sheet": p.sheet,
+                "cell": p.cell,
+                "where": p.where(Path(p.file).name),
+            }
             for p in report.problems.shown
         ],
         "problem_count": report.problems.count,

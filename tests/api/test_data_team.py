@@ -188,3 +188,73 @@ def test_the_data_team_sees_the_model_and_can_ask_for_a_reload(data_team: Caller
     assert status["ready"] and status["version"] == "7"
     assert data_team.post("/v1/model/reload").json() == {"outcome": "unchanged", "version": "7"}
     assert teacher.post("/v1/model/reload").status_code == 403
+
+
+def test_a_bad_workbook_is_refused_at_sheet_and_cell_and_exports_come_as_xlsx(
+    world: World, data_team: Caller, teacher: Caller
+) -> None:
+    """Excel through the API: an uploaded .xlsx with a bad cell fails the job naming sheet and cell
+    (file:sheet!cell) and writes nothing; an export with format=xlsx is a workbook with Chinese
+    headers holding the CSV export's pseudonyms."""
+    import openpyxl
+
+    with world.engine.connect() as conn:
+        before = conn.execute(select(t.attempts.c.event_id)).all()
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "作业记录"
+    sheet.append(
+        [
+            "event_id",
+            "student_id",
+            "item_id",
+            "night",
+            "submitted_at",
+            "correct",
+            "seconds",
+            "score",
+            "source",
+        ]
+    )
+    sheet.append(
+        [
+            "new-1",
+            world.student,
+            "math-g5-01-001",
+            datetime(2026, 11, 10).date(),
+            "2026-11-10T19:00:00+08:00",
+            1,
+            60,
+            None,
+            "app",
+        ]
+    )
+    sheet.append(["new-2", world.student, "math-g5-01-001", "2026年11月10日", "2026-11-10T19:05:00+08:00", 1, 60, None, "app"])  # fmt: skip
+    upload = io.BytesIO()
+    book.save(upload)
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    job = finished_import(
+        data_team,
+        data_team.post("/v1/imports", files=[("files", ("attempts.xlsx", upload.getvalue(), xlsx))]),
+    )
+    assert job["state"] == "failed" and job["problem_count"] == 1, job
+    problem = job["problems"][0]
+    assert (problem["sheet"], problem["cell"], problem["where"]) == (
+        "作业记录",
+        "D3",
+        "attempts.xlsx:作业记录!D3",
+    )
+    assert (problem["file"], problem["row"], problem["field"]) == ("attempts.xlsx", 3, "night")
+    assert job["detail"].startswith("nothing was imported: attempts.xlsx:作业记录!D3: expected a date")
+    with world.engine.connect() as conn:
+        assert conn.execute(select(t.attempts.c.event_id)).all() == before
+
+    as_csv = data_team.get("/v1/exports/attempts")
+    r = data_team.get("/v1/exports/attempts", params={"format": "xlsx"})
+    assert r.status_code == 200 and r.headers["content-type"] == xlsx
+    assert r.headers["content-disposition"].endswith('.xlsx"')
+    exported = openpyxl.load_workbook(io.BytesIO(r.content), read_only=True)
+    rows = list(exported["作业记录"].iter_rows(values_only=True))
+    assert rows[0][:3] == ("学生（化名）", "班级", "题目")
+    assert [row[0] for row in rows[1:]] == [line.split(",")[0] for line in as_csv.text.splitlines()[1:]]
+    assert teacher.get("/v1/exports/attempts", params={"format": "xlsx"}).status_code == 403

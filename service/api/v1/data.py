@@ -6,7 +6,7 @@ guardian's deletion request. Each is the permission (`DataTeam`), one call to se
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -33,7 +33,7 @@ UPLOAD_BODY = {
                             "type": "array", "minItems": 1,
                             "items": {"type": "string", "contentMediaType": "application/octet-stream"},
                             "description": "files named by their record kind, e.g. attempts.csv "
-                            f"(.csv or .parquet, at most {MAX_UPLOAD // 2**20} MB each)",
+                            f"(.csv, .xlsx or .parquet, at most {MAX_UPLOAD // 2**20} MB each)",
                         }
                     },
                 }
@@ -49,7 +49,7 @@ TOO_LARGE: dict[int | str, dict[str, Any]] = {413: {"description": "a file is la
     "/imports",
     status_code=202,
     response_model=ImportJob,
-    summary="Import contract files (CSV/Parquet; UTF-8, UTF-8 with BOM or GBK) as a background job: all or nothing",
+    summary="Import contract files (CSV in UTF-8, UTF-8 with BOM or GBK; Excel .xlsx; Parquet) as a background job: all or nothing",
     description="The files are stored and checked in the background; the answer is the job (202, with "
     "`Location`): poll GET /v1/imports/{job_id}. One import at a time per school (409 names the one running).",
     openapi_extra=UPLOAD_BODY,
@@ -115,23 +115,34 @@ class CsvResponse(StreamingResponse):
     media_type = "text/csv"
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 @router.get(
     "/exports/{kind}",
-    summary="A pseudonymised export (CSV): students as keyed hashes, no names",
+    summary="A pseudonymised export (CSV, or Excel with format=xlsx): students as keyed hashes, no names",
     response_class=CsvResponse,
-    responses={200: {"description": "CSV, UTF-8"}},
-)
+    responses={200: {"description": "CSV, UTF-8; or an Excel workbook (.xlsx) with Chinese headers",
+                     "content": {"text/csv": {}, XLSX: {}}}},
+)  # fmt: skip
 def export(
     kind: str,
     who: DataTeam,
     svc: ServicesDep,
     start: IsoDate | None = Query(None, alias="from"),
     end: IsoDate | None = Query(None, alias="to"),
-) -> CsvResponse:
+    file_format: Literal["csv", "xlsx"] = Query(
+        "csv", alias="format", description="csv (UTF-8) or xlsx (Excel, Chinese headers)"
+    ),
+) -> StreamingResponse:
+    stamp = f"jianfu-{kind}-{datetime.now(UTC):%Y%m%d}"
+    if file_format == "xlsx":
+        blocks = data_team.export_xlsx(db=svc.engine, key=svc.key, kind=kind, start=start, end=end)
+        return StreamingResponse(blocks, media_type=XLSX,
+                                 headers={"Content-Disposition": f'attachment; filename="{stamp}.xlsx"'})  # fmt: skip
     chunks = data_team.export_csv(db=svc.engine, key=svc.key, kind=kind, start=start, end=end)
-    filename = f"jianfu-{kind}-{datetime.now(UTC):%Y%m%d}.csv"
     return CsvResponse(chunks, media_type="text/csv; charset=utf-8",
-                       headers={"Content-Disposition": f'attachment; filename="{filename}"'})  # fmt: skip
+                       headers={"Content-Disposition": f'attachment; filename="{stamp}.csv"'})  # fmt: skip
 
 
 @router.delete(
