@@ -64,7 +64,9 @@ def test_redoc_renders_the_operations_with_the_network_off(page: Page, site: Sit
     # ReDoc's bundle asks its CDN for the small "API docs by Redocly" logo and hides it when that fails:
     # the page's policy stops it before it leaves (so nothing was aborted above); nothing else may fail.
     logo = "https://cdn.redoc.ly/redoc/logo-mini.svg"
-    assert not [e for e in errors if ("Content Security Policy" in e or e.startswith("failed")) and logo not in e], errors
+    assert not [
+        e for e in errors if ("Content Security Policy" in e or e.startswith("failed")) and logo not in e
+    ], errors
 
 
 def test_the_data_team_lands_on_its_own_page(page: Page, site: Site) -> None:
