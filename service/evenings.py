@@ -143,9 +143,9 @@ def no_time(
     night: date,
     students: Collection[str] | None = None,
 ) -> list[NoTime]:
-    """Why students of the class have no minutes tonight for `subject` (those in `students`, else all
-    but the excused), grouped by cause, each said in Chinese and English with what to do and the page
-    where it is done. Nothing when every student has time for it. Excused students are left out."""
+    """Why students of the class (those in `students`, else all) have no minutes tonight for
+    `subject`, grouped by cause, each said in Chinese and English with what to do and the page where
+    it is done. Nothing when every student has time for it; an excused student (T12) is left out."""
     with db.connect() as conn:
         grade, policy = class_policy(conn, book, class_id)
         members = class_members(conn, class_id)

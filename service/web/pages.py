@@ -656,7 +656,6 @@ def allocations_page(request: Request, class_id: str = "") -> Response:
         access.see_class(svc.engine, who, class_id)
         current = evenings.allocations(db=svc.engine, class_id=class_id, book=svc.book)
         return {"subjects": evenings.class_subjects(db=svc.engine, class_id=class_id),
-                "weekdays_set": {int(k): v for k, v in current.weekdays.items()},
                 "in_force": current.in_force, "cap": current.cap_minutes}  # fmt: skip
 
     found = _try(request, load)
