@@ -31,6 +31,14 @@ SUBJECTS: dict[str, str] = {
     "pe": "体育",
     "art": "艺术",
 }
+SUBJECTS_EN: dict[str, str] = {
+    "chinese": "Chinese", "math": "Maths", "english": "English", "science": "Science",
+    "morality": "Morality and law", "pe": "PE", "art": "Art",
+}  # fmt: skip
+WEEKDAYS: tuple[tuple[str, str], ...] = (
+    ("周一", "Monday"), ("周二", "Tuesday"), ("周三", "Wednesday"), ("周四", "Thursday"),
+    ("周五", "Friday"), ("周六", "Saturday"), ("周日", "Sunday"),
+)  # fmt: skip
 ITEM_KINDS: dict[str, str] = {
     "written": "书面",
     "oral": "口头",

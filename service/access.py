@@ -12,11 +12,12 @@ from __future__ import annotations
 from datetime import date
 from typing import NamedTuple
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from service.auth import Principal
 from service.errors import NotAllowed, NotFound
-from service.store.queries import ClassPlace, StudentPlace, read_class_place, read_student_place
+from service.store import tables as t
+from service.store.queries import HANDED_OUT, ClassPlace, StudentPlace, read_class_place, read_student_place
 from service.store.reads import Read, Reader, reader
 
 COORDINATORS = ("head_teacher", "school_admin")
@@ -119,6 +120,63 @@ def see_plan(db: Engine, who: Principal, plan_id: str) -> PlanRef:
     if not who.teaches(found.class_id, found.subject):
         raise NotFound("plan", plan_id)
     return found
+
+
+class ItemRef(NamedTuple):
+    item_id: str
+    subject: str
+    grade: int
+    answer_key: bool  # the caller may read the item's answer: a teacher of its subject, not a family
+
+
+def see_item(db: Engine, who: Principal, item_id: str) -> ItemRef:
+    """An item of the bank, if this account has a reason to read it: a student or parent, an item set
+    for their child (published or done) or in the child's error book; a teacher, an item of a subject
+    they teach at or below the grade of a class they teach it in (with its answer); a head teacher, an
+    item at or below the grade of a class they head; a school's administrator, an item set to a
+    student of their school (neither with the answer: that is for the subject's teachers). The data
+    team works on data, not on items (403)."""
+    require(who, "student", "parent", "teacher", *COORDINATORS)
+    with db.connect() as conn:
+        item = conn.execute(
+            select(t.items.c.subject, t.items.c.grade).where(t.items.c.item_id == item_id)
+        ).first()
+        if item is None:
+            raise NotFound("item", item_id)
+        if who.role in ("student", "parent"):
+            mine = sorted(who.students)
+            handed = select(t.plans.c.student_id).join(t.plan_items, t.plan_items.c.plan_id == t.plans.c.plan_id).where(
+                t.plan_items.c.item_id == item_id, t.plans.c.student_id.in_(mine), t.plans.c.status.in_(HANDED_OUT)
+            )  # fmt: skip
+            noted = select(t.error_book.c.student_id).where(
+                t.error_book.c.item_id == item_id, t.error_book.c.student_id.in_(mine)
+            )
+            if conn.execute(handed.union_all(noted).limit(1)).first() is None:
+                raise NotFound("item", item_id)
+            return ItemRef(item_id, item.subject, item.grade, answer_key=False)
+        if who.role == "school_admin":
+            set_here = (
+                select(t.plans.c.plan_id)
+                .join(t.plan_items, t.plan_items.c.plan_id == t.plans.c.plan_id)
+                .join(t.students, t.students.c.student_id == t.plans.c.student_id)
+                .join(t.classes, t.classes.c.class_id == t.students.c.class_id)
+                .where(t.plan_items.c.item_id == item_id, t.classes.c.school_id.in_(sorted(who.schools)))
+                .limit(1)
+            )
+            if conn.execute(set_here).first() is None:
+                raise NotFound("item", item_id)
+            return ItemRef(item_id, item.subject, item.grade, answer_key=False)
+        grade_of = dict(
+            conn.execute(
+                select(t.classes.c.class_id, t.classes.c.grade).where(
+                    t.classes.c.class_id.in_(sorted(who.classes))
+                )
+            ).all()
+        )
+    subject = item.subject if who.role == "teacher" else None
+    if not any(grade >= item.grade for c, grade in grade_of.items() if who.teaches(c, subject)):
+        raise NotFound("item", item_id)
+    return ItemRef(item_id, item.subject, item.grade, answer_key=who.role == "teacher")
 
 
 def see_notice(db: Engine, who: Principal, class_id: str) -> ClassRef | None:

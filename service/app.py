@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import importlib.resources
 import json
 import logging
 import re
@@ -106,11 +107,14 @@ def create_app(
             "ranked (R5)."
         ),
         lifespan=lifespan,
+        docs_url=None,  # served below from the app's own copy of Swagger UI and ReDoc (_documentation)
+        redoc_url=None,
     )
     problems.install(app)
     app.add_middleware(BodyLimits, default=settings.max_body_bytes, routes=body_limits(settings))
     _observe(app, settings)  # outside the limits: a refused request still has its id, log line and count
     _describe(app)
+    _documentation(app)
     for router in (  # the routes every student's app calls each evening are matched first
         student_routes.router,
         auth_routes.router,
@@ -186,6 +190,48 @@ def _describe(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+DOCS_ASSETS = "/docs-assets"
+
+
+def _documentation(app: FastAPI) -> None:
+    """/docs (Swagger UI) and /redoc (ReDoc) with their scripts and styles served by the app itself,
+    from the copies the fastapi-offline package ships: a school's intranet, or a network where the
+    usual CDN is unreachable, still gets working documentation. FastAPI's own page builders
+    (get_swagger_ui_html, get_redoc_html) write the pages; only where the files come from changes."""
+    from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+    from fastapi.responses import HTMLResponse
+    from fastapi.staticfiles import StaticFiles
+
+    assets = importlib.resources.files("fastapi_offline") / "static"
+    app.mount(DOCS_ASSETS, StaticFiles(directory=str(assets)), name="docs-assets")
+    openapi_url = app.openapi_url or "/openapi.json"
+    redirect = app.swagger_ui_oauth2_redirect_url or "/docs/oauth2-redirect"
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}{openapi_url}", title=f"{app.title} - Swagger UI",
+            oauth2_redirect_url=f"{root}{redirect}",
+            swagger_js_url=f"{root}{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png",
+        )  # fmt: skip
+
+    @app.get(redirect, include_in_schema=False)
+    async def swagger_ui_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_redoc_html(
+            openapi_url=f"{root}{openapi_url}", title=f"{app.title} - ReDoc",
+            redoc_js_url=f"{root}{DOCS_ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png", with_google_fonts=False,
+        )  # fmt: skip
+
+
 def _observe(app: FastAPI, settings: Settings) -> None:
     """Request ids (X-Request-ID, taken from the caller if short and plain, else made), a JSON log line
     per request, Prometheus metrics by route template (never by raw path: ids would explode the
@@ -227,13 +273,21 @@ SECURITY_HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"same-origin"),
 ]
-# On every answer but the OpenAPI pages (FastAPI's /docs and /redoc load their scripts inline and
-# from a CDN): scripts, styles and everything else only from this site, never inline; no framing.
+# On every answer but the OpenAPI pages (FastAPI's /docs and /redoc start their scripts inline; the
+# scripts themselves are this site's, see _documentation): scripts, styles and everything else only
+# from this site, never inline; no framing.
 CSP = (
     b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     b"object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 OPENAPI_PAGES = ("/docs", "/redoc")
+# On those pages: their inline start-up script and styles, everything else only from this site (the
+# files are the app's own, so nothing is fetched from another host); ReDoc renders in a blob: worker.
+DOCS_CSP = (
+    b"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    b"img-src 'self' data:; worker-src 'self' blob:; object-src 'none'; base-uri 'self'; "
+    b"form-action 'self'; frame-ancestors 'none'"
+)
 
 
 class Observe:
@@ -254,8 +308,8 @@ class Observe:
                 break
         request_id = request_id or uuid.uuid4().hex
         extra_headers = [*SECURITY_HEADERS, (b"x-request-id", request_id.encode("ascii"))]
-        if not scope["path"].startswith(OPENAPI_PAGES):
-            extra_headers.append((b"content-security-policy", CSP))
+        docs = scope["path"].startswith(OPENAPI_PAGES)
+        extra_headers.append((b"content-security-policy", DOCS_CSP if docs else CSP))
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500  # if the app fails before it answers, the server answers 500
         start = time.perf_counter()

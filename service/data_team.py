@@ -175,6 +175,21 @@ def import_job(*, jobs: JobRunner, who: Principal, job_id: str) -> ImportJob:
     return _import_job(job)
 
 
+def recent_imports(*, db: Engine, jobs: JobRunner, who: Principal, limit: int = 20) -> list[ImportJob]:
+    """This account's imports, newest first (what the data team's page lists)."""
+    with db.connect() as conn:
+        ids = list(
+            conn.execute(
+                select(t.jobs.c.job_id)
+                .where(t.jobs.c.kind == IMPORT, t.jobs.c.owner_id == who.user_id)
+                .order_by(t.jobs.c.created_at.desc(), t.jobs.c.job_id)
+                .limit(limit)
+            ).scalars()
+        )
+    found = [jobs.find(job_id) for job_id in ids]
+    return [_import_job(job) for job in found if job is not None]
+
+
 def _import_job(job: Job, files: list[str] | None = None) -> ImportJob:
     problems = job.problems or {}
     return ImportJob(

@@ -14,31 +14,36 @@ import statistics
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select
 
+from models.schema import SUBJECTS, SUBJECTS_EN, WEEKDAYS
 from service.access import StudentRef
 from service.errors import Invalid, RuleBroken
-from service.policy.budget import evening_cap
+from service.policy.budget import default_weights, evening_cap, split
 from service.policy.evenings import (
     class_policy,
     evening_spec,
+    evening_specs,
     is_exempt,
     record_exemption,
     release_unused,
 )
 from service.policy.evenings import set_allocation as _set_allocation
-from service.policy.ledger import LedgerError
+from service.policy.ledger import LedgerError, evening_views
 from service.policy.policy import PolicyBook
 from service.schemas import (
     Allocations,
     Burden,
     BurdenDay,
     ClassEvening,
+    DaySplit,
     ExemptionOut,
     Notice,
     NoticeDay,
+    NoTime,
     Released,
     StudentEvening,
     Tonight,
@@ -46,7 +51,7 @@ from service.schemas import (
 )
 from service.store import tables as t
 from service.store.db import writing
-from service.store.queries import HANDED_OUT, SETS_ITEMS
+from service.store.queries import HANDED_OUT, SETS_ITEMS, class_members
 from service.store.reads import Read, Reader, reader
 
 TIER_ORDER = {"basic": 0, "extension": 1}
@@ -54,7 +59,7 @@ TIER_ORDER = {"basic": 0, "extension": 1}
 # Read on every student's app every evening: plain SQL on the driver (service.store.reads).
 TONIGHT = Read("""
     SELECT p.plan_id, p.subject, pi.item_id, pi.tier, pi.position, pi.typical_minutes,
-           pi.reason_zh, pi.reason_en, i.kind,
+           pi.reason_zh, pi.reason_en, i.kind, i.stem,
            EXISTS (SELECT 1 FROM attempts a
                    WHERE a.student_id = p.student_id AND a.night = p.night AND a.item_id = pi.item_id)
     FROM plans p
@@ -63,6 +68,12 @@ TONIGHT = Read("""
     WHERE p.student_id = :student_id AND p.night = :night AND p.status IN ('published', 'done')
 """)
 CAP = Read("SELECT cap_minutes FROM evening_ledger WHERE student_id = :student_id AND night = :night")
+EXCUSED = Read("SELECT 1 FROM exemptions WHERE student_id = :student_id AND night = :night")
+
+
+def school_today(timezone: str, now: datetime) -> date:
+    """The school's date at `now` (an evening is named by the school's local date, not UTC's)."""
+    return now.astimezone(ZoneInfo(timezone)).date()
 
 
 def _refused(exc: LedgerError) -> RuleBroken | Invalid:
@@ -90,11 +101,12 @@ def tonight(
                            subjects=subjects)  # fmt: skip
     rows = read.all(TONIGHT, student_id=student.student_id, night=night)
     found = read.first(CAP, student_id=student.student_id, night=night)
+    excused = read.first(EXCUSED, student_id=student.student_id, night=night)
     rows.sort(key=lambda r: (TIER_ORDER[r[3]], r[1], r[4]))
     items = [
-        TonightItem(plan_id=plan_id, subject=subject, item_id=item_id, tier=tier, kind=kind,
+        TonightItem(plan_id=plan_id, subject=subject, item_id=item_id, tier=tier, kind=kind, stem=stem,
                     typical_minutes=round(minutes, 1), reason_zh=reason_zh, reason_en=reason_en, done=bool(done))
-        for plan_id, subject, item_id, tier, _, minutes, reason_zh, reason_en, kind, done in rows
+        for plan_id, subject, item_id, tier, _, minutes, reason_zh, reason_en, kind, stem, done in rows
     ]  # fmt: skip
     planned = round(sum(i.typical_minutes for i in items), 1)
     bedtime, left_out = None, 0
@@ -115,7 +127,113 @@ def tonight(
     if subjects is not None:
         items = [i for i in items if i.subject in subjects]
     return Tonight(student_id=student.student_id, night=night, cap_minutes=found[0] if found else None,
-                   planned_minutes=planned, items=items, left_out=left_out, bedtime=bedtime)  # fmt: skip
+                   planned_minutes=planned, items=items, left_out=left_out, bedtime=bedtime,
+                   excused=excused is not None)  # fmt: skip
+
+
+ALLOCATIONS_PAGE = "/school/allocations?class_id={class_id}"
+
+
+def no_time(
+    *,
+    db: Engine,
+    book: PolicyBook,
+    class_id: str,
+    subject: str,
+    night: date,
+    students: Collection[str] | None = None,
+) -> list[NoTime]:
+    """Why students of the class (those in `students`, else all) have no minutes tonight for
+    `subject`, grouped by cause, each said in Chinese and English with what to do and the page where
+    it is done. Nothing when every student has time for it; an excused student (T12) is left out."""
+    with db.connect() as conn:
+        grade, policy = class_policy(conn, book, class_id)
+        members = class_members(conn, class_id)
+        specs = evening_specs(conn, book, members, night)
+        views = evening_views(conn, dict.fromkeys(specs, night))
+        set_split = conn.execute(
+            select(func.count()).where(
+                t.class_allocations.c.class_id == class_id, t.class_allocations.c.weekday == night.weekday()
+            )
+        ).scalar_one()
+        excused = set(
+            conn.execute(
+                select(t.exemptions.c.student_id).where(
+                    t.exemptions.c.student_id.in_(list(specs)), t.exemptions.c.night == night
+                )
+            ).scalars()
+        )
+    whose: Literal["default", "set"] = "set" if set_split else "default"
+    groups: dict[tuple[str, tuple[str, ...], float], list[str]] = defaultdict(list)
+    for sid, spec in specs.items():
+        if (students is not None and sid not in students) or sid in excused:
+            continue  # an excused evening (T12) needs no explaining
+        view = views.get(sid)
+        allowances = dict(view.allowances) if view else dict(spec.allowances)
+        reserved = view.reserved if view else {}
+        cap = view.cap_minutes if view else spec.cap_minutes
+        share = allowances.get(subject, 0.0)
+        tonight = tuple(s for s, m in sorted(allowances.items(), key=lambda x: (-x[1], x[0])) if m >= 1.0)
+        if cap < 1.0:
+            groups[("no_homework", (), 0.0)].append(sid)
+        elif share < 1.0:
+            groups[("no_share", tonight, 0.0)].append(sid)
+        elif share - reserved.get(subject, 0.0) < 1.0:
+            groups[("share_used", tonight, round(share))].append(sid)
+        elif cap - sum(reserved.values()) < 1.0:
+            holding = tuple(sorted(s for s, m in reserved.items() if m > 0 and s != subject))
+            groups[("evening_full", holding, round(cap))].append(sid)
+    limit = policy.subjects_per_evening(grade)
+    fix = ALLOCATIONS_PAGE.format(class_id=class_id)
+    out = []
+    for (reason, tonight, minutes), sids in sorted(groups.items(), key=lambda g: -len(g[1])):
+        zh, en = _no_time_words(reason, subject, night, tonight, minutes, whose, grade, limit)
+        out.append(NoTime(reason=reason, subject=subject, night=night, students=sorted(sids),  # type: ignore[arg-type]
+                          subjects_tonight=list(tonight), split=whose, zh=zh, en=en, fix=fix))  # fmt: skip
+    return out
+
+
+def _no_time_words(
+    reason: str, subject: str, night: date, tonight: Sequence[str], minutes: float, whose: str, grade: int,
+    limit: int | None,
+) -> tuple[str, str]:  # fmt: skip
+    """The explanation of one cause, in Chinese and English: why, and what to do."""
+    zh_subject, en_subject = SUBJECTS.get(subject, subject), SUBJECTS_EN.get(subject, subject)
+    day_zh, day_en = WEEKDAYS[night.weekday()]
+    others_zh = "、".join(SUBJECTS.get(s, s) for s in tonight) or "（没有学科）"
+    others_en = " and ".join(SUBJECTS_EN.get(s, s) for s in tonight) or "no subject"
+    whose_zh, whose_en = ("班主任设定的分配", "the head teacher's split") if whose == "set" else (
+        "学校默认分配", "the school's default split")  # fmt: skip
+    if reason == "no_homework":
+        return (f"{grade}年级每晚没有书面作业时间（T1），今晚{zh_subject}不能布置书面作业。",
+                f"Grade {grade} has no written homework time in the evening (T1): no {en_subject} set tonight.")  # fmt: skip
+    if reason == "no_share":
+        rule_zh = (
+            f"本校{grade}年级每晚最多{limit}门学科有作业（T8），" if limit and len(tonight) >= limit else ""
+        )
+        rule_en = (f" At this school grade {grade} gets homework from at most {limit} subjects per evening (T8)."
+                   if limit and len(tonight) >= limit else "")  # fmt: skip
+        return (
+            f"今晚{zh_subject}没有分到时间：本{day_zh}的作业时间分给了{others_zh}（{whose_zh}）。"
+            f"{rule_zh}请班主任在“作业时间分配”里调整{day_zh}的分配，或把其他学科今晚没用完的时间让给{zh_subject}。",
+            f"{en_subject} has no time tonight: {day_en}'s homework time goes to {others_en} ({whose_en}).{rule_en} "
+            f"Ask the head teacher to change {day_en} under 'Homework time allocation', or to give another "
+            f"subject's unused minutes tonight to {en_subject}.",
+        )
+    if reason == "share_used":
+        return (
+            f"今晚{zh_subject}的 {minutes:.0f} 分钟已经被已生成或已发布的{zh_subject}作业占用。"
+            f"如需重新布置，请先撤销草稿；或请班主任在“作业时间分配”里给{zh_subject}更多时间。",
+            f"Tonight's {minutes:.0f} minutes of {en_subject} are already taken by {en_subject} sets made or "
+            f"published. To plan again, discard the drafts first, or ask the head teacher for more "
+            f"{en_subject} time under 'Homework time allocation'.",
+        )
+    return (
+        f"今晚的 {minutes:.0f} 分钟已经全部被其他学科（{others_zh}）占用，{zh_subject}没有剩余时间。"
+        f"请与这些学科的老师或班主任协调。",
+        f"Tonight's {minutes:.0f} minutes are all taken by other subjects ({others_en}); none is left for "
+        f"{en_subject}. Talk to their teachers or the head teacher.",
+    )
 
 
 def class_evening(*, db: Engine, book: PolicyBook, class_id: str, night: date) -> ClassEvening:
@@ -198,8 +316,9 @@ def _reported(conn: Connection, ids: list[str], start: date, end: date) -> dict[
     return found
 
 
-def allocations(*, db: Engine, class_id: str) -> Allocations:
-    """The head teacher's split of the class's evenings, per weekday where one is set."""
+def allocations(*, db: Engine, class_id: str, book: PolicyBook | None = None) -> Allocations:
+    """The head teacher's split of the class's evenings, per weekday where one is set; with the
+    policy `book`, also every weekday's split in force (set, else the school's default) in minutes."""
     weekdays: dict[int, dict[str, float]] = defaultdict(dict)
     with db.connect() as conn:
         for weekday, subject, weight in conn.execute(
@@ -208,7 +327,22 @@ def allocations(*, db: Engine, class_id: str) -> Allocations:
             ).where(t.class_allocations.c.class_id == class_id)
         ):
             weekdays[weekday][subject] = weight
-    return Allocations(class_id=class_id, weekdays=dict(sorted(weekdays.items())))
+        if book is None:
+            return Allocations(class_id=class_id, weekdays=dict(sorted(weekdays.items())))
+        grade, policy = class_policy(conn, book, class_id)
+        taught = sorted(
+            conn.execute(
+                select(t.class_subjects.c.subject).where(t.class_subjects.c.class_id == class_id)
+            ).scalars()
+        )
+    cap = evening_cap(policy, grade, None)
+    in_force = {}
+    for day in range(7):
+        weights = weekdays.get(day) or default_weights(policy, grade, taught, day)
+        in_force[day] = DaySplit(split="set" if day in weekdays else "default", weights=weights,
+                                 minutes={s: round(m, 1) for s, m in split(cap, weights).items()})  # fmt: skip
+    return Allocations(class_id=class_id, weekdays=dict(sorted(weekdays.items())), cap_minutes=cap,
+                       in_force=in_force)  # fmt: skip
 
 
 def class_subjects(*, db: Engine, class_id: str) -> list[str]:
@@ -228,7 +362,7 @@ def set_allocation(
         _set_allocation(db, book, class_id, weekday, weights)
     except LedgerError as exc:
         raise _refused(exc) from None
-    return allocations(db=db, class_id=class_id)
+    return allocations(db=db, class_id=class_id, book=book)
 
 
 def release(

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, insert, select
 
 from models.bundle import Bundle
+from service import evenings
 from service.errors import Conflict, Invalid, RuleBroken
 from service.planner.context import StateCache, load_class
 from service.planner.plan import ClassPlan, PlannerConfig, mastery_levels, score_class
@@ -83,7 +84,8 @@ def plan_class(
     now: datetime,
     share_minutes: float | None = None,
 ) -> ClassPlanOut:
-    """Draft sets for every student of the class, each verified and reserved (or said why not)."""
+    """Draft sets for every student of the class, each verified and reserved (or said why not: a
+    student with no minutes for the subject tonight is explained in `no_time`, with what to do)."""
     try:  # (the planner holds the class's states itself, only while it reads them)
         result: ClassPlan = _plan_class(
             db, model.bundle, book, class_id, subject, night, list(focus_kps), teacher_id, now=now,
@@ -93,7 +95,12 @@ def plan_class(
         raise _rule(exc) from None
     except ValueError as exc:
         raise Invalid(str(exc)) from None
-    return ClassPlanOut.model_validate(dataclasses.asdict(result))
+    out = ClassPlanOut.model_validate(dataclasses.asdict(result))
+    empty = [s.student_id for s in result.students if s.status == "no_time"]
+    if empty:
+        out.no_time = evenings.no_time(db=db, book=book, class_id=class_id, subject=subject, night=night,
+                                       students=empty)  # fmt: skip
+    return out
 
 
 def publish_plan(*, db: Engine, plan_id: str, now: datetime) -> PlanChanged:

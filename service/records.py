@@ -11,8 +11,8 @@ from collections.abc import Collection, Sequence
 
 from sqlalchemy import Engine, select
 
-from service.errors import Invalid, NotAllowed
-from service.schemas import AttemptIn, AttemptsStored, ErrorBookEntry
+from service.errors import Invalid, NotAllowed, NotFound
+from service.schemas import AttemptIn, AttemptsStored, ErrorBookEntry, ItemOut, ItemPoint
 from service.store import tables as t
 from service.store.attempts import Answer, AnswerError, record_answers
 
@@ -96,3 +96,21 @@ def item_texts(*, db: Engine, item_ids: Sequence[str]) -> dict[str, str]:
             select(t.items.c.item_id, t.items.c.stem).where(t.items.c.item_id.in_(list(item_ids)))
         )
         return {item_id: stem for item_id, stem in rows}
+
+
+def item(*, db: Engine, item_id: str, with_answer: bool) -> ItemOut:
+    """One item of the bank: its text, kind, knowledge points (by name) and the author's minutes;
+    its answer only `with_answer` (a teacher of its subject: service.access.see_item says who)."""
+    with db.connect() as conn:
+        row = conn.execute(select(t.items).where(t.items.c.item_id == item_id)).first()
+        if row is None:
+            raise NotFound("item", item_id)
+        points = conn.execute(
+            select(t.knowledge_points.c.kp_id, t.knowledge_points.c.name)
+            .join(t.item_kps, t.item_kps.c.kp_id == t.knowledge_points.c.kp_id)
+            .where(t.item_kps.c.item_id == item_id)
+            .order_by(t.item_kps.c.position)
+        ).all()
+    return ItemOut(item_id=row.item_id, subject=row.subject, grade=row.grade, kind=row.kind, stem=row.stem,
+                   points=[ItemPoint(kp_id=p.kp_id, name=p.name) for p in points], needs_parent=row.needs_parent,
+                   estimated_minutes=row.est_minutes, answer=row.answer if with_answer else None)  # fmt: skip

@@ -114,6 +114,26 @@ class StudentPlanOut(BaseModel):
     levels: dict[str, str] = Field(description="mastery level (等级 A-D) per knowledge point; never a rank")
 
 
+class NoTime(BaseModel):
+    """Why some students of a class get nothing in a subject tonight, and what to do about it."""
+
+    reason: Literal["no_share", "share_used", "evening_full", "no_homework"] = Field(
+        description="no_share: the split of tonight gives the subject no minutes; share_used: its minutes are "
+        "taken by sets already made; evening_full: other subjects hold the whole evening; no_homework: the "
+        "grade has no homework time (T1)"
+    )
+    subject: str
+    night: date
+    students: list[str] = Field(description="the students it applies to (pseudonymous ids)")
+    subjects_tonight: list[str] = Field(description="the subjects that have the evening's time")
+    split: Literal["default", "set"] = Field(
+        description="whether the split in force is the school's default or the head teacher's"
+    )
+    zh: str
+    en: str
+    fix: str = Field(description="the page where it is changed (the head teacher's allocations)")
+
+
 class ClassPlanOut(BaseModel):
     class_id: str
     subject: str
@@ -121,6 +141,9 @@ class ClassPlanOut(BaseModel):
     model_version: str | None
     students: list[StudentPlanOut]
     summary: dict[str, Any]
+    no_time: list[NoTime] = Field(
+        default_factory=list, description="why students got nothing (status no_time), and what to do"
+    )
 
 
 class PlanChanged(BaseModel):
@@ -235,6 +258,7 @@ class TonightItem(BaseModel):
     item_id: str
     tier: Tier
     kind: str
+    stem: str = Field(description="the question as the student reads it (题干)")
     typical_minutes: float
     reason_zh: str
     reason_en: str
@@ -249,6 +273,32 @@ class Tonight(BaseModel):
     items: list[TonightItem]
     left_out: int = Field(default=0, description="items that do not fit before bedtime when `now` is given")
     bedtime: str | None = None
+    excused: bool = Field(
+        default=False,
+        description="a parent excused tonight's written work (家长签字免写, T12): it is not to be done, "
+        "and nothing of it moves to another night",
+    )
+
+
+class ItemPoint(BaseModel):
+    kp_id: str
+    name: str
+
+
+class ItemOut(BaseModel):
+    """One item of the bank as a student app shows it; its answer only for a teacher of its subject."""
+
+    item_id: str
+    subject: str
+    grade: int
+    kind: str
+    stem: str = Field(description="the question as the student reads it (题干)")
+    points: list[ItemPoint] = Field(description="its knowledge points, first the main one")
+    needs_parent: bool
+    estimated_minutes: float | None = Field(description="the author's estimate, if any")
+    answer: str | None = Field(
+        default=None, description="the answer key: only for a teacher of the item's subject, never a family"
+    )
 
 
 class ErrorBookEntry(BaseModel):
@@ -284,10 +334,22 @@ class AllocationIn(BaseModel):
     )
 
 
+class DaySplit(BaseModel):
+    split: Literal["default", "set"] = Field(description="the school's default or the head teacher's")
+    weights: dict[str, float]
+    minutes: dict[str, float] = Field(description="each subject's minutes of the evening's cap")
+
+
 class Allocations(BaseModel):
     class_id: str
     weekdays: dict[int, dict[str, float]] = Field(
         description="0 = Monday .. 6 = Sunday; absent = the school default"
+    )
+    cap_minutes: float | None = Field(default=None, description="the class's evening cap (the grade's)")
+    in_force: dict[int, DaySplit] = Field(
+        default_factory=dict,
+        description="every weekday's split in force (set or default), in minutes of the cap; a student with "
+        "a lower cap of their own gets the same proportions of it",
     )
 
 

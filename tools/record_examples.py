@@ -131,6 +131,8 @@ def record() -> dict[str, Any]:
             call(
                 "get", "/v1/students/{student_id}/tonight", f"{s}/tonight", "student", params={"night": NIGHT}
             )
+            values["item_id"] = item = mine["items"][0]["item_id"]
+            call("get", "/v1/items/{item_id}", f"/v1/items/{item}", "student")
             answers = {"attempts": [
                 {"event_id": "ex-1", "item_id": mine["items"][0]["item_id"], "night": NIGHT,
                  "submitted_at": f"{NIGHT}T19:40:00+08:00", "correct": False, "seconds": 150},

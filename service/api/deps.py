@@ -144,6 +144,15 @@ def _reader_of_notice(class_id: str, who: PrincipalDep, svc: ServicesDep) -> Pri
     return who
 
 
+class ItemScope(NamedTuple):
+    who: Principal
+    item: access.ItemRef
+
+
+def _reader_of_item(item_id: str, who: PrincipalDep, svc: ServicesDep) -> ItemScope:
+    return ItemScope(who, access.see_item(svc.engine, who, item_id))
+
+
 def check_body(body: CheckRequest) -> CheckRequest:
     return body
 
@@ -209,3 +218,4 @@ StudentOrGuardian = Annotated[StudentScope, _student_scope("student", "parent")]
 GuardianOf = Annotated[StudentScope, _student_scope("parent")]
 AnswersFor = Annotated[StudentScope, _student_scope("student", "teacher")]
 CheckerOfStudent = Annotated[StudentScope, Depends(_checker_of_student)]
+ReaderOfItem = Annotated[ItemScope, Depends(_reader_of_item)]  # set for their child; taught; headed

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from models.schema import ERROR_TYPES, ITEM_KINDS, SUBJECTS
+from models.schema import ERROR_TYPES, ITEM_KINDS, SUBJECTS, SUBJECTS_EN
+from models.schema import WEEKDAYS as WEEKDAYS  # the pages' weekday names, shared with the domain
 
 LANGS = ("zh", "en")
 HTML_LANG = {"zh": "zh-CN", "en": "en"}
 
-SUBJECTS_EN = {
-    "chinese": "Chinese", "math": "Maths", "english": "English", "science": "Science",
-    "morality": "Morality and law", "pe": "PE", "art": "Art",
-}  # fmt: skip
 KINDS_EN = {"written": "written", "oral": "oral", "reading": "reading", "practical": "practical",
             "physical": "exercise"}  # fmt: skip
 ERRORS_EN = {"concept": "concept unclear", "calculation": "calculation", "careless": "careless",
@@ -18,8 +15,6 @@ ERRORS_EN = {"concept": "concept unclear", "calculation": "calculation", "carele
 TIERS = {"basic": ("基础（必做）", "basic (required)"), "extension": ("拓展（选做）", "extension (optional)")}
 STATUSES = {"draft": ("草稿", "draft"), "published": ("已发布", "published"), "done": ("已完成", "done"),
             "exempted": ("免写", "excused"), "discarded": ("已撤销", "discarded")}  # fmt: skip
-WEEKDAYS = (("周一", "Monday"), ("周二", "Tuesday"), ("周三", "Wednesday"), ("周四", "Thursday"),
-            ("周五", "Friday"), ("周六", "Saturday"), ("周日", "Sunday"))  # fmt: skip
 
 WORDS: dict[str, tuple[str, str]] = {
     "app": ("减负 · 分层作业", "jianfu · tiered homework"),
@@ -112,7 +107,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "reported_minutes": ("反馈用时（平均）", "Reported (average)"),
     "over_cap": ("反馈超时人数", "Reported over the cap"),
     "over_cap_bar": ("反馈用时超过上限", "Reported above the cap"),
-    "allocations": ("各科时间分配", "Subject allocations"),
+    "allocations": ("作业时间分配", "Homework time allocation"),
     "weekday": ("星期", "Weekday"),
     "weights": ("各科占比（权重）", "Each subject's weight"),
     "save": ("保存", "Save"),
@@ -125,6 +120,48 @@ WORDS: dict[str, tuple[str, str]] = {
     ),
     "no_homework_grade": ("本年级不布置书面家庭作业。", "No written homework in this grade."),
     "model_version": ("模型版本", "Model version"),
+    "data_title": ("数据组", "Data team"),
+    "data_model": ("在用的模型", "The model being served"),
+    "data_model_served": ("正在使用 jianfu 第 {v} 版（champion）", "Serving jianfu version {v} (champion)"),
+    "data_model_none": ("还没有加载模型", "No model loaded"),
+    "data_reload": ("立即查找新的 champion", "Look for a new champion now"),
+    "data_model_how": (
+        "训练：jianfu train；比较与晋升：jianfu models list / jianfu models promote。服务会自动换用新的 champion。",
+        "Train with `jianfu train`; compare and promote with `jianfu models list` / `jianfu models promote`. The service picks up a new champion by itself.",
+    ),
+    "data_imports": ("导入", "Imports"),
+    "data_imports_how": (
+        "用 POST /v1/imports 上传 CSV/Parquet 文件（或 jianfu data import）：全部写入，或一行有错就全不写入。",
+        "Upload CSV/Parquet files with POST /v1/imports (or `jianfu data import`): all rows are written, or none if any row is wrong.",
+    ),
+    "data_no_imports": ("这个账号还没有导入过数据。", "This account has not imported anything yet."),
+    "data_job": ("任务", "Job"),
+    "data_files": ("文件", "Files"),
+    "data_problems": ("问题", "Problems"),
+    "data_dry_run": ("只检查", "check only"),
+    "job_queued": ("排队中", "queued"),
+    "job_running": ("进行中", "running"),
+    "job_done": ("已完成", "done"),
+    "job_failed": ("失败", "failed"),
+    "job_interrupted": ("被中断", "interrupted"),
+    "data_exports": ("导出", "Exports"),
+    "data_exports_how": (
+        "学生以加密哈希出现，不含学号和姓名。",
+        "Students appear as keyed hashes: no ids, no names.",
+    ),
+    "data_export_attempts": ("作答记录", "Answers"),
+    "data_export_error_book": ("错题本", "Error book"),
+    "data_api": ("API 文档", "API documentation"),
+    "data_docs": ("接口文档", "API reference"),
+    "reloaded": ("已重新查找模型", "Looked for a new model"),
+    "no_time_students": ("涉及本班 {n} 名学生", "{n} students of the class"),
+    "split_default": ("学校默认分配", "the school's default"),
+    "split_set": ("班主任设定", "set by the head teacher"),
+    "allocation_minutes": (
+        "每天各科的作业时间（分钟，按每晚上限 {cap} 分钟计算）。没有设定的日子按学校默认分配；修改权重即可调整。",
+        "Each day's homework minutes per subject (of the {cap}-minute evening cap). Days not set use the school's default; change the weights to adjust.",
+    ),
+    "weight": ("权重", "weight"),
 }
 
 

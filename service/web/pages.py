@@ -52,9 +52,9 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 router = APIRouter(include_in_schema=False)
 T = TypeVar("T")
-DONE = ("saved", "published_n", "excused")
+DONE = ("saved", "published_n", "excused", "reloaded")
 HOME = {"teacher": "/teacher", "head_teacher": "/school/evening", "school_admin": "/school/evening",
-        "student": "/student", "parent": "/student", "data_team": "/docs"}  # fmt: skip
+        "student": "/student", "parent": "/student", "data_team": "/data"}  # fmt: skip
 
 
 def _services(request: Request) -> Services:
@@ -169,8 +169,11 @@ def _on(value: str | None, default: date | None = None) -> date:
 def install(app: Any) -> None:
     from fastapi.staticfiles import StaticFiles
 
+    from service.web.data_pages import router as data_router
+
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(router)
+    app.include_router(data_router)
 
     @app.exception_handler(SignInRequired)
     async def to_login(request: Request, _: SignInRequired) -> Response:
@@ -260,13 +263,19 @@ async def teacher_page(request: Request, class_id: str = "", subject: str = "", 
         chosen, chosen_subject = (class_id, subject) if class_id else (choices[0] if choices else ("", ""))
         on = _on(night)
         found: dict[str, Any] = {"class_id": chosen, "subject": chosen_subject, "night": on, "points": [],
-                                 "sets": None}  # fmt: skip
+                                 "sets": None, "no_time": []}  # fmt: skip
         if not (chosen and chosen_subject):
             return found, None
         klass = access.see_class(svc.engine, who, chosen, subject=chosen_subject)
         found["points"] = plans.class_points(db=svc.engine, class_id=chosen, grade=klass.grade,
                                              subject=chosen_subject, night=on)  # fmt: skip
-        return found, _class_sets(svc, chosen, chosen_subject, on)
+        sets = _class_sets(svc, chosen, chosen_subject, on)
+        with_set = {p.student_id for p in sets.plans.plans}
+        found["no_time"] = evenings.no_time(  # no silent empty rows: who gets nothing tonight, and why
+            db=svc.engine, book=svc.book, class_id=chosen, subject=chosen_subject, night=on,
+            students=[s.student_id for s in sets.plans.students if s.student_id not in with_set],
+        )  # fmt: skip
+        return found, sets
 
     loaded = await run_in_threadpool(_try, request, load)
     if isinstance(loaded, HTMLResponse):
@@ -645,9 +654,9 @@ def allocations_page(request: Request, class_id: str = "") -> Response:
     def load() -> dict[str, Any]:
         access.require(who, *STAFF)
         access.see_class(svc.engine, who, class_id)
-        current = evenings.allocations(db=svc.engine, class_id=class_id)
+        current = evenings.allocations(db=svc.engine, class_id=class_id, book=svc.book)
         return {"subjects": evenings.class_subjects(db=svc.engine, class_id=class_id),
-                "weekdays_set": {int(k): v for k, v in current.weekdays.items()}}  # fmt: skip
+                "in_force": current.in_force, "cap": current.cap_minutes}  # fmt: skip
 
     found = _try(request, load)
     if isinstance(found, HTMLResponse):

@@ -130,8 +130,16 @@ def test_every_route_refuses_every_role_someone_else_s_objects(
     other_job = data_west.post("/v1/imports", params={"dry_run": "true"},
                                files=[("files", ("students.csv", b"student_id,class_id\n", "text/csv"))])  # fmt: skip
     assert other_job.status_code == 202, other_job.text
+    with (
+        world.engine.connect() as conn
+    ):  # an item above every east-5-1 account's grade, never set at sch-east
+        other_item = conn.execute(
+            select(t.items.c.item_id).where(t.items.c.grade == 8, t.items.c.subject == "science")
+            .order_by(t.items.c.item_id)
+        ).first()[0]  # fmt: skip
     params = {"class_id": OTHER_CLASS, "student_id": other_student, "plan_id": other_plan, "weekday": "1",
-              "night": str(NIGHT), "kind": "attempts", "job_id": other_job.json()["job_id"]}  # fmt: skip
+              "night": str(NIGHT), "kind": "attempts", "job_id": other_job.json()["job_id"],
+              "item_id": other_item}  # fmt: skip
     callers = {"student": student, "parent": parent, "teacher": teacher, "head_teacher": head_teacher,
                "school_admin": school_admin, "data_team": data_team}  # fmt: skip
     checked = 0
@@ -188,8 +196,19 @@ def test_every_route_keeps_a_teacher_to_their_subjects_and_a_family_to_their_own
     draft = plan_of[world.other_student]  # another child's maths draft, in the same class
     before = _progress(world)
 
+    with world.engine.connect() as conn:  # a maths item of the other child's draft, never the student's
+        theirs_only = conn.execute(
+            select(t.plan_items.c.item_id).where(
+                t.plan_items.c.plan_id == draft,
+                t.plan_items.c.item_id.not_in(select(t.plan_items.c.item_id).where(
+                    t.plan_items.c.plan_id == plan_of[world.student])),
+                t.plan_items.c.item_id.not_in(select(t.error_book.c.item_id).where(
+                    t.error_book.c.student_id == world.student)),
+            ).order_by(t.plan_items.c.item_id)
+        ).first()[0]  # fmt: skip
     mine = {"class_id": "east-5-1", "student_id": world.student, "plan_id": draft, "weekday": "1",
-            "night": str(NIGHT), "kind": "attempts", "job_id": "job-of-no-one"}  # fmt: skip
+            "night": str(NIGHT), "kind": "attempts", "job_id": "job-of-no-one",
+            "item_id": theirs_only}  # fmt: skip
     answered = {}
     for method, path, url, kwargs in _every_route(anonymous, mine):
         r = english.request(method.upper(), url, **kwargs)

@@ -28,10 +28,12 @@ router = APIRouter(tags=["head teacher and school"])
 
 
 @router.get(
-    "/classes/{class_id}/allocations", response_model=Allocations, summary="The class's split per weekday"
+    "/classes/{class_id}/allocations",
+    response_model=Allocations,
+    summary="The class's split per weekday: as set, and in force (set or the school's default) in minutes",
 )
 def allocations(class_id: str, scope: StaffOfClass, svc: ServicesDep) -> Allocations:
-    return evenings.allocations(db=svc.engine, class_id=class_id)
+    return evenings.allocations(db=svc.engine, class_id=class_id, book=svc.book)
 
 
 @router.put(

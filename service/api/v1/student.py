@@ -10,7 +10,14 @@ import anyio
 from fastapi import APIRouter, Query
 
 from service import access, evenings, records
-from service.api.deps import AnswersFor, GuardianOf, SeesStudent, SeesStudentTonight, ServicesDep
+from service.api.deps import (
+    AnswersFor,
+    GuardianOf,
+    ReaderOfItem,
+    SeesStudent,
+    SeesStudentTonight,
+    ServicesDep,
+)
 from service.schemas import (
     AttemptBatch,
     AttemptsStored,
@@ -19,6 +26,7 @@ from service.schemas import (
     ExemptionOut,
     IsoDate,
     IsoTime,
+    ItemOut,
     QueryFlag,
     Tonight,
 )
@@ -30,13 +38,16 @@ router = APIRouter(tags=["student"])
 @router.get(
     "/students/{student_id}/tonight",
     response_model=Tonight,
-    summary="Tonight's published work across subjects, in order, with minutes and reasons",
+    summary="Tonight's published work across subjects, in order, with each question's text, minutes and "
+    "reasons, and whether a parent excused the evening",
 )
 async def tonight(
     student_id: str,
     scope: SeesStudentTonight,
     svc: ServicesDep,
-    night: IsoDate = Query(description="the evening (the school's local date)"),
+    night: IsoDate | None = Query(
+        None, description="the evening (the school's local date); without it, today in the school's time zone"
+    ),
     now: IsoTime | None = Query(
         None,
         description="the time now, with its UTC offset: only what fits before the policy's bedtime is listed",
@@ -48,7 +59,8 @@ async def tonight(
     def work() -> Tonight:
         with reader(svc.readers) as read:  # connections of their own too
             who, student = scope.check(read)
-            return evenings.tonight(db=svc.engine, book=svc.book, student=student, night=night, now=now,
+            on = night or evenings.school_today(student.timezone, datetime.now(UTC))
+            return evenings.tonight(db=svc.engine, book=svc.book, student=student, night=on, now=now,
                                     read=read, subjects=access.subjects_of(who, student))  # fmt: skip
 
     return await anyio.to_thread.run_sync(work, limiter=svc.reads)  # threads of its own (service.runtime)
@@ -90,3 +102,13 @@ def exemption(student_id: str, body: ExemptionIn, scope: GuardianOf, svc: Servic
         db=svc.engine, student_id=student_id, night=body.night, recorded_by=scope.who.user_id,
         now=datetime.now(UTC), note=body.note,
     )  # fmt: skip
+
+
+@router.get(
+    "/items/{item_id}",
+    response_model=ItemOut,
+    summary="One item: its question text, kind and knowledge points (the answer key only for a teacher of "
+    "its subject)",
+)
+def item(item_id: str, scope: ReaderOfItem, svc: ServicesDep) -> ItemOut:
+    return records.item(db=svc.engine, item_id=item_id, with_answer=scope.item.answer_key)
