@@ -115,8 +115,6 @@ def erase_student(
             is None
         ):
             raise NoSuchStudent(student_id)
-        # the archive (R2): the student's parts emptied, the chain kept (service.store.archive)
-        removed["archive_parts"] = erase_student_parts(conn, student_id=student_id, now=now)
         plans = select(t.plans.c.plan_id).where(t.plans.c.student_id == student_id)
         removed["plan_items"] = conn.execute(
             delete(t.plan_items).where(t.plan_items.c.plan_id.in_(plans))
@@ -138,6 +136,10 @@ def erase_student(
         removed["students"] = conn.execute(
             delete(t.students).where(t.students.c.student_id == student_id)
         ).rowcount
+        # the archive (R2): the student's parts emptied, the chain kept (service.store.archive). Last
+        # of the rows about the student, as in publishing: each transaction takes the archive's head
+        # after its other row locks, so an erasure and a publishing may wait but never deadlock.
+        removed["archive_parts"] = erase_student_parts(conn, student_id=student_id, now=now)
         conn.execute(  # an unkeyed record of the same id, if there is one, is this one now
             delete(t.erasures).where(t.erasures.c.student_hash.in_([student_hash, unkeyed_hash(student_id)]))
         )
