@@ -312,6 +312,24 @@ def test_a_guardian_deletion_keeps_the_chain_and_leaves_nothing_of_the_student(
     assert "3 份应监护人要求已删除" in result.output
 
 
+def test_a_report_read_before_a_deletion_and_archived_after_it_leaves_the_student_out(
+    school: tuple[Engine, list[str]],
+) -> None:
+    engine, students = school
+    gone, kept = students[0], students[1]
+    data_team.erase(db=engine, student_id=gone, erasure_key=KEY, requested_by="data", now=NOW)
+    with writing(engine) as conn:  # as a burden report computed just before the deletion would
+        done = append(conn, kind=BURDEN_REPORT, topic="burden/late", public={"over_cap": 2},
+                      parts=[Part(gone, {"student_id": gone}), Part(kept, {"student_id": kept})], now=NOW)  # fmt: skip
+    with engine.connect() as conn:
+        kept_parts = conn.execute(
+            select(t.archive_parts.c.student_id).where(t.archive_parts.c.seq == done.seq)
+        ).all()
+        text = json.dumps([list(map(str, r)) for r in conn.execute(select(t.archive_parts))])
+    assert kept_parts == [(kept,)] and gone not in text
+    assert _verify(engine).ok
+
+
 # --- concurrency ----------------------------------------------------------------------------------
 
 APPENDER = """
@@ -402,5 +420,57 @@ def test_postgres_an_append_that_lost_the_race_retries_after_the_winner(postgres
         assert len(attempts) == 2  # lost once, then placed after A
         verdict = _verify(engine)
         assert verdict.ok and verdict.entries == 2
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_a_set_published_while_its_student_is_erased_is_erased_too(
+    postgres_server: str,
+) -> None:
+    """PostgreSQL: a set being published holds its plan's row; a guardian's deletion of the same
+    student waits for it, then empties the set's archived part too. (An erasure that looked for the
+    student's parts before deleting their rows found none and left the set's part behind.)"""
+    from service.store.archive import archive_published_set
+    from service.store.db import upgrade
+    from service.store.importer import import_files
+    from tests.conftest import REFERENCE_FILES, fresh_postgres_database
+
+    engine = make_engine(fresh_postgres_database(postgres_server))
+    upgrade(engine)
+    try:
+        assert import_files(engine, REFERENCE_FILES).ok
+        gone = _students(engine, 1)[0]
+        with engine.connect() as conn:
+            spec = evening_spec(conn, BOOK, gone, NIGHT)
+            item = conn.execute(
+                select(t.items.c.item_id).where(t.items.c.subject == "math").limit(1)
+            ).scalar_one()
+        reserve(engine, Proposal("plan-x", "t-math", gone, NIGHT, sorted(spec.allowances)[0],
+                                 [PlannedItem(item, "basic", 5.0)], 5.0, 5.0), spec, now=NOW)  # fmt: skip
+        publishing = engine.connect()
+        publishing.begin()
+        publishing.execute(update(t.plans).where(t.plans.c.plan_id == "plan-x").values(status="published"))
+        outcome: dict[str, Any] = {}
+
+        def erase() -> None:
+            try:
+                outcome["erased"] = data_team.erase(db=engine, student_id=gone, erasure_key=KEY,
+                                                    requested_by="data", now=NOW)  # fmt: skip
+            except Exception as exc:
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=erase)
+        worker.start()
+        worker.join(timeout=2.0)
+        assert worker.is_alive()  # waiting for the plan's row
+        archive_published_set(publishing, plan_id="plan-x", now=NOW)
+        publishing.commit()
+        publishing.close()
+        worker.join(timeout=60)
+        assert not worker.is_alive() and "error" not in outcome, outcome
+        assert outcome["erased"].removed["archive_parts"] == 1
+        verdict = _verify(engine)
+        assert verdict.ok and verdict.erased_parts == [(1, 0)] and verdict.entries == 2
     finally:
         engine.dispose()

@@ -21,6 +21,11 @@ with the time of the erasure, and appends an `erasure` entry whose public part l
 tombstones' places (no id). The chain's hashes are untouched, so `verify` still passes; it reports
 those parts as erased, not as tampered with, because the chain itself records that they were erased.
 A part emptied without such an entry, or removed outright, is reported as tampering.
+Nothing of the student escapes an erasure running at the same time: the erasure empties parts only
+after deleting the student's row, which waits for every transaction still writing about the student
+(a set being published; an entry with the student's part, which holds the student's row, FOR KEY
+SHARE); and an entry appended afterwards leaves out the part of a student who is gone (a report
+read before the deletion and archived after it).
 
 **Appending** reads the head (the highest `seq`) and inserts `seq + 1` with the head's hash, in the
 caller's transaction (so the entry commits or rolls back with the thing archived). `seq` is the key
@@ -121,7 +126,11 @@ def append(
     now: datetime,
 ) -> Appended:
     """Append an entry in conn's open write transaction (see the module docstring for how racing
-    appends keep one chain)."""
+    appends keep one chain). A part of a student who is no longer there (deleted on a guardian's
+    request since the caller read their data) is left out; the students kept are held (PostgreSQL:
+    FOR KEY SHARE) until the transaction ends, so an erasure running now waits and then finds the
+    parts this entry gives them."""
+    parts = _of_students_still_there(conn, parts)
     public_text = canonical(public)
     bodies = [canonical(p.body) for p in parts]
     salts = [os.urandom(SALT_BYTES).hex() for _ in parts]
@@ -150,6 +159,21 @@ def append(
                 raise
             continue  # another process took this place: read the new head and try after it
     raise AssertionError("unreachable")
+
+
+def _of_students_still_there(conn: Connection, parts: Sequence[Part]) -> list[Part]:
+    if not parts:
+        return []
+    ids = sorted({p.student_id for p in parts})
+    there = set(
+        conn.execute(
+            select(t.students.c.student_id)
+            .where(t.students.c.student_id.in_(ids))
+            .order_by(t.students.c.student_id)
+            .with_for_update(read=True, key_share=True)
+        ).scalars()
+    )
+    return [p for p in parts if p.student_id in there]
 
 
 def _insert(conn: Connection, entry: dict[str, Any], rows: list[dict[str, Any]]) -> None:

@@ -136,9 +136,10 @@ def erase_student(
         removed["students"] = conn.execute(
             delete(t.students).where(t.students.c.student_id == student_id)
         ).rowcount
-        # the archive (R2): the student's parts emptied, the chain kept (service.store.archive). Last
-        # of the rows about the student, as in publishing: each transaction takes the archive's head
-        # after its other row locks, so an erasure and a publishing may wait but never deadlock.
+        # the archive (R2): the student's parts emptied, the chain kept (service.store.archive). After
+        # the student's row is deleted: that waits for every transaction still writing about the
+        # student (a set being published, an archive entry holding the student's row), so their
+        # parts are committed, found and emptied here, not left behind.
         removed["archive_parts"] = erase_student_parts(conn, student_id=student_id, now=now)
         conn.execute(  # an unkeyed record of the same id, if there is one, is this one now
             delete(t.erasures).where(t.erasures.c.student_hash.in_([student_hash, unkeyed_hash(student_id)]))
