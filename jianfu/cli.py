@@ -793,6 +793,59 @@ def users_list(database: DatabaseOpt = None) -> None:
             typer.echo(f"{u.username:<20} {u.role:<13} {' '.join(scopes.get(u.user_id, [])) or '-'}{state}")
 
 
+archive_app = typer.Typer(
+    help="The trusted archive (R2): published sets, notices, reports.", no_args_is_help=True
+)
+app.add_typer(archive_app, name="archive")
+
+
+def _expected_head(value: str) -> tuple[int, str]:
+    seq, sep, digest = value.partition(":")
+    if not sep or not seq.isdigit() or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise typer.BadParameter(
+            f"--expect {value!r}：应为 序号:64位十六进制哈希 / should be SEQ:HASH (64 hex digits), as verify printed it"
+        )
+    return int(seq), digest
+
+
+@archive_app.command("verify")
+def archive_verify(
+    database: DatabaseOpt = None,
+    expect: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--expect", help="A head printed by an earlier verify (SEQ:HASH) that must still be there."
+        ),
+    ] = None,
+) -> None:
+    """Check the archive's hash chain and every personal part against its commitment; exit 1 naming
+    the first bad entry. Parts erased on a guardian's request are counted as erased, not as tampering."""
+    from service.store.archive import verify
+
+    heads = [_expected_head(v) for v in expect or []]
+    engine = _engine(database)
+    try:
+        with engine.connect() as conn:
+            verdict = verify(conn, expect=heads)
+    finally:
+        engine.dispose()
+    first = verdict.first
+    if first is not None:
+        typer.echo(f"存档校验失败 / the archive does not verify: {first.line()}", err=True)
+        if len(verdict.problems) > 1:
+            more = len(verdict.problems) - 1
+            typer.echo(f"另有 {more} 处问题 / {more} more problem(s):", err=True)
+            for problem in sorted(verdict.problems, key=lambda p: p.seq)[1:21]:
+                typer.echo(f"  {problem.line()}", err=True)
+        raise typer.Exit(1)
+    typer.echo(
+        f"存档完好 / the archive verifies: {verdict.entries} 条 entries, {verdict.parts} 份个人数据 personal parts "
+        f"({len(verdict.erased_parts)} 份应监护人要求已删除 erased on a guardian's request)"
+    )
+    typer.echo(f"链头 / head: {verdict.head_seq}:{verdict.head_hash}  (记下它，日后用 --expect 核对 / keep it "
+               f"outside the database and check it later with --expect)")  # fmt: skip
+
+
 def main() -> None:
     app(prog_name="jianfu")
 

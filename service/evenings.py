@@ -13,7 +13,7 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -50,6 +50,7 @@ from service.schemas import (
     TonightItem,
 )
 from service.store import tables as t
+from service.store.archive import BURDEN_REPORT, WEEKLY_NOTICE, Part, append_once, archive_evening_report
 from service.store.db import writing
 from service.store.queries import HANDED_OUT, SETS_ITEMS, class_members
 from service.store.reads import Read, Reader, reader
@@ -404,7 +405,8 @@ def is_excused(*, db: Engine, student_id: str, night: date) -> bool:
 def report_evening(
     *, db: Engine, student_id: str, night: date, minutes: float, reported_by: str, now: datetime
 ) -> dict[str, object]:
-    """The real time of an evening, as the student or a parent reports it (R4); a new report replaces one."""
+    """The real time of an evening, as the student or a parent reports it (R4); a new report replaces
+    one. Archived (R2) in the same transaction: a replaced report stays in the archive."""
     with writing(db) as conn:
         conn.execute(
             delete(t.evening_reports).where(
@@ -416,12 +418,17 @@ def report_evening(
                 student_id=student_id, night=night, minutes=minutes, reported_by=reported_by, reported_at=now
             )
         )
+        archive_evening_report(conn, student_id=student_id, night=night, minutes=minutes,
+                               reported_by=reported_by, now=now)  # fmt: skip
     return {"student_id": student_id, "night": str(night), "minutes": minutes}
 
 
-def weekly_notice(*, db: Engine, book: PolicyBook, class_id: str, week_of: date) -> Notice:
+def weekly_notice(
+    *, db: Engine, book: PolicyBook, class_id: str, week_of: date, now: datetime | None = None
+) -> Notice:
     """The week's public notice: per day and subject the class's average minutes and items, and the
-    cap. Averages only: no individual data (R3)."""
+    cap. Averages only: no individual data (R3). Each notice produced is archived (R2), once for as
+    long as it says the same (`now`: when; default the clock)."""
     monday = week_of - timedelta(days=week_of.weekday())
     with db.connect() as conn:
         grade, policy = class_policy(conn, book, class_id)
@@ -452,15 +459,24 @@ def weekly_notice(*, db: Engine, book: PolicyBook, class_id: str, week_of: date)
                 items=round(sum(r[4] for r in today) / per, 1),
             )
         )
-    return Notice(class_id=class_id, week_of=monday, days=days, cap_minutes=evening_cap(policy, grade, None))
+    notice = Notice(
+        class_id=class_id, week_of=monday, days=days, cap_minutes=evening_cap(policy, grade, None)
+    )
+    append_once(db, kind=WEEKLY_NOTICE, topic=f"notice/{class_id}/{monday.isoformat()}",
+                public=notice.model_dump(mode="json"), now=now or datetime.now(UTC))  # fmt: skip
+    return notice
 
 
 MAX_BURDEN_DAYS = 92
 
 
-def burden(*, db: Engine, book: PolicyBook, class_id: str, start: date, end: date) -> Burden:
+def burden(
+    *, db: Engine, book: PolicyBook, class_id: str, start: date, end: date, now: datetime | None = None
+) -> Burden:
     """Per day: the class's average estimated minutes, the average reported, how many reported, and
-    who was over their cap by the report (for the head teacher to act on; never ranked)."""
+    who was over their cap by the report (for the head teacher to act on; never ranked). Each report
+    produced is archived (R2), once for as long as it says the same: the class's figures in the
+    public part, each flagged student's nights in that student's own part (erased with them)."""
     if end < start or (end - start).days > MAX_BURDEN_DAYS:
         raise Invalid(
             f"'to' must be on or after 'from', at most {MAX_BURDEN_DAYS} days later",
@@ -504,4 +520,17 @@ def burden(*, db: Engine, book: PolicyBook, class_id: str, start: date, end: dat
             )
         )
         night += timedelta(days=1)
-    return Burden(class_id=class_id, days=days, flagged=any(d.over_cap for d in days))
+    report = Burden(class_id=class_id, days=days, flagged=any(d.over_cap for d in days))
+    _archive_burden(db, report, start, end, now or datetime.now(UTC))
+    return report
+
+
+def _archive_burden(db: Engine, report: Burden, start: date, end: date, now: datetime) -> None:
+    public = report.model_dump(mode="json")
+    nights: dict[str, list[str]] = defaultdict(list)
+    for day in public["days"]:
+        for sid in day.pop("over_cap_students"):
+            nights[sid].append(day["night"])
+    parts = [Part(sid, {"student_id": sid, "over_cap_nights": ns}) for sid, ns in sorted(nights.items())]
+    append_once(db, kind=BURDEN_REPORT, topic=f"burden/{report.class_id}/{start.isoformat()}/{end.isoformat()}",
+                public=public, parts=parts, now=now)  # fmt: skip

@@ -1,7 +1,8 @@
 """Two service replicas on loopback sharing one PostgreSQL and one MLflow registry; 16 teachers at
 once plan and publish for overlapping classes and subjects on the same night, half through each
 replica. No evening may end above its cap, nor a subject above its share: the ledger's guarded
-updates in the shared database are what holds it, not anything in one process."""
+updates in the shared database are what holds it, not anything in one process. Every set published
+is in the archive (R2), whose chain the two replicas' appends did not fork."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from sqlalchemy import func, select
 
 from service.auth import create_user
 from service.store import tables as t
+from service.store.archive import PUBLISHED_SET, verify
 from service.store.db import make_engine, upgrade
 from service.store.importer import import_files
 from tests.conftest import ROOT, SAMPLES, fresh_postgres_database
@@ -133,7 +135,21 @@ def test_two_replicas_and_sixteen_teachers_never_overbook_an_evening(
         ):
             evening[p.student_id] += p.conservative_minutes
             subject[(p.student_id, p.subject)] += p.conservative_minutes
+        published = conn.execute(
+            select(func.count())
+            .select_from(t.plans)
+            .where(t.plans.c.night == ON, t.plans.c.status == "published")
+        ).scalar_one()
+        archived = conn.execute(
+            select(func.count())
+            .select_from(t.archive_entries)
+            .where(t.archive_entries.c.kind == PUBLISHED_SET)
+        ).scalar_one()
+        archive = verify(conn)
     engine.dispose()
+    # R2: every set published through either replica is archived once, in one unforked chain
+    assert published > 100 and archived == published
+    assert archive.ok, [p.line() for p in archive.problems]
     assert over == 0
     assert all(minutes <= caps[sid] + 1e-6 for sid, minutes in evening.items())  # 0 evenings over the cap
     assert all(minutes <= shares[key] + 1e-6 for key, minutes in subject.items())

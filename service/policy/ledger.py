@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 
 from service.policy.proposal import Proposal
 from service.store import tables as t
+from service.store.archive import archive_published_set
 from service.store.db import writing
 from service.store.queries import PlanStatus
 
@@ -484,7 +485,8 @@ def expire_drafts(
 
 
 def publish(engine: Engine, plan_id: str, *, now: datetime) -> None:
-    """Publish a live draft: its minutes stay reserved for good. An expired draft cannot be published."""
+    """Publish a live draft: its minutes stay reserved for good, and the set is appended to the
+    archive in the same transaction (R2, service.store.archive). An expired draft cannot be published."""
     with writing(engine) as conn:
         done = conn.execute(
             update(t.plans)
@@ -501,3 +503,4 @@ def publish(engine: Engine, plan_id: str, *, now: datetime) -> None:
                     "the draft has expired and its minutes were released: plan again",
                 )
             raise LedgerError(f"计划的状态是 {status}，不是草稿", f"the plan is {status}, not a draft")
+        archive_published_set(conn, plan_id=plan_id, now=now)  # R2: archived with the publishing

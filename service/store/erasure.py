@@ -1,6 +1,7 @@
 """A guardian's request to delete a student's data, carried out in one transaction: every row about
 the student goes (answers, error book, plans and their items, the evening ledger, exemptions, reports,
-the student's own accounts and the parents' links to them, the student), and only a keyed hash of the
+the student's own accounts and the parents' links to them, the student, and the student's personal
+parts of the archive, emptied without breaking its chain: service.store.archive), and only a keyed hash of the
 pseudonymous id stays in `erasures` (HMAC-SHA256 with the deployment's erasure key,
 JIANFU_ERASURE_SECRET), so that a later import, training and every loader leave the student out,
 while the table alone, even beside the roster, does not say who was deleted. The answer says what was
@@ -26,6 +27,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from service.store import tables as t
 from service.store.accounts import delete_student_accounts
+from service.store.archive import erase_student_parts
 from service.store.db import writing
 from service.store.versions import ERASURES, bump
 
@@ -134,6 +136,11 @@ def erase_student(
         removed["students"] = conn.execute(
             delete(t.students).where(t.students.c.student_id == student_id)
         ).rowcount
+        # the archive (R2): the student's parts emptied, the chain kept (service.store.archive). After
+        # the student's row is deleted: that waits for every transaction still writing about the
+        # student (a set being published, an archive entry holding the student's row), so their
+        # parts are committed, found and emptied here, not left behind.
+        removed["archive_parts"] = erase_student_parts(conn, student_id=student_id, now=now)
         conn.execute(  # an unkeyed record of the same id, if there is one, is this one now
             delete(t.erasures).where(t.erasures.c.student_hash.in_([student_hash, unkeyed_hash(student_id)]))
         )

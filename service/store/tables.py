@@ -425,3 +425,40 @@ sign_in_failures = Table(
     Column("last_failure_at", UTCDateTime, nullable=False, index=True),
     Column("blocked_until", UTCDateTime, nullable=False),
 )
+
+# The trusted archive (R2, 档案留存; service.store.archive): every published set, weekly notice,
+# reported evening and report, appended as a chain of entries each holding the hash of the one
+# before. An entry's hashed part holds no personal data: only a non-personal `public` part and a
+# salted commitment (SHA-256 of a random salt and the text) to each personal part, which is kept in
+# `archive_parts` and can be erased (salt and text emptied) without breaking the chain. `seq` and
+# `prev_hash` are unique, so two appends racing for the same place cannot fork the chain.
+archive_entries = Table(
+    "archive_entries",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("kind", String(24), nullable=False),
+    Column("topic", String(200), nullable=False),
+    Column("recorded_at", String(40), nullable=False),  # ISO 8601 in UTC, hashed as written
+    Column("public", Text, nullable=False),  # canonical JSON, hashed as written
+    Column("commitments", Text, nullable=False),  # canonical JSON list of hex SHA-256
+    Column("prev_hash", String(64), nullable=False, unique=True),
+    Column("entry_hash", String(64), nullable=False),
+    CheckConstraint("seq >= 1", name="seq_positive"),
+    Index("ix_archive_entries_kind_topic", "kind", "topic"),
+)
+
+archive_parts = Table(
+    "archive_parts",
+    metadata,
+    Column("seq", BigInteger, ForeignKey("archive_entries.seq"), primary_key=True),
+    Column("part", SmallInteger, primary_key=True, autoincrement=False),
+    Column("student_id", ID, index=True),  # whose data the part is (emptied by an erasure)
+    Column("salt", String(64)),  # hex; emptied by an erasure
+    Column("body", Text),  # canonical JSON; emptied by an erasure
+    Column("erased_at", UTCDateTime),
+    CheckConstraint(
+        "(erased_at IS NULL AND salt IS NOT NULL AND body IS NOT NULL)"
+        " OR (erased_at IS NOT NULL AND salt IS NULL AND body IS NULL AND student_id IS NULL)",
+        name="erased_or_whole",
+    ),
+)
