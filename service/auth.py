@@ -37,7 +37,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, TypeVar
 
 import jwt
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from service.settings import Settings
@@ -400,7 +400,7 @@ def principal_of(
     """The signed-in account of a verified token: its session checked in the database (every time),
     the account and its scopes from the per-process cache."""
     check_session(engine, claims, read)
-    return cache.get(engine, claims.user_id)
+    return cache.get(engine, claims.user_id, read)
 
 
 def sign_out(engine: Engine, *, session_id: str) -> None:
@@ -409,34 +409,35 @@ def sign_out(engine: Engine, *, session_id: str) -> None:
         conn.execute(delete(t.sessions).where(t.sessions.c.session_id == session_id))
 
 
-def load_principal(engine: Engine, user_id: str) -> Principal:
-    """The account and its scopes, in one query."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(
-                t.users.c.user_id,
-                t.users.c.username,
-                t.users.c.role,
-                t.users.c.disabled,
-                t.user_scopes.c.kind,
-                t.user_scopes.c.ref_id,
-                t.user_scopes.c.subject,
-            )
-            .outerjoin(t.user_scopes, t.user_scopes.c.user_id == t.users.c.user_id)
-            .where(t.users.c.user_id == user_id)
-        ).all()
-    if not rows or rows[0].disabled:
+PRINCIPAL = Read(
+    select(
+        t.users.c.user_id, t.users.c.username, t.users.c.role, t.users.c.disabled, t.user_scopes.c.kind,
+        t.user_scopes.c.ref_id, t.user_scopes.c.subject,
+    )
+    .outerjoin(t.user_scopes, t.user_scopes.c.user_id == t.users.c.user_id)
+    .where(t.users.c.user_id == bindparam("user_id"))
+)  # fmt: skip
+
+
+def load_principal(engine: Engine, user_id: str, read: Reader | None = None) -> Principal:
+    """The account and its scopes, in one query (on `read`, a reader the caller holds, if given)."""
+    if read is None:
+        with reader(engine) as own:
+            rows = own.all(PRINCIPAL, user_id=user_id)
+    else:
+        rows = read.all(PRINCIPAL, user_id=user_id)
+    if not rows or rows[0][3]:
         raise AuthError("the account no longer exists or is disabled")
-    scopes = [(r.kind, r.ref_id, r.subject) for r in rows if r.kind is not None]
+    scopes = [(kind, ref_id, subject) for *_, kind, ref_id, subject in rows if kind is not None]
     classes: dict[str, set[str]] = {}
     for kind, ref_id, subject in scopes:
         if kind == "class":
             classes.setdefault(ref_id, set()).add(subject)
-    user = rows[0]
+    user_id, username, role = rows[0][:3]
     return Principal(
-        user.user_id,
-        user.username,
-        user.role,
+        user_id,
+        username,
+        role,
         frozenset(r for k, r, _ in scopes if k == "student"),
         {c: frozenset(s) for c, s in classes.items()},
         frozenset(r for k, r, _ in scopes if k == "school"),
@@ -481,12 +482,14 @@ class PrincipalCache:
             return hit[1]
         return None
 
-    def get(self, engine: Engine, user_id: str) -> Principal:
+    def get(self, engine: Engine, user_id: str, read: Reader | None = None) -> Principal:
+        """The account, from the cache or read again (on `read` if given: tonight's reads take no
+        connection from the pool the writers hold)."""
         found = self.fresh(user_id)
         if found is not None:
             return found
         now = time.monotonic()
-        found = load_principal(engine, user_id)
+        found = load_principal(engine, user_id, read)
         with self._lock:
             if len(self._found) > 10_000:
                 self._found.clear()
