@@ -148,9 +148,19 @@ def see_item(db: Engine, who: Principal, item_id: str) -> ItemRef:
             handed = select(t.plans.c.student_id).join(t.plan_items, t.plan_items.c.plan_id == t.plans.c.plan_id).where(
                 t.plan_items.c.item_id == item_id, t.plans.c.student_id.in_(mine), t.plans.c.status.in_(HANDED_OUT)
             )  # fmt: skip
-            noted = select(t.error_book.c.student_id).where(
-                t.error_book.c.item_id == item_id, t.error_book.c.student_id.in_(mine)
-            )
+            # In the child's error book: only an item of the child's grade or below, in a subject of
+            # their class. Answers name any item id of the bank, and a wrong one opens an entry: without
+            # this, posting a wrong answer would open any item (another grade's, say) to reading.
+            noted = (
+                select(t.error_book.c.student_id)
+                .join(t.students, t.students.c.student_id == t.error_book.c.student_id)
+                .join(t.classes, t.classes.c.class_id == t.students.c.class_id)
+                .join(t.class_subjects, t.class_subjects.c.class_id == t.classes.c.class_id)
+                .where(
+                    t.error_book.c.item_id == item_id, t.error_book.c.student_id.in_(mine),
+                    t.classes.c.grade >= item.grade, t.class_subjects.c.subject == item.subject,
+                )
+            )  # fmt: skip
             if conn.execute(handed.union_all(noted).limit(1)).first() is None:
                 raise NotFound("item", item_id)
             return ItemRef(item_id, item.subject, item.grade, answer_key=False)

@@ -110,6 +110,24 @@ def test_an_item_shows_its_text_and_the_answer_key_only_to_a_teacher_of_its_subj
     assert student.get(f"/v1/items/{other}").status_code == 404
     assert teacher.get(f"/v1/items/{other}").status_code in (200, 404)  # maths of grade 5, or another subject
 
+    # a wrong answer posted for another grade's item opens an error-book entry, not the item
+    with world.engine.connect() as conn:
+        higher = conn.execute(
+            select(t.items.c.item_id).where(t.items.c.grade == 8, t.items.c.subject == "math").limit(1)
+        ).scalar_one()
+    answer = {"event_id": "peek-1", "item_id": higher, "night": str(NIGHT),
+              "submitted_at": f"{NIGHT}T19:00:00+08:00", "correct": False, "seconds": 60}  # fmt: skip
+    assert (
+        student.post(f"/v1/students/{world.student}/attempts", json={"attempts": [answer]}).status_code == 200
+    )
+    with world.engine.connect() as conn:
+        assert conn.execute(
+            select(t.error_book.c.item_id).where(
+                t.error_book.c.student_id == world.student, t.error_book.c.item_id == higher
+            )
+        ).first(), "the setup: the wrong answer opened an entry"
+    assert student.get(f"/v1/items/{higher}").status_code == 404
+
 
 def test_planning_a_subject_with_no_time_tonight_says_why_and_what_to_do(
     world: World, teacher: Caller, head_teacher: Caller
