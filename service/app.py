@@ -76,19 +76,24 @@ def create_app(
             database_url=settings.resolved_database_url() if own_engine else None,
         )  # fmt: skip
         jobs.start()  # jobs a killed process left behind: interrupted, their uploads removed
-        app.state.services = services = Services(
-            settings, db, PolicyBook(settings.policy_dir), holder, settings.signing_key(), job_runner=jobs,
-            # the registry's model and the settings' database: worker processes open them too
-            planning_in_processes=models is None and start_models is None and engine is None,
-            read_engine=make_engine(settings.resolved_database_url(), cache_mb=READS_CACHE_MB,
-                                    pool_size=READS, max_overflow=0) if own_engine else None,
-        )  # fmt: skip
+        read_engine = make_engine(settings.resolved_database_url(), cache_mb=READS_CACHE_MB, pool_size=READS,
+                                  max_overflow=0) if own_engine else None  # fmt: skip
+        services: Services | None = None
         try:
+            app.state.services = services = Services(
+                settings, db, PolicyBook(settings.policy_dir), holder, settings.signing_key(), job_runner=jobs,
+                # the registry's model and the settings' database: worker processes open them too
+                planning_in_processes=models is None and start_models is None and engine is None,
+                read_engine=read_engine,
+            )  # fmt: skip
             if services.planning.in_processes and holder.ready:
                 await asyncio.to_thread(services.planning.warm, PLANNING_WARM_SECONDS)
             yield
         finally:
-            app.state.services.close()
+            if services is not None:
+                services.close()  # the reads' engine with it
+            elif read_engine is not None:
+                read_engine.dispose()
             jobs.stop()
             stop = getattr(holder, "stop", None)
             if models is None and stop is not None:

@@ -302,6 +302,9 @@ def export_csv(
     return chunks()
 
 
+XLSX_ROWS = 1_048_576  # rows in an Excel sheet, the header's included
+
+
 def export_xlsx(
     *, db: Engine, key: str, kind: str, start: date | None = None, end: date | None = None,
     folder: Path | None = None,
@@ -322,13 +325,26 @@ def export_xlsx(
                 {"constant_memory": True, "tmpdir": tmp, "strings_to_formulas": False,
                  "strings_to_numbers": False, "strings_to_urls": False},
             )  # fmt: skip
-            sheet = workbook.add_worksheet(EXPORT_SHEETS_ZH.get(kind, kind))
             bold = workbook.add_format({"bold": True})
             day = workbook.add_format({"num_format": "yyyy-mm-dd"})
-            for col, name in enumerate(header):
-                sheet.write_string(0, col, EXPORT_HEADERS_ZH.get(name, name), bold)
-            sheet.freeze_panes(1, 0)
-            for row, values in enumerate(rows_of(), start=1):
+            title = EXPORT_SHEETS_ZH.get(kind, kind)
+
+            def new_sheet(number: int) -> Any:
+                # Excel holds XLSX_ROWS rows a sheet (xlsxwriter drops more without a word): the rest
+                # goes on to "<name> (2)", "<name> (3)", each with the header.
+                sheet = workbook.add_worksheet(title if number == 1 else f"{title} ({number})")
+                for col, name in enumerate(header):
+                    sheet.write_string(0, col, EXPORT_HEADERS_ZH.get(name, name), bold)
+                sheet.freeze_panes(1, 0)
+                return sheet
+
+            sheets, row = 1, 0
+            sheet = new_sheet(sheets)
+            for values in rows_of():
+                row += 1
+                if row >= XLSX_ROWS:
+                    sheets, row = sheets + 1, 1
+                    sheet = new_sheet(sheets)
                 for col, value in enumerate(values):
                     if value is None:
                         continue

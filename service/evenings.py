@@ -10,14 +10,16 @@ their permission checks (service.access); a refusal is a service.errors exceptio
 
 from __future__ import annotations
 
+import logging
 import statistics
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select
+from sqlalchemy.exc import OperationalError
 
 from models.schema import SUBJECTS, SUBJECTS_EN, WEEKDAYS
 from service.access import StudentRef
@@ -55,6 +57,7 @@ from service.store.db import writing
 from service.store.queries import HANDED_OUT, SETS_ITEMS, class_members
 from service.store.reads import Read, Reader, reader
 
+log = logging.getLogger("jianfu.evenings")
 TIER_ORDER = {"basic": 0, "extension": 1}
 
 # Read on every student's app every evening: plain SQL on the driver (service.store.reads).
@@ -462,9 +465,20 @@ def weekly_notice(
     notice = Notice(
         class_id=class_id, week_of=monday, days=days, cap_minutes=evening_cap(policy, grade, None)
     )
-    append_once(db, kind=WEEKLY_NOTICE, topic=f"notice/{class_id}/{monday.isoformat()}",
-                public=notice.model_dump(mode="json"), now=now or datetime.now(UTC))  # fmt: skip
+    if any(d.total_minutes or d.items for d in days):  # a week with homework (not any date asked for)
+        _archive_quietly(db, kind=WEEKLY_NOTICE, topic=f"notice/{class_id}/{monday.isoformat()}",
+                         public=notice.model_dump(mode="json"), now=now or datetime.now(UTC))  # fmt: skip
     return notice
+
+
+def _archive_quietly(db: Engine, **entry: Any) -> None:
+    """Archive what a read produced (R2) without making the read depend on it: a read is answered
+    even if the archive cannot be written now (SQLite's write lock held past the writers' wait by a
+    long import, say); it is archived the next time it is read."""
+    try:
+        append_once(db, **entry)
+    except OperationalError:
+        log.warning("could not archive %s now; it will be archived when read again", entry.get("kind"))
 
 
 MAX_BURDEN_DAYS = 92
@@ -532,5 +546,7 @@ def _archive_burden(db: Engine, report: Burden, start: date, end: date, now: dat
         for sid in day.pop("over_cap_students"):
             nights[sid].append(day["night"])
     parts = [Part(sid, {"student_id": sid, "over_cap_nights": ns}) for sid, ns in sorted(nights.items())]
-    append_once(db, kind=BURDEN_REPORT, topic=f"burden/{report.class_id}/{start.isoformat()}/{end.isoformat()}",
-                public=public, parts=parts, now=now)  # fmt: skip
+    if not any(day["reports"] or day["estimated_minutes"] for day in public["days"]):
+        return  # nothing in it: not every range anyone asks for becomes an entry
+    _archive_quietly(db, kind=BURDEN_REPORT, topic=f"burden/{report.class_id}/{start.isoformat()}/{end.isoformat()}",
+                     public=public, parts=parts, now=now)  # fmt: skip

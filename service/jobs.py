@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -295,6 +296,7 @@ def run_child(
     child = subprocess.Popen(
         [sys.executable, "-m", module], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         encoding="utf-8", bufsize=1, env={**os.environ, **env} if env else None,
+        process_group=0,  # a Ctrl-C at the terminal is for the service, which stops its jobs itself
     )  # fmt: skip
     assert child.stdin is not None and child.stdout is not None
     result: dict[str, Any] | None = None
@@ -318,8 +320,12 @@ def run_child(
 
 def child_request() -> tuple[dict[str, Any], Callable[[dict[str, Any]], None]]:
     """In a job's child process (run_child): the request, and how to send an answer line. The child
-    stops when its stdin closes (the parent is done with it, or gone); anything else printed goes to
-    stderr, so the answers' stream stays clean."""
+    stops when its stdin closes (the parent is done with it, or gone), not on SIGTERM or SIGINT: a
+    service told to stop (systemd signals every process of the service) lets a running job finish,
+    as JobRunner.stop promises, and then closes its stdin. Anything else printed goes to stderr, so
+    the answers' stream stays clean."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     request = json.loads(sys.stdin.readline())
     answers = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
     os.dup2(2, 1)  # print() and libraries writing to stdout: into the log, not the answers

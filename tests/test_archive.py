@@ -474,3 +474,16 @@ def test_postgres_a_set_published_while_its_student_is_erased_is_erased_too(
         assert verdict.ok and verdict.erased_parts == [(1, 0)] and verdict.entries == 2
     finally:
         engine.dispose()
+
+
+def test_reads_of_weeks_and_ranges_without_homework_add_no_entries(school: tuple[Engine, list[str]]) -> None:
+    """A notice or burden view is archived when it has something in it: asking for every Monday of a
+    century must not grow the chain (review of the archive: a read-only route wrote an entry each)."""
+    engine, _ = school
+    before = _kinds(engine)
+    for weeks in range(1, 30):
+        evenings.weekly_notice(db=engine, book=BOOK, class_id=CLASS, week_of=NIGHT - timedelta(weeks=52 * weeks),
+                               now=NOW)  # fmt: skip
+    evenings.burden(db=engine, book=BOOK, class_id=CLASS, start=NIGHT - timedelta(days=400),
+                    end=NIGHT - timedelta(days=350), now=NOW)  # fmt: skip
+    assert _kinds(engine) == before

@@ -418,3 +418,28 @@ def _sheet_xml(path: Path) -> str:
 
     with zipfile.ZipFile(path) as package:
         return package.read("xl/worksheets/sheet1.xml").decode()
+
+
+def test_an_export_longer_than_a_sheet_goes_on_to_the_next_sheet_with_its_header(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Excel holds 1,048,576 rows a sheet and xlsxwriter drops the rest without a word: the export goes
+    on to "<name> (2)" (the limit made small here: the rule, not a million rows)."""
+    engine, key = _export_world(tmp_path)
+    as_csv = list(csv.reader(io.StringIO("".join(data_team.export_csv(db=engine, key=key, kind="attempts")))))
+    monkeypatch.setattr(data_team, "XLSX_ROWS", 41)  # 40 data rows a sheet
+    workbook = tmp_path / "attempts.xlsx"
+    workbook.write_bytes(b"".join(data_team.export_xlsx(db=engine, key=key, kind="attempts")))
+    book = openpyxl.load_workbook(workbook, read_only=True)
+    title = data_team.EXPORT_SHEETS_ZH["attempts"]
+    data_rows = len(as_csv) - 1
+    sheets = -(-data_rows // 40)
+    assert book.sheetnames == [title] + [f"{title} ({n})" for n in range(2, sheets + 1)]
+    got = []
+    for name in book.sheetnames:
+        rows = [list(r) for r in book[name].iter_rows(values_only=True)]
+        assert rows[0] == [data_team.EXPORT_HEADERS_ZH[c] for c in as_csv[0]]
+        assert 1 <= len(rows) - 1 <= 40
+        got += rows[1:]
+    book.close()
+    assert [[_as_csv_text(v) for v in r] for r in got] == as_csv[1:]
