@@ -539,12 +539,17 @@ def burden(
     return report
 
 
+ARCHIVE_MIN_REPORTS = 3  # fewer reports of a night: its average reported minutes are not archived
+
+
 def _archive_burden(db: Engine, report: Burden, start: date, end: date, now: datetime) -> None:
     public = report.model_dump(mode="json")
     nights: dict[str, list[str]] = defaultdict(list)
     for day in public["days"]:
         for sid in day.pop("over_cap_students"):
             nights[sid].append(day["night"])
+        if day["reports"] < ARCHIVE_MIN_REPORTS:  # an average of one or two reports is a student's own
+            day["reported_minutes"] = None  # minutes: that stays out of the part no erasure can reach
     parts = [Part(sid, {"student_id": sid, "over_cap_nights": ns}) for sid, ns in sorted(nights.items())]
     if not any(day["reports"] or day["estimated_minutes"] for day in public["days"]):
         return  # nothing in it: not every range anyone asks for becomes an entry

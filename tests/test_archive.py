@@ -487,3 +487,21 @@ def test_reads_of_weeks_and_ranges_without_homework_add_no_entries(school: tuple
     evenings.burden(db=engine, book=BOOK, class_id=CLASS, start=NIGHT - timedelta(days=400),
                     end=NIGHT - timedelta(days=350), now=NOW)  # fmt: skip
     assert _kinds(engine) == before
+
+
+def test_a_night_with_fewer_than_three_reports_keeps_its_average_out_of_the_archive(
+    school: tuple[Engine, list[str]],
+) -> None:
+    """The burden report's public part outlives any erasure: an average of one or two reports is those
+    students' own minutes, so it is not archived (the report itself still shows it)."""
+    import json
+
+    engine, _ = school
+    shown = evenings.burden(db=engine, book=BOOK, class_id=CLASS, start=NIGHT, end=NIGHT, now=NOW)
+    assert 0 < shown.days[0].reports < 3 and shown.days[0].reported_minutes is not None  # the setup
+    with engine.connect() as conn:
+        public = conn.execute(
+            select(t.archive_entries.c.public).where(t.archive_entries.c.kind == BURDEN_REPORT)
+        ).scalar_one()
+    (day,) = json.loads(public)["days"]
+    assert day["reports"] == shown.days[0].reports and day["reported_minutes"] is None
