@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     # each holds the model and its students' states (about 200 MB). Off: threads of the serving
     # process (also when a model is handed to the app, as the tests do).
     planning_workers: int = 0
-    planning_processes: bool = False  # opt-in until a full CI run with it on (see the README)
+    planning_processes: bool = True
     planning_per_account: int = 2
     planning_queue: int = 8
     # The school policy files (region and school TOML) that schools' `policy` column names.
