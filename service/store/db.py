@@ -25,15 +25,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
+
+if TYPE_CHECKING:  # Alembic is imported where migrations run: an import's process never needs it
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 MIGRATION_LOCK_KEY = int.from_bytes(b"jianfu", "big")  # the advisory lock's key on PostgreSQL
@@ -148,6 +148,8 @@ def serialise(conn: Connection, key: int) -> None:
 def alembic_config(engine: Engine, connection: Connection | None = None) -> Config:
     """Alembic's configuration for this project's migrations on `engine`; with `connection`, the
     migrations run on that connection, inside its transaction (see migrations/env.py)."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
@@ -168,17 +170,24 @@ class Upgrade:
 
 def head_revision() -> str | None:
     """The newest revision of the migrations shipped with this code."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
 
 def current_revision(conn: Connection) -> str | None:
     """The revision the database's schema is at (None: no schema yet)."""
+    from alembic.migration import MigrationContext
+
     return MigrationContext.configure(conn).get_current_revision()
 
 
 def upgrade(engine: Engine, revision: str = "head") -> Upgrade:
     """Bring the database's schema up to `revision` under the migration lock (idempotent: a schema
     already there is left alone, and concurrent callers serialise; see the module docstring)."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory(str(MIGRATIONS))
     with engine.connect() as conn:
         serialise(conn, MIGRATION_LOCK_KEY)
