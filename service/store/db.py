@@ -43,7 +43,7 @@ WRITE_ATTEMPTS = 4  # SQLite: attempts to take the write lock before a writer gi
 log = logging.getLogger("jianfu.store")
 
 
-def make_engine(url: str, *, cache_mb: int = 128, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, cache_mb: int = 32, **kwargs: Any) -> Engine:
     """An engine for `url`. SQLite: WAL, foreign keys, a page cache of `cache_mb` per connection (bulk
     imports touch big indexes), and a busy timeout of BUSY_TIMEOUT_SECONDS unless
     `connect_args={"timeout": seconds}` gives another (a test's short wait). Its errors and logs
