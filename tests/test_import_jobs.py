@@ -65,24 +65,33 @@ def _big_attempts(path: Path) -> tuple[int, int]:
     return NEW, len(rows)
 
 
-@pytest.mark.slow
-def test_the_service_keeps_answering_while_a_large_import_runs(
-    samples_sqlite: str, bundle: Bundle, tmp_path: Path
-) -> None:
+def _school(samples_sqlite: str, bundle: Bundle, tmp_path: Path) -> tuple[str, dict[str, str]]:
+    """A copy of the sample school's database with a data-team account, and the environment of a
+    server on it (the fixed model): (database URL, environment)."""
     shutil.copy(Path(samples_sqlite.removeprefix("sqlite:///")), tmp_path / "school.db")
     database = f"sqlite:///{tmp_path / 'school.db'}"
     engine = make_engine(database)
-    student = _student(engine)
-    create_user(engine, "s-1", PASSWORD, "student", scopes=[("student", student, "")])
     create_user(engine, "data", PASSWORD, "data_team")
     engine.dispose()
-    new, unchanged = _big_attempts(tmp_path / "attempts.csv")
     (tmp_path / "bundle.pkl").write_bytes(pickle.dumps(bundle))
     env = {
         **os.environ, "JIANFU_TEST_BUNDLE": str(tmp_path / "bundle.pkl"), "JIANFU_DATA_DIR": str(tmp_path / "var"),
         "JIANFU_DATABASE_URL": database, "JIANFU_JWT_SECRET": "i" * 40,
         "JIANFU_POLICY_DIR": str(SAMPLES / "policies"), "JIANFU_LOG_JSON": "false",
     }  # fmt: skip
+    return database, env
+
+
+@pytest.mark.slow
+def test_the_service_keeps_answering_while_a_large_import_runs(
+    samples_sqlite: str, bundle: Bundle, tmp_path: Path
+) -> None:
+    database, env = _school(samples_sqlite, bundle, tmp_path)
+    engine = make_engine(database)
+    student = _student(engine)
+    create_user(engine, "s-1", PASSWORD, "student", scopes=[("student", student, "")])
+    engine.dispose()
+    new, unchanged = _big_attempts(tmp_path / "attempts.csv")
     port = _port()
     server = _start(env, port, tmp_path / "server.log")
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=300)
@@ -170,19 +179,11 @@ def test_an_import_whose_process_is_killed_fails_writes_nothing_and_the_service_
 
     from service.store import tables as t
 
-    shutil.copy(Path(samples_sqlite.removeprefix("sqlite:///")), tmp_path / "school.db")
-    database = f"sqlite:///{tmp_path / 'school.db'}"
+    database, env = _school(samples_sqlite, bundle, tmp_path)
     engine = make_engine(database)
-    create_user(engine, "data", PASSWORD, "data_team")
     with engine.connect() as conn:
         before = conn.execute(select(func.count()).select_from(t.attempts)).scalar_one()
     _big_attempts(tmp_path / "attempts.csv")
-    (tmp_path / "bundle.pkl").write_bytes(pickle.dumps(bundle))
-    env = {
-        **os.environ, "JIANFU_TEST_BUNDLE": str(tmp_path / "bundle.pkl"), "JIANFU_DATA_DIR": str(tmp_path / "var"),
-        "JIANFU_DATABASE_URL": database, "JIANFU_JWT_SECRET": "i" * 40,
-        "JIANFU_POLICY_DIR": str(SAMPLES / "policies"), "JIANFU_LOG_JSON": "false",
-    }  # fmt: skip
     port = _port()
     server = _start(env, port, tmp_path / "server.log")
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=300)
