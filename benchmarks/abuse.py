@@ -47,14 +47,15 @@ STUDENTS = 8  # students posting answers during the run
 EXTRA_ENV = dict(e.split("=", 1) for e in os.environ.get("ABUSE_EXTRA_ENV", "").split() if e)
 
 
-def _rss_mb(pid: int) -> float:
-    """Resident memory of a process and all its descendants (the uvicorn master and its workers)."""
+def _tree_mb(pid: int, source: str, field: str) -> float:
+    """A memory figure (`field` of /proc/<pid>/`source`, in kB) summed over a process and all its
+    descendants (the uvicorn master, its workers, their planning and import processes)."""
     total, todo = 0.0, [pid]
     while todo:
         p = todo.pop()
         try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+            for line in Path(f"/proc/{p}/{source}").read_text().splitlines():
+                if line.startswith(field):
                     total += int(line.split()[1]) / 1024
             for task in Path(f"/proc/{p}/task").iterdir():
                 todo += [int(c) for c in (task / "children").read_text().split()]
@@ -63,21 +64,15 @@ def _rss_mb(pid: int) -> float:
     return total
 
 
+def _rss_mb(pid: int) -> float:
+    """Resident memory of the process tree: a page shared by n processes counted n times."""
+    return _tree_mb(pid, "status", "VmRSS:")
+
+
 def _pss_mb(pid: int) -> float:
-    """Proportional memory of a process and its descendants: each page shared by n processes (the
-    libraries' code, the interpreter) counted 1/n in each, so the tree's sum is what it really holds."""
-    total, todo = 0.0, [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    total += int(line.split()[1]) / 1024
-            for task in Path(f"/proc/{p}/task").iterdir():
-                todo += [int(c) for c in (task / "children").read_text().split()]
-        except OSError:
-            continue
-    return total
+    """Proportional memory of the process tree: each page shared by n processes (the libraries'
+    code, the interpreter) counted 1/n in each, so the sum is what the tree really holds."""
+    return _tree_mb(pid, "smaps_rollup", "Pss:")
 
 
 def _p99(values: list[float]) -> float | None:

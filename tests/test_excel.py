@@ -18,11 +18,14 @@ from sqlalchemy import Engine, insert
 from typer.testing import CliRunner
 
 from jianfu.cli import app
+from models.bulk import OPTIONAL, REQUIRED
 from service import data_team
 from service.store import tables as t
 from service.store.db import make_engine, upgrade
 from service.store.importer import import_files
 from tests.conftest import SAMPLES, database_digest
+
+ATTEMPT_COLUMNS = REQUIRED + OPTIONAL  # the attempts contract's columns, in order
 
 STUDENT = "stu-65a1c97c"  # in the samples, class east-2-1
 ITEM = "math-g5-01-001"
@@ -47,17 +50,7 @@ def merged_header(folder: Path) -> str:
 
 
 def date_typed_as_text(folder: Path) -> str:
-    header = [
-        "event_id",
-        "student_id",
-        "item_id",
-        "night",
-        "submitted_at",
-        "correct",
-        "seconds",
-        "score",
-        "source",
-    ]
+    header = list(ATTEMPT_COLUMNS)
     row = ["x-ev-1", STUDENT, ITEM, "2026年10月12日", "2026-10-12T19:30:00+08:00", 1, 300, None, "app"]
     _book({"作业记录": [header, row]}).save(folder / "attempts.xlsx")
     return "attempts.xlsx"

@@ -19,10 +19,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
+from models.bulk import OPTIONAL, REQUIRED
 from service.store import attempts as attempts_store
 from service.store import tables as t
 from tests.api.conftest import PASSWORD, Caller, World, finished_import
 from tests.conftest import SAMPLES
+
+ATTEMPT_COLUMNS = REQUIRED + OPTIONAL  # the attempts contract's columns, in order
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -203,19 +206,7 @@ def test_a_bad_workbook_is_refused_at_sheet_and_cell_and_exports_come_as_xlsx(
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.title = "作业记录"
-    sheet.append(
-        [
-            "event_id",
-            "student_id",
-            "item_id",
-            "night",
-            "submitted_at",
-            "correct",
-            "seconds",
-            "score",
-            "source",
-        ]
-    )
+    sheet.append(list(ATTEMPT_COLUMNS))
     sheet.append(
         [
             "new-1",
