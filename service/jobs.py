@@ -251,6 +251,8 @@ class JobRunner:
         with self._lock:
             progress = self._held.get(job_id)
         counters = {} if progress is None else progress.counters
+        # The workspace goes before the end is recorded: whoever sees the job ended sees it gone.
+        shutil.rmtree(self.folder_of(job_id), ignore_errors=True)
         try:
             store.change(self.engine, job_id, only_if_active=True, state=state, progress=counters,
                          finished_at=datetime.now(UTC), **values)  # fmt: skip
