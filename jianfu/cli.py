@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -93,7 +97,9 @@ def _deleted_students(url: str | None) -> Callable[[str], bool]:
     return erasures.__contains__
 
 
-def _import(paths: list[Path], url: str | None, kind: str | None, max_problems: int, dry_run: bool) -> None:
+def _import(
+    paths: list[Path], url: str | None, kind: str | None, max_problems: int, dry_run: bool, bar: bool = True
+) -> None:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -104,15 +110,16 @@ def _import(paths: list[Path], url: str | None, kind: str | None, max_problems: 
     console = Console(stderr=True)  # the bar on a terminal only: piped output stays the report alone
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("行 / rows"),
                TimeElapsedColumn())  # fmt: skip
-    with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
-        task = bar.add_task("检查 / checking", total=None)
+    # bar=False inside another bar (the first start's): one live display at a time
+    with Progress(*columns, console=console, disable=not (bar and console.is_terminal)) as rows:
+        task = rows.add_task("检查 / checking", total=None)
 
         def tell(report: ImportReport) -> None:
             if report.phase == "checking":
-                bar.update(task, completed=report.rows_checked)
+                rows.update(task, completed=report.rows_checked)
             else:
-                bar.update(task, description="写入 / writing", completed=report.rows_written,
-                           total=report.rows_to_write or None)  # fmt: skip
+                rows.update(task, description="写入 / writing", completed=report.rows_written,
+                            total=report.rows_to_write or None)  # fmt: skip
 
         report = import_files(
             _engine(url), paths, dry_run=dry_run, kind=kind, max_problems=max_problems, progress=tell
@@ -668,33 +675,60 @@ def run(
 ) -> None:
     """The main job: set up the embedded database, load the school data, (once) train the models on it
     and make that version the champion, then start the service and print how to try it."""
+    # MLflow's table set-up and registry chatter kept off the terminal (read when MLflow is imported)
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    from jianfu.stages import IMPORT_SECONDS_PER_MB, TRAIN_SECONDS_PER_ATTEMPTS_MB, Stage, Stages
     from models.registry import RegistryError, champion_version
     from service.settings import get_settings
     from training.pipeline import promote
     from training.pipeline import train as run_training
 
     settings = get_settings()
-    engine = _engine(database)
-    typer.echo(f"database: {engine.url.render_as_string(hide_password=True)}")
-    _import([data], database, None, 100, dry_run=False)
-    uri = _tracking(tracking_uri)
-    try:
-        champion = champion_version(uri)
-    except RegistryError as exc:  # unreachable is not "no champion yet": do not train over it
-        typer.echo(f"模型库不可用 / the model registry failed: {exc}", err=True)
-        raise typer.Exit(1) from None
-    if champion is not None:
-        typer.echo(f"models: version {champion} of 'jianfu' is the champion ({uri})")
-    else:
-        typer.echo("models: no champion yet; training on the school data …")
-        deleted = _deleted_students(database)
-        result = run_training(data, uri, artifact_location=settings.local_artifacts(), leave_out=deleted)
-        promote(uri, result["version"], "champion", leave_out=deleted)
-        typer.echo(
-            f"models: version {result['version']} trained in {result['seconds']}s and made champion ({uri})"
-        )
+    megabytes = sum(p.stat().st_size for p in data.glob("*.csv")) / 1e6 if data.is_dir() else 1.0
+    attempts = data / "attempts.csv"
+    stages = [
+        Stage("database", "准备数据库", "database", 1.0),
+        Stage("import", "检查并导入学校数据", "checking and importing the school's data",
+              max(1.0, IMPORT_SECONDS_PER_MB * megabytes)),
+        Stage("models", "模型（首次：训练并注册）", "models (first time: train and register)",
+              max(5.0, TRAIN_SECONDS_PER_ATTEMPTS_MB * attempts.stat().st_size / 1e6) if attempts.exists() else 5.0),
+        Stage("accounts", "试用账号", "accounts to try it with", 1.0),
+    ]  # fmt: skip
+    made: list[tuple[str, str, str, str]] = []
+    with Stages(stages) as bar:
+        with bar.stage("database"):
+            engine = _engine(database)
+        bar.print(f"database: {engine.url.render_as_string(hide_password=True)}")
+        with bar.stage("import"):
+            _import([data], database, None, 100, dry_run=False, bar=False)
+        with bar.stage("models"):
+            uri = _tracking(tracking_uri)
+            try:
+                champion = champion_version(uri)
+            except RegistryError as exc:  # unreachable is not "no champion yet": do not train over it
+                typer.echo(f"模型库不可用 / the model registry failed: {exc}", err=True)
+                raise typer.Exit(1) from None
+            if champion is not None:
+                bar.print(f"models: version {champion} of 'jianfu' is the champion ({uri})")
+            else:
+                bar.print("models: no champion yet; training on the school data …")
+                deleted = _deleted_students(database)
+                chatter = io.StringIO()  # MLflow prints its registrations; shown only if training fails
+                try:
+                    with contextlib.redirect_stderr(chatter):
+                        result = run_training(data, uri, artifact_location=settings.local_artifacts(),
+                                              leave_out=deleted)  # fmt: skip
+                        promote(uri, result["version"], "champion", leave_out=deleted)
+                except BaseException:
+                    sys.stderr.write(chatter.getvalue())
+                    raise
+                bar.print(
+                    f"models: version {result['version']} trained in {result['seconds']}s and made champion ({uri})"
+                )
+        if settings.environment == "development":
+            with bar.stage("accounts"):
+                made = demo_accounts(engine)
     if settings.environment == "development":
-        made = demo_accounts(engine)
         if made:
             typer.echo("accounts to try it with (development only; shown once, keep them):")
             for username, password, role, sees in made:
@@ -711,7 +745,6 @@ def run(
 @app.command("serve")
 def serve(database: DatabaseOpt = None, tracking_uri: TrackingOpt = None) -> None:
     """Start the web service (settings from JIANFU_* variables; see the README)."""
-    import os
 
     import uvicorn
 
@@ -758,7 +791,6 @@ def users_add(
     database: DatabaseOpt = None,
 ) -> None:
     """Create an account; the password is read from the terminal (or JIANFU_NEW_PASSWORD)."""
-    import os
 
     from service.auth import AccountError, create_user
 

@@ -1,15 +1,18 @@
 """The bundle as an MLflow pyfunc model (kept apart so that loading a bundle needs no MLflow).
 
 Logged as "models from code": MLflow stores this file and runs it at load time, rather than a
-pickle of the class. (The predict signature carries no type hints: MLflow reads them as a schema.)"""
+pickle of the class. (model_input is typed as a DataFrame: MLflow infers no schema from that type and, typed so, does not
+warn at every logging that the method has no type hints.)"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
 from mlflow.models import set_model
-from mlflow.pyfunc import PythonModel
+from mlflow.pyfunc import PythonModel, PythonModelContext
 
 from models import features
 from models.bundle import Bundle
@@ -22,7 +25,9 @@ class JianfuModel(PythonModel):
     def load_context(self, context):
         self.bundle = Bundle.load(Path(context.artifacts["bundle"]))
 
-    def predict(self, context, model_input, params=None):
+    def predict(
+        self, context: PythonModelContext, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> np.ndarray:
         X = np.asarray(model_input[list(features.FEATURE_NAMES)], dtype=np.float64)
         return self.bundle.p_correct(X)
 
