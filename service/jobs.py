@@ -245,7 +245,11 @@ class JobRunner:
             log.exception("job failed", extra={"job_id": job_id})
             self._end(job_id, state="failed", problems=FAILED)
         else:
-            self._end(job_id, state="done", result=result)
+            try:
+                self._end(job_id, state="done", result=result)
+            except Exception:  # a result the store cannot take must not leave the job "running"
+                log.exception("job result not stored", extra={"job_id": job_id})
+                self._end(job_id, state="failed", problems=FAILED)
 
     def _end(self, job_id: str, *, state: str, **values: Any) -> None:
         with self._lock:

@@ -117,6 +117,11 @@ def test_a_job_runs_off_the_caller_s_thread_and_ends_done_or_failed(engine: Engi
         assert failed.state == "failed" and failed.result is None
         assert failed.problems == {"kind": "import-refused", "detail": "nothing was imported",
                                    "detail_zh": "没有导入任何数据", "problems": [{"file": "a.csv"}], "problem_count": 1}  # fmt: skip
+
+        job = runner.create(kind="import", owner_id="usr-1", school_id="sch-east", params={})
+        runner.submit(job.job_id, lambda progress: {"when": object()})  # a result the store cannot take
+        unstored = _wait(runner, job.job_id)
+        assert (unstored.state, unstored.result) == ("failed", None) and unstored.problems
     finally:
         runner.stop()
 
