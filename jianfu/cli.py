@@ -533,6 +533,67 @@ def models_list(tracking_uri: TrackingOpt = None) -> None:
         typer.echo(f"version {v['version']}{aliases}  {metrics}  run {v['run_id']}")
 
 
+@models_app.command("health")
+def models_health(
+    days: Annotated[int, typer.Option("--days", min=1, max=92, help="Nights in the window.")] = 14,
+    until: Annotated[
+        str | None,
+        typer.Option("--until", help="The window's last night (default: the latest with answers)."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also write the whole answer as JSON here.")
+    ] = None,
+    database: DatabaseOpt = None,
+    tracking_uri: TrackingOpt = None,
+) -> None:
+    """The champion on live data: calibration, time-bound coverage, answer sources; exit 3 if flagged."""
+    from datetime import date
+
+    from models.registry import RegistryError, champion_version, load_version
+    from service.model_health import model_health
+
+    uri = _tracking(tracking_uri)
+    try:
+        version = champion_version(uri)
+        bundle = None if version is None else load_version(uri, version)
+    except RegistryError as exc:
+        typer.echo(f"模型库不可用 / the model registry failed: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if bundle is None:
+        typer.echo(
+            "还没有冠军模型 / no champion yet: run `jianfu train` and `jianfu models promote`", err=True
+        )
+        raise typer.Exit(1)
+    try:
+        last = date.fromisoformat(until) if until else None
+    except ValueError:
+        typer.echo(f"--until: 日期应为 YYYY-MM-DD / a date is YYYY-MM-DD, not {until!r}", err=True)
+        raise typer.Exit(2) from None
+    health = model_health(db=_engine(database), bundle=bundle, version=str(version), schools=None, days=days,
+                          until=last)  # fmt: skip
+    reference = "n/a" if health.reference_ece is None else f"{health.reference_ece:.4f}"
+    typer.echo(f"version {health.version}, nights {health.start} … {health.until}: {health.answers} answers "
+               f"(registered with calibration error {reference})")  # fmt: skip
+    for g in health.groups:
+        sources = ", ".join(f"{s} {share:.0%}" for s, share in g.sources.items())
+        typer.echo(
+            f"  {g.school_id} {g.subject}: {g.answers} answers, calibration error {g.ece:.4f} ({sources})"
+        )
+    for c in health.coverage:
+        timed = "n/a" if c.timed_within_bound is None else f"{c.timed_within_bound:.1%}"
+        said = "n/a" if c.reported_within_bound is None else f"{c.reported_within_bound:.1%}"
+        typer.echo(f"  {c.school_id}: bound covered {timed} of {c.timed_evenings} timed evenings, "
+                   f"{said} of {c.reported_evenings} reported (target {health.coverage_target:.0%})")  # fmt: skip
+    if out is not None:
+        _write_result(out, health.model_dump(mode="json"))
+    for flag in health.flags:
+        typer.echo(f"提示 / flag: {flag.detail_zh} / {flag.detail}", err=True)
+    if health.flags:
+        raise typer.Exit(3)
+    if not health.answers:
+        typer.echo("no answers in the window: nothing to judge (--until names another window)")
+
+
 @models_app.command("promote")
 def models_promote(
     version: Annotated[int, typer.Argument(help="The version to promote.")],

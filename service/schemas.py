@@ -546,3 +546,49 @@ class Erased(BaseModel):
     removed: dict[str, int] = Field(description="rows removed, table by table")
     erased_at: datetime
     note: str = "已删除；今后的导入会跳过该学生，导出中不会出现 / deleted; later imports leave the student out, no export contains them"
+
+
+class ReliabilityBin(BaseModel):
+    lo: float
+    hi: float
+    answers: int
+    predicted: float = Field(description="mean P(correct) of the bin's answers")
+    observed: float = Field(description="share of them right")
+
+
+class HealthGroup(BaseModel):
+    school_id: str
+    subject: str
+    answers: int
+    ece: float = Field(description="expected calibration error of P(correct) (10 equal-width bins)")
+    reliability: list[ReliabilityBin]
+    sources: dict[str, float] = Field(description="share of the answers by who marked them")
+
+
+class SchoolCoverage(BaseModel):
+    school_id: str
+    timed_evenings: int = Field(description="sittings of timed answers in the window")
+    timed_within_bound: float | None = Field(description="share of them the model's evening bound covered")
+    reported_evenings: int = Field(description="evenings families reported (R4) that had published sets")
+    reported_within_bound: float | None = Field(description="share of them within the sets' bound")
+
+
+class HealthFlag(BaseModel):
+    kind: Literal["calibration", "coverage"]
+    school_id: str
+    subject: str | None
+    detail: str
+    detail_zh: str
+
+
+class ModelHealth(BaseModel):
+    version: str
+    start: date
+    until: date
+    days: int
+    answers: int = Field(description="answers in the window")
+    reference_ece: float | None = Field(description="the calibration error the version was registered with")
+    coverage_target: float
+    groups: list[HealthGroup]
+    coverage: list[SchoolCoverage]
+    flags: list[HealthFlag]

@@ -26,6 +26,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from models.bundle import Bundle, fingerprint
+from models.calibration import expected_calibration_error
 from models.correctness import CorrectnessModel
 from models.duration import DurationModel, evening_rows, replay_time, sessions_of
 from models.features import AnswerLog, replay
@@ -130,6 +131,7 @@ def evaluate(bundle: Bundle, log: AnswerLog, mask: np.ndarray) -> dict[str, floa
     if len(set(y)) == 2:
         metrics["auc"] = float(roc_auc_score(y, p))
     metrics["calibration_rmse"] = binned_rmse(y, p)
+    metrics["ece"] = expected_calibration_error(y, p)  # what the service's health check compares with
     sessions = sessions_of(held, EVENING_GAP_MINUTES)
     X = replay_time(held, sessions, bundle.priors)
     seconds = np.asarray(held.seconds, dtype=np.float64)

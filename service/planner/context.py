@@ -298,7 +298,7 @@ class StateCache:
         version = versions[ITEMS]
         if not force and self._info is not None and version == self._items_version:
             return
-        info = _item_info(conn)
+        info = item_info(conn)
         with self._guard:
             old = self._info or {}
             if any(info.get(item_id) != facts for item_id, facts in old.items()):
@@ -385,7 +385,7 @@ def _latest(recent: dict[str, date], item_id: str, night: date) -> None:
         recent[item_id] = night
 
 
-def _item_info(conn: Connection) -> dict[str, ItemInfo]:
+def item_info(conn: Connection) -> dict[str, ItemInfo]:
     kps: dict[str, list[str]] = defaultdict(list)
     for item_id, kp in conn.execute(
         select(t.item_kps.c.item_id, t.item_kps.c.kp_id).order_by(t.item_kps.c.item_id, t.item_kps.c.position)

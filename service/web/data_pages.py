@@ -12,7 +12,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from service import access, data_team
-from service.web.pages import _posted, _render, _services, _try
+from service.model_health import model_health
+from service.web.pages import _on, _posted, _render, _services, _try
 from service.web.session import signed_in
 
 router = APIRouter(include_in_schema=False)
@@ -33,6 +34,29 @@ def data_page(request: Request) -> Response:
     if isinstance(found, HTMLResponse):
         return found
     return _render(request, "data.html", who=who, **found)
+
+
+def _curve_points(bins: list[Any], size: int = 120) -> str:
+    """An SVG polyline's points for a reliability curve (no JavaScript: the page draws it as is)."""
+    return " ".join(f"{b.predicted * size:.1f},{(1 - b.observed) * size:.1f}" for b in bins)
+
+
+@router.get("/data/health", response_class=HTMLResponse)
+def data_health(request: Request, days: int = 14, until: str = "") -> Response:
+    svc = _services(request)
+    who = signed_in(svc, request)
+
+    def load() -> Any:
+        access.require(who, "data_team")
+        served = svc.model()
+        return model_health(db=svc.engine, bundle=served.bundle, version=served.version,
+                            schools=sorted(who.schools) or None, days=min(max(days, 1), 92),
+                            until=_on(until) if until else None)  # fmt: skip
+
+    found = _try(request, load)
+    if isinstance(found, HTMLResponse):
+        return found
+    return _render(request, "data_health.html", who=who, health=found, points=_curve_points)
 
 
 @router.post("/data/model/reload", response_class=HTMLResponse)

@@ -13,10 +13,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from service import data_team
+from service import model_health as health
 from service.api.deps import DataTeam, ServicesDep
 from service.api.problems import ProblemDetails
 from service.api.uploads import receive_files
-from service.schemas import Erased, ImportJob, IsoDate, ModelStatus, QueryFlag, Reloaded
+from service.schemas import Erased, ImportJob, IsoDate, ModelHealth, ModelStatus, QueryFlag, Reloaded
 
 router = APIRouter(tags=["data team"])
 MAX_UPLOAD = 512 * 1024 * 1024  # bytes per file
@@ -102,6 +103,27 @@ def import_job(job_id: str, who: DataTeam, svc: ServicesDep) -> ImportJob:
 )
 def model(who: DataTeam, svc: ServicesDep) -> ModelStatus:
     return data_team.model_status(models=svc.models)
+
+
+@router.get(
+    "/model/health",
+    response_model=ModelHealth,
+    summary="The served model on live data: calibration, time-bound coverage, answer sources, flags",
+    description="For the account's schools (a data team with no school scope: every school), over the "
+    "`days` nights up to `until` (default: the latest night with answers): per school and subject the "
+    "calibration error of P(correct) and its reliability curve, the share of answers by source; per school "
+    "the share of real evenings the time bound covered; flags when coverage falls below 93 % or the "
+    "calibration error is more than twice what the version was registered with.",
+)
+def model_health(
+    who: DataTeam,
+    svc: ServicesDep,
+    days: int = Query(14, ge=1, le=92, description="nights in the window"),
+    until: IsoDate | None = Query(None, description="the window's last night (YYYY-MM-DD)"),
+) -> ModelHealth:
+    served = svc.model()
+    return health.model_health(db=svc.engine, bundle=served.bundle, version=served.version,
+                               schools=sorted(who.schools) or None, days=days, until=until)  # fmt: skip
 
 
 @router.post(
