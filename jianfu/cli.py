@@ -162,12 +162,31 @@ def data_sample(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the world into.")],
     seed: Annotated[int, typer.Option("--seed", help="Same seed, byte-identical files.")] = 7,
     weeks: Annotated[int, typer.Option("--weeks", min=1, max=20, help="Weeks of homework logs.")] = 8,
+    district: Annotated[
+        int | None,
+        typer.Option(
+            "--district",
+            min=2,
+            help="A district (教育局) of N schools instead: the two sample "
+            "schools and N-2 more, policies varying as theirs do; writes district.json too.",
+        ),
+    ] = None,
+    students: Annotated[
+        int | None,
+        typer.Option("--students", min=1, help="With --district: about this many students in all."),
+    ] = None,
 ) -> None:
-    """Generate the synthetic school (contract files + hidden ground truth in ground_truth/)."""
-    from training.synth.world import generate
+    """Generate the synthetic school (contract files + hidden ground truth in ground_truth/), or with
+    --district a district of schools (then `jianfu districts add --file OUT/district.json`)."""
+    from training.synth.world import SCHOOLS, district_schools, generate
 
-    counts = generate(out, seed, weeks=weeks)
+    if students is not None and district is None:
+        raise typer.BadParameter("--students 只用于 --district / --students goes with --district")
+    schools = district_schools(district, seed, students) if district else SCHOOLS
+    counts = generate(out, seed, weeks=weeks, schools=schools, district="示范区教育局" if district else None)
     typer.echo(f"wrote {out}: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    if district:
+        typer.echo(f"then: jianfu data import {out} && jianfu districts add --file {out / 'district.json'}")
 
 
 @db_app.command("upgrade")

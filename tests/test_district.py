@@ -204,3 +204,41 @@ def test_cli_district_account_and_report(db: Engine, world: DistrictWorld, tmp_p
         app, [*args[:-4], "--out", str(tmp_path / "r.docx"), "--as", "bureau", "--database", url]
     )
     assert bad.exit_code != 0 and not (tmp_path / "r.docx").exists()
+
+
+def test_a_sample_district_imports_and_is_reported(tmp_path: Path) -> None:
+    runner = CliRunner()
+    for name in ("a", "b"):
+        r = runner.invoke(app, ["data", "sample", "--out", str(tmp_path / name), "--district", "5", "--weeks", "1", "--seed", "5"])  # fmt: skip
+        assert r.exit_code == 0, r.output
+    for name in (
+        "district.json",
+        "schools.csv",
+        "classes.csv",
+        "students.csv",
+        "attempts.csv",
+    ):  # deterministic
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    classes = (tmp_path / "a" / "classes.csv").read_text(encoding="utf-8")
+    assert (
+        "sch-east" in classes and "s005-5-2" in classes
+    )  # every third school past the samples: a small class
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    assert runner.invoke(app, ["db", "upgrade", "--database", url]).exit_code == 0
+    r = runner.invoke(app, ["data", "import", str(tmp_path / "a"), "--database", url])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(
+        app, ["districts", "add", "--file", str(tmp_path / "a" / "district.json"), "--database", url]
+    )
+    assert r.exit_code == 0, r.output
+    engine = make_engine(url)
+    try:
+        found = district.summary(db=engine, book=PolicyBook(tmp_path / "a" / "policies"), district_id="d-sample",
+                                 start=date(2026, 9, 1), end=date(2026, 9, 30), min_class_size=10)  # fmt: skip
+    finally:
+        engine.dispose()
+    assert [s.school_id for s in found.schools] == ["sch-003", "sch-004", "sch-005", "sch-east", "sch-west"]
+    assert found.figures.classes == 16 and found.figures.evenings_reported > 0
+    small = next(u for s in found.schools for u in s.units if u.unit_id == "sch-005/other")
+    assert small.suppressed and small.classes == 1  # its 6 students are never shown on their own
+    assert found.figures.evenings_over_cap_reported > 0  # grade 2: time reported on evenings capped at 0 (T1)
