@@ -17,6 +17,8 @@ arguments, called by the API's routes, the pages and the CLI after their permiss
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -153,6 +155,8 @@ class _Tally:
     """One class's evenings, counted (never kept per student past the counting)."""
 
     classes: int = 0
+    with_sets: int = 0
+    with_reports: int = 0
     within_estimated: int = 0
     within_reported: int = 0
     evenings_estimated: int = 0
@@ -168,7 +172,7 @@ class _Tally:
     exemptions: int = 0
 
     def add(self, other: _Tally) -> None:
-        for name in ("classes", "within_estimated", "within_reported", "evenings_estimated", "over_estimated",
+        for name in ("classes", "with_sets", "with_reports", "within_estimated", "within_reported", "evenings_estimated", "over_estimated",
                      "evenings_reported", "over_reported", "over_minutes", "sets", "sets_both", "items",
                      "non_written", "exemptions"):  # fmt: skip
             setattr(self, name, getattr(self, name) + getattr(other, name))
@@ -178,6 +182,8 @@ class _Tally:
         share = lambda part, whole: round(part / whole, 3) if whole else None  # noqa: E731
         return UnitFigures(
             classes=self.classes,
+            classes_with_sets=self.with_sets,
+            classes_with_reports=self.with_reports,
             classes_within_cap_estimated=self.within_estimated,
             classes_within_cap_reported=self.within_reported,
             evenings_estimated=self.evenings_estimated,
@@ -193,8 +199,8 @@ class _Tally:
             items=self.items,
             non_written_items=self.non_written,
             exemptions=self.exemptions,
-            share_within_cap_estimated=share(self.within_estimated, self.classes),
-            share_within_cap_reported=share(self.within_reported, self.classes),
+            share_within_cap_estimated=share(self.within_estimated, self.with_sets),
+            share_within_cap_reported=share(self.within_reported, self.with_reports),
             tiering_share=share(self.sets_both, self.sets),
             non_written_share=share(self.non_written, self.items),
         )
@@ -287,8 +293,10 @@ def _tallies(db: Engine, book: PolicyBook, district_id: str, classes: list[Class
             one.over_minutes += minutes - cap_of[sid]
             one.nights_over.add(night)
     for class_id, one in tally.items():
-        one.within_estimated = int(one.over_estimated == 0)
-        one.within_reported = int(one.over_reported == 0)
+        # A class is judged on the evenings it has: one with no set (or no report) is not "within".
+        one.with_sets, one.with_reports = int(one.evenings_estimated > 0), int(one.evenings_reported > 0)
+        one.within_estimated = int(one.with_sets and one.over_estimated == 0)
+        one.within_reported = int(one.with_reports and one.over_reported == 0)
         one.sets, one.sets_both = sets.get(class_id, (0, 0))
         one.items, one.non_written = kinds.get(class_id, (0, 0))
         one.exemptions = int(exempt.get(class_id, 0))
@@ -420,6 +428,16 @@ def summary_rows(found: DistrictSummary) -> tuple[list[str], list[list[Any]]]:
             rows.append(line(s.name, u.name, u.grade, u.classes, u.students, u.figures,
                              "人数不足，不单列" if u.suppressed else ""))  # fmt: skip
     return header, rows
+
+
+def summary_csv(found: DistrictSummary) -> str:
+    """The summary's table as CSV text (Chinese headers, as summary_rows)."""
+    header, rows = summary_rows(found)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(["" if v is None else v for v in row] for row in rows)
+    return out.getvalue()
 
 
 def district_of(districts: Iterable[str], wanted: str | None) -> str:

@@ -557,11 +557,13 @@ class UnitFigures(BaseModel):
     nothing in it is about one student."""
 
     classes: int = Field(description="classes counted in these figures")
+    classes_with_sets: int = Field(description="classes with homework set in the period")
+    classes_with_reports: int = Field(description="classes with a reported (or recorded) evening")
     classes_within_cap_estimated: int = Field(
-        description="classes none of whose evenings went over the cap by estimated time"
+        description="classes with sets, none of whose evenings went over the cap by estimated time"
     )
     classes_within_cap_reported: int = Field(
-        description="classes none of whose evenings went over the cap by reported time (R4)"
+        description="classes with reports, none of whose evenings went over the cap by reported time (R4)"
     )
     evenings_estimated: int = Field(description="student evenings with homework set")
     evenings_over_cap_estimated: int
@@ -578,8 +580,8 @@ class UnitFigures(BaseModel):
     items: int
     non_written_items: int = Field(description="practical, inquiry, reading, oral and physical items (C7)")
     exemptions: int = Field(description="evenings a parent excused (T12)")
-    share_within_cap_estimated: float | None = None
-    share_within_cap_reported: float | None = None
+    share_within_cap_estimated: float | None = Field(None, description="of the classes with sets")
+    share_within_cap_reported: float | None = Field(None, description="of the classes with reports")
     tiering_share: float | None = None
     non_written_share: float | None = None
 

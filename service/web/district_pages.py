@@ -13,7 +13,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from service import access, district, district_report
-from service.api.v1.district import table_csv
 from service.auth import Principal
 from service.runtime import Services
 from service.web.pages import _on, _render, _services, _try
@@ -71,7 +70,9 @@ def district_file(request: Request, file_format: str, district_id: str = "", sta
     )
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     if file_format == "csv":
-        return Response("\ufeff" + table_csv(found), media_type="text/csv; charset=utf-8", headers=headers)
+        return Response(
+            "\ufeff" + district.summary_csv(found), media_type="text/csv; charset=utf-8", headers=headers
+        )
     if file_format == "xlsx":
         return Response(
             district_report.table_xlsx(found), media_type=district_report.MEDIA["xlsx"], headers=headers

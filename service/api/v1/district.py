@@ -5,8 +5,6 @@ district, `OfDistrict`), one call to service.district, the answer."""
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, date, datetime
 from typing import Literal
 
@@ -32,15 +30,6 @@ def summary_of(svc: Services, district_id: str, start: date | None, end: date | 
     start, end = period(svc, district_id, start, end)
     return district.summary(db=svc.engine, book=svc.book, district_id=district_id, start=start, end=end,
                             min_class_size=svc.settings.district_min_class_size)  # fmt: skip
-
-
-def table_csv(found: DistrictSummary) -> str:
-    header, rows = district.summary_rows(found)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    writer.writerows(["" if v is None else v for v in row] for row in rows)
-    return out.getvalue()
 
 
 @router.get(
@@ -76,7 +65,9 @@ def summary_file(
     name = f"jianfu-district-{district_id}-{found.start.isoformat()}-{found.end.isoformat()}.{file_format}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     if file_format == "csv":
-        return Response("\ufeff" + table_csv(found), media_type="text/csv; charset=utf-8", headers=headers)
+        return Response(
+            "\ufeff" + district.summary_csv(found), media_type="text/csv; charset=utf-8", headers=headers
+        )
     content = district_report.table_xlsx(found)
     return Response(content, media_type=XLSX, headers=headers)
 
