@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from typing import Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 
 from service import district, district_report
 from service.api.deps import OfDistrict, ServicesDep
@@ -50,8 +50,13 @@ def summary(
 @router.get(
     "/districts/{district_id}/summary.{file_format}",
     summary="The same figures as CSV (UTF-8) or Excel (.xlsx), Chinese headers",
-    response_class=StreamingResponse,
-    responses={200: {"content": {"text/csv": {}, XLSX: {}}}},
+    response_class=Response,
+    responses={
+        200: {
+            "description": "summary.csv: CSV (text/csv, UTF-8 with BOM); summary.xlsx: an Excel workbook",
+            "content": {XLSX: {}},
+        }
+    },
 )
 def summary_file(
     district_id: str,
@@ -93,7 +98,13 @@ def notices(
     "/districts/{district_id}/report.{file_format}",
     summary="The half-monthly report (PDF or .xlsx) with a chart, signed off by you now, archived (R2)",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}, XLSX: {}}}},
+    responses={
+        200: {
+            "description": "report.pdf: a PDF (application/pdf, A4); report.xlsx: an Excel workbook "
+            "(sheets 汇总 and 图表); the file's SHA-256 in X-Report-SHA256",
+            "content": {XLSX: {}},
+        }
+    },
 )
 def report(
     district_id: str,
