@@ -169,12 +169,31 @@ def data_sample(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the world into.")],
     seed: Annotated[int, typer.Option("--seed", help="Same seed, byte-identical files.")] = 7,
     weeks: Annotated[int, typer.Option("--weeks", min=1, max=20, help="Weeks of homework logs.")] = 8,
+    district: Annotated[
+        int | None,
+        typer.Option(
+            "--district",
+            min=2,
+            help="A district (教育局) of N schools instead: the two sample "
+            "schools and N-2 more, policies varying as theirs do; writes district.json too.",
+        ),
+    ] = None,
+    students: Annotated[
+        int | None,
+        typer.Option("--students", min=1, help="With --district: about this many students in all."),
+    ] = None,
 ) -> None:
-    """Generate the synthetic school (contract files + hidden ground truth in ground_truth/)."""
-    from training.synth.world import generate
+    """Generate the synthetic school (contract files + hidden ground truth in ground_truth/), or with
+    --district a district of schools (then `jianfu districts add --file OUT/district.json`)."""
+    from training.synth.world import SCHOOLS, district_schools, generate
 
-    counts = generate(out, seed, weeks=weeks)
+    if students is not None and district is None:
+        raise typer.BadParameter("--students 只用于 --district / --students goes with --district")
+    schools = district_schools(district, seed, students) if district else SCHOOLS
+    counts = generate(out, seed, weeks=weeks, schools=schools, district="示范区教育局" if district else None)
     typer.echo(f"wrote {out}: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    if district:
+        typer.echo(f"then: jianfu data import {out} && jianfu districts add --file {out / 'district.json'}")
 
 
 @db_app.command("upgrade")
@@ -838,7 +857,10 @@ app.add_typer(users_app, name="users")
 def users_add(
     username: Annotated[str, typer.Argument(help="The name to sign in with (no real name needed).")],
     role: Annotated[
-        str, typer.Option("--role", help="student, parent, teacher, head_teacher, school_admin, data_team")
+        str,
+        typer.Option(
+            "--role", help="student, parent, teacher, head_teacher, school_admin, data_team, district"
+        ),
     ],
     student: Annotated[
         list[str], typer.Option("--student", help="A student (for a student or parent).")
@@ -848,6 +870,9 @@ def users_add(
     ] = [],  # noqa: B006
     school: Annotated[
         list[str], typer.Option("--school", help="A school (for a school administrator).")
+    ] = [],  # noqa: B006
+    district: Annotated[
+        list[str], typer.Option("--district", help="A district (for a district / 教育局 account).")
     ] = [],  # noqa: B006
     database: DatabaseOpt = None,
 ) -> None:
@@ -859,6 +884,7 @@ def users_add(
         "password", hide_input=True, confirmation_prompt=True
     )
     scopes = [("student", s, "") for s in student] + [("school", s, "") for s in school]
+    scopes += [("district", d, "") for d in district]
     for entry in klass:
         class_id, _, subject = entry.partition(":")
         scopes.append(("class", class_id, subject))
@@ -937,6 +963,125 @@ def archive_verify(
     )
     typer.echo(f"链头 / head: {verdict.head_seq}:{verdict.head_hash}  (记下它，日后用 --expect 核对 / keep it "
                f"outside the database and check it later with --expect)")  # fmt: skip
+
+
+districts_app = typer.Typer(help="Districts (教育局) and the schools each oversees.", no_args_is_help=True)
+app.add_typer(districts_app, name="districts")
+report_app = typer.Typer(help="Reports as documents.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+
+
+@districts_app.command("add")
+def districts_add(
+    district_id: Annotated[str | None, typer.Argument(help="The district's id (or give --file).")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Its name, e.g. 西湖区教育局.")] = None,
+    school: Annotated[list[str], typer.Option("--school", help="A school it oversees (repeat).")] = [],  # noqa: B006
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file", help="A district.json as `data sample --district` writes: {district_id, name, schools}."
+        ),
+    ] = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Create or replace a district and the schools it oversees (a school moves here from another)."""
+    from service import district
+    from service.errors import DomainError
+
+    if file is not None:
+        try:
+            spec = json.loads(file.read_text(encoding="utf-8"))
+            district_id, name, school = spec["district_id"], spec["name"], list(spec["schools"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            typer.echo(f"error: {file}: 应为 {{district_id, name, schools}} / expected {{district_id, name, schools}}: {exc}",
+                       err=True)  # fmt: skip
+            raise typer.Exit(1) from None
+    if not district_id or not name:
+        typer.echo(
+            "error: 需要教育局编号和 --name / a district id and --name are needed (or --file)", err=True
+        )
+        raise typer.Exit(1)
+    try:
+        schools = district.save_district(
+            db=_engine(database), district_id=district_id, name=name, schools=school
+        )
+    except DomainError as exc:
+        typer.echo(f"error: {exc.zh} / {exc.en}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"district {district_id} ({name}): {len(schools)} schools")
+
+
+@report_app.command("district")
+def report_district(
+    out: Annotated[Path, typer.Option("--out", help="FILE.pdf or FILE.xlsx.")],
+    account: Annotated[str, typer.Option("--as", help="The district account signing the report off.")],
+    start: Annotated[
+        str | None, typer.Option("--from", help="First evening (default: half a month ago).")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="Last evening (default: today, the schools' date).")
+    ] = None,
+    district_id: Annotated[
+        str | None, typer.Option("--district", help="Default: the account's district.")
+    ] = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """The district's half-monthly report (figures per school with a chart), signed off by a district
+    account and the time, appended to the archive (R2). Nothing in it is about one student."""
+    from datetime import UTC, date, datetime
+
+    from sqlalchemy import select
+
+    from service import district, district_report
+    from service.errors import DomainError
+    from service.policy.policy import PolicyBook
+    from service.store import tables as t
+
+    suffix = out.suffix.lower().lstrip(".")
+    if suffix not in ("pdf", "xlsx"):
+        raise typer.BadParameter(f"--out {out}: 应以 .pdf 或 .xlsx 结尾 / must end in .pdf or .xlsx")
+    try:
+        first = date.fromisoformat(start) if start else None
+        last = date.fromisoformat(end) if end else None
+    except ValueError as exc:
+        raise typer.BadParameter(f"--from/--to: 日期应为 YYYY-MM-DD / a date is YYYY-MM-DD ({exc})") from None
+    settings = get_settings()
+    engine = _engine(database)
+    with engine.connect() as conn:
+        user = conn.execute(
+            select(t.users.c.user_id, t.users.c.role).where(t.users.c.username == account)
+        ).first()
+        mine = sorted(
+            conn.execute(
+                select(t.user_scopes.c.ref_id).where(
+                    t.user_scopes.c.user_id == (user.user_id if user else ""),
+                    t.user_scopes.c.kind == "district",
+                )
+            ).scalars()
+        )
+    if user is None or user.role != "district" or not mine or (district_id and district_id not in mine):
+        typer.echo(f"error: {account!r} 不是{'该' if district_id else ''}教育局的账号 / is not an account of "
+                   f"{district_id or 'a district'}", err=True)  # fmt: skip
+        raise typer.Exit(1)
+    district_id = district_id or mine[0]
+    try:
+        default_start, default_end = district.default_period(db=engine, district_id=district_id)
+        made = district_report.make_report(
+            db=engine, book=PolicyBook(settings.policy_dir), district_id=district_id,
+            start=first or default_start, end=last or default_end, min_class_size=settings.district_min_class_size,
+            file_format=suffix, username=account, now=datetime.now(UTC), font=settings.pdf_font,  # type: ignore[arg-type]
+            cjk_font=settings.pdf_cjk_font,
+        )  # fmt: skip
+    except DomainError as exc:
+        typer.echo(f"error: {exc.zh} / {exc.en}", err=True)
+        raise typer.Exit(1) from None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".part")
+    tmp.write_bytes(made.content)
+    tmp.replace(out)  # never a half-written report under its name
+    archived = f"archive entry {made.archived.seq}" if made.archived else "already in the archive"
+    typer.echo(f"wrote {out} ({made.summary.start} – {made.summary.end}, {len(made.summary.schools)} schools), "
+               f"sha256 {made.sha256}, {archived}")  # fmt: skip
 
 
 def main() -> None:

@@ -2,8 +2,8 @@
 pages alike.
 
 A student sees themself, a parent their child, a teacher the classes (and subjects) they teach, a
-head teacher their classes, a school administrator their school; the data team works on data, not
-on individuals' evenings. Someone else's object raises NotFound (its existence is not confirmed);
+head teacher their classes, a school administrator their school, a district (教育局) its schools'
+classes as a whole and never a student; the data team works on data, not on individuals' evenings. Someone else's object raises NotFound (its existence is not confirmed);
 a role that may not do something at all raises NotAllowed.
 """
 
@@ -221,6 +221,15 @@ def see_worksheets(
     if who.role not in STAFF:
         raise NotAllowed("whole-class worksheets are for the class's teachers", "全班作业单只给本班老师")
     see_class(db, who, class_id, subject=subject if who.role == "teacher" else None)
+
+
+def see_district(who: Principal, district_id: str) -> str:
+    """The district, if this is one of its accounts (a district's figures are for its bureau only:
+    no school's or class's account reaches them, and a district account no student's data)."""
+    require(who, "district")
+    if district_id not in who.districts:
+        raise NotFound("district", district_id)
+    return district_id
 
 
 def first_class(db: Engine, who: Principal) -> str:

@@ -14,8 +14,8 @@ together. The hashing runs in a small pool of its own (SignInPool), never in the
 threads; when the pool is full a sign-in is refused at once.
 
 Object-level rules, one place: a student sees themself, a parent their child, a teacher the classes
-(and subjects) they teach, a head teacher their classes, a school administrator their school. The
-data team works on data, not on individuals' evenings. Someone else's object answers 404 (its
+(and subjects) they teach, a head teacher their classes, a school administrator their school, a
+district (教育局) its schools' classes as a whole, never a student. The data team works on data, not on individuals' evenings. Someone else's object answers 404 (its
 existence is not confirmed); a route the role may not use answers 403.
 """
 
@@ -94,6 +94,7 @@ class Principal:
     students: frozenset[str] = frozenset()  # student: themself; parent: their children
     classes: dict[str, frozenset[str]] = field(default_factory=dict)  # class -> subjects ("" = all)
     schools: frozenset[str] = frozenset()
+    districts: frozenset[str] = frozenset()  # a district (教育局) account: its district
 
     def teaches(self, class_id: str, subject: str | None = None) -> bool:
         subjects = self.classes.get(class_id)
@@ -150,9 +151,10 @@ def _check_scope(conn: Connection, kind: str, ref_id: str) -> None:
         "student": (t.students, t.students.c.student_id),
         "class": (t.classes, t.classes.c.class_id),
         "school": (t.schools, t.schools.c.school_id),
+        "district": (t.districts, t.districts.c.district_id),
     }.get(kind, (None, None))
     if table is None or column is None:
-        raise AccountError(f"unknown scope kind {kind!r}; one of student, class, school")
+        raise AccountError(f"unknown scope kind {kind!r}; one of {', '.join(t.SCOPE_KINDS)}")
     if conn.execute(select(column).where(column == ref_id)).first() is None:
         raise AccountError(f"no {kind} {ref_id!r}")
 
@@ -441,6 +443,7 @@ def load_principal(engine: Engine, user_id: str, read: Reader | None = None) -> 
         frozenset(r for k, r, _ in scopes if k == "student"),
         {c: frozenset(s) for c, s in classes.items()},
         frozenset(r for k, r, _ in scopes if k == "school"),
+        frozenset(r for k, r, _ in scopes if k == "district"),
     )
 
 
@@ -509,4 +512,5 @@ def describe(principal: Principal) -> dict[str, Any]:
         "students": sorted(principal.students),
         "classes": {c: sorted(s) for c, s in sorted(principal.classes.items())},
         "schools": sorted(principal.schools),
+        "districts": sorted(principal.districts),
     }

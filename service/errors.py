@@ -47,7 +47,15 @@ class NotFound(DomainError):
         )
 
 
-_ZH = {"student": "学生", "class": "班级", "plan": "作业计划", "item": "题目", "export": "导出"}
+_ZH = {
+    "student": "学生",
+    "class": "班级",
+    "plan": "作业计划",
+    "item": "题目",
+    "export": "导出",
+    "district": "教育局",
+    "school": "学校",
+}
 
 
 class NotAllowed(DomainError):

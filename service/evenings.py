@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select
+from sqlalchemy import Connection, Engine, Select, delete, func, insert, select
 from sqlalchemy.exc import OperationalError
 
 from models.schema import SUBJECTS, SUBJECTS_EN, WEEKDAYS
@@ -278,7 +278,7 @@ def class_evening(*, db: Engine, book: PolicyBook, class_id: str, night: date) -
                 )
             ).scalars()
         )
-        reported = _reported(conn, ids, night, night)
+        reported = reported_minutes(conn, ids, night, night)
         specs = {sid: evening_spec(conn, book, sid, night) for sid in ids if sid not in caps}
     return ClassEvening(
         class_id=class_id,
@@ -298,9 +298,12 @@ def class_evening(*, db: Engine, book: PolicyBook, class_id: str, night: date) -
     )
 
 
-def _reported(conn: Connection, ids: list[str], start: date, end: date) -> dict[tuple[str, date], float]:
+def reported_minutes(
+    conn: Connection, ids: Collection[str] | Select[Any], start: date, end: date
+) -> dict[tuple[str, date], float]:
     """Real minutes of each evening: the student's or parent's report, else the time the answers
-    recorded for that night."""
+    recorded for that night. `ids`: the students, or a query selecting their ids (a district's)."""
+    ids = ids if isinstance(ids, Select) else list(ids)
     found: dict[tuple[str, date], float] = {}
     for sid, night, seconds in conn.execute(
         select(t.attempts.c.student_id, t.attempts.c.night, func.sum(t.attempts.c.seconds))
@@ -515,13 +518,13 @@ def burden(
             )
         ):
             planned[(sid, night)] += minutes
-        reported = _reported(conn, ids, start, end)
+        reported = reported_minutes(conn, ids, start, end)
     days = []
     night = start
     while night <= end:
         est = [m for (_, n), m in planned.items() if n == night]
         real = {sid: m for (sid, n), m in reported.items() if n == night}
-        over = sorted(sid for sid, m in real.items() if m > caps[sid] + 1e-9)
+        over = sorted(sid for sid, m in real.items() if over_cap(m, caps[sid]))
         days.append(
             BurdenDay(
                 night=night,
@@ -537,6 +540,11 @@ def burden(
     report = Burden(class_id=class_id, days=days, flagged=any(d.over_cap for d in days))
     _archive_burden(db, report, start, end, now or datetime.now(UTC))
     return report
+
+
+def over_cap(minutes: float, cap: float) -> bool:
+    """An evening over its cap (R4): the one test the head teacher's burden and the district's share."""
+    return minutes > cap + 1e-9
 
 
 ARCHIVE_MIN_REPORTS = 3  # fewer reports of a night: its average reported minutes are not archived

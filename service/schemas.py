@@ -68,6 +68,7 @@ class Me(BaseModel):
     students: list[str]
     classes: dict[str, list[str]]
     schools: list[str]
+    districts: list[str] = []
 
 
 class PlanRequest(BaseModel):
@@ -592,3 +593,93 @@ class ModelHealth(BaseModel):
     groups: list[HealthGroup]
     coverage: list[SchoolCoverage]
     flags: list[HealthFlag]
+
+# -- District (教育局) figures (issue 19): classes and schools as a whole, never a student ----------
+
+
+class UnitFigures(BaseModel):
+    """A class's (or a school's, or the district's) evenings over the period, as counts and shares:
+    nothing in it is about one student."""
+
+    classes: int = Field(description="classes counted in these figures")
+    classes_with_sets: int = Field(description="classes with homework set in the period")
+    classes_with_reports: int = Field(description="classes with a reported (or recorded) evening")
+    classes_within_cap_estimated: int = Field(
+        description="classes with sets, none of whose evenings went over the cap by estimated time"
+    )
+    classes_within_cap_reported: int = Field(
+        description="classes with reports, none of whose evenings went over the cap by reported time (R4)"
+    )
+    evenings_estimated: int = Field(description="student evenings with homework set")
+    evenings_over_cap_estimated: int
+    evenings_reported: int = Field(description="student evenings with a reported (or recorded) time")
+    evenings_over_cap_reported: int = Field(description="reported evenings over the cap (R4): how often")
+    nights_over_cap_reported: int = Field(
+        description="nights on which at least one reported evening was over the cap"
+    )
+    over_cap_mean_minutes: float | None = Field(
+        description="by how much: the average minutes over the cap of those evenings"
+    )
+    sets: int = Field(description="homework sets handed out (one student, one night, one subject)")
+    sets_both_tiers: int = Field(description="sets with both a basic and an extension tier")
+    items: int
+    non_written_items: int = Field(description="practical, inquiry, reading, oral and physical items (C7)")
+    exemptions: int = Field(description="evenings a parent excused (T12)")
+    share_within_cap_estimated: float | None = Field(None, description="of the classes with sets")
+    share_within_cap_reported: float | None = Field(None, description="of the classes with reports")
+    tiering_share: float | None = None
+    non_written_share: float | None = None
+
+
+class DistrictUnit(BaseModel):
+    """One class, or a school's small classes together ("other classes"); figures withheld
+    (`suppressed`) where fewer students than the threshold stand behind them."""
+
+    unit_id: str = Field(
+        description="the class id, or '<school>/other' for the school's small classes together"
+    )
+    name: str
+    grade: int | None
+    classes: int
+    students: int | None = Field(description="how many students (withheld when suppressed)")
+    suppressed: bool
+    figures: UnitFigures | None
+
+
+class DistrictSchool(BaseModel):
+    school_id: str
+    name: str
+    classes: int
+    suppressed: bool
+    figures: UnitFigures | None
+    units: list[DistrictUnit]
+
+
+class DistrictSummary(BaseModel):
+    district_id: str
+    name: str
+    start: date
+    end: date
+    min_class_size: int = Field(description="classes with fewer students are merged or withheld")
+    figures: UnitFigures
+    schools: list[DistrictSchool]
+    over_cap_units: list[str] = Field(description="classes (units) with reported evenings over the cap (R4)")
+    over_cap_schools: list[str] = Field(description="schools with reported evenings over the cap (R4)")
+    note: str = (
+        "只含班级和学校的合计，不含任何学生个人信息 / classes and schools as a whole, no individual data"
+    )
+
+
+class DistrictNotices(BaseModel):
+    district_id: str
+    week_of: date
+    notices: list[Notice]
+    withheld: list[str] = Field(description="classes below the threshold: their notices are not shown here")
+    note: str = "各班作业公示（R3）：只含全班平均 / every class's weekly notice (R3): class averages only"
+
+
+class DistrictIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    district_id: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=100)
+    schools: list[str] = Field(min_length=1)

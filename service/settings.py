@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     # characters (Debian's fonts-dejavu-core and fonts-droid-fallback, which `make install` adds).
     pdf_font: Path = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
     pdf_cjk_font: Path = Path("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf")
+    # District (教育局) figures: a class with fewer students than this is never shown on its own — it
+    # is merged into its school's "other classes", and those too are withheld if still fewer.
+    district_min_class_size: int = 10
     # Logs: one JSON object per line on stderr (request id, route, status, milliseconds, account).
     log_json: bool = True
     log_level: str = "INFO"

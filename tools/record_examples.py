@@ -173,11 +173,33 @@ def record() -> dict[str, Any]:
             while job["state"] in ("queued", "running"):  # the import runs as a job: its answer when done
                 time.sleep(0.05)
                 job = call("get", "/v1/imports/{job_id}", f"/v1/imports/{job['job_id']}", "data")
+            record_district(c, engine, call, values, tokens)
             call("delete", "/v1/students/{student_id}", f"/v1/students/{other}", "data")
             values["include_resolved"] = "false"
             values["now"] = f"{NIGHT}T20:30:00+08:00"
         engine.dispose()
     return {"responses": examples, "parameters": values}
+
+
+def record_district(
+    c: TestClient, engine: Any, call: Any, values: dict[str, str], tokens: dict[str | None, str]
+) -> None:
+    """The district's operations (issue 19): a district over the sample schools, its account, the
+    figures and every class's notices (the file downloads are bytes: no example)."""
+    from service.auth import create_user
+    from service.district import save_district
+
+    save_district(db=engine, district_id="d-1", name="示范区教育局", schools=["sch-east", "sch-west"])
+    create_user(engine, "bureau", PASSWORD, "district", scopes=[("district", "d-1", "")])
+    signed = c.post(
+        "/v1/token", data={"username": "bureau", "password": PASSWORD}
+    )  # the teacher's stays the example
+    tokens["bureau"] = signed.json()["access_token"]
+    values["district_id"], values["file_format"] = "d-1", "xlsx"
+    call("get", "/v1/districts/{district_id}/summary", "/v1/districts/d-1/summary", "bureau",
+         params={"from": values["from"], "to": values["to"]})  # fmt: skip
+    call("get", "/v1/districts/{district_id}/notices", "/v1/districts/d-1/notices", "bureau",
+         params={"week_of": NIGHT})  # fmt: skip
 
 
 def main() -> None:

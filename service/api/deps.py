@@ -153,6 +153,11 @@ def _reader_of_item(item_id: str, who: PrincipalDep, svc: ServicesDep) -> ItemSc
     return ItemScope(who, access.see_item(svc.engine, who, item_id))
 
 
+def _district_scope(district_id: str, who: PrincipalDep) -> Principal:
+    access.see_district(who, district_id)
+    return who
+
+
 def check_body(body: CheckRequest) -> CheckRequest:
     return body
 
@@ -219,3 +224,4 @@ GuardianOf = Annotated[StudentScope, _student_scope("parent")]
 AnswersFor = Annotated[StudentScope, _student_scope("student", "teacher")]
 CheckerOfStudent = Annotated[StudentScope, Depends(_checker_of_student)]
 ReaderOfItem = Annotated[ItemScope, Depends(_reader_of_item)]  # set for their child; taught; headed
+OfDistrict = Annotated[Principal, Depends(_district_scope)]  # an account of the district (教育局)

@@ -97,7 +97,8 @@ def _pointer(loc: tuple[Any, ...]) -> str:
 
 # A domain refusal's kind -> the status it answers with.
 STATUS = {"not-found": 404, "forbidden": 403, "invalid-request": 422, "rule": 422, "conflict": 409,
-          "import-refused": 422, "model-unavailable": 503, "busy": 429}  # fmt: skip
+          "import-refused": 422, "model-unavailable": 503, "busy": 429,
+          "unavailable": 503}  # fmt: skip
 
 
 def from_domain(exc: DomainError) -> Problem:

@@ -306,7 +306,8 @@ exemptions = Table(
     Column("note", String(200)),
 )
 
-ROLES = ("student", "parent", "teacher", "head_teacher", "school_admin", "data_team")
+SCOPE_KINDS = ("student", "class", "school", "district")
+ROLES = ("student", "parent", "teacher", "head_teacher", "school_admin", "data_team", "district")
 
 # People who sign in. A username the school hands out (no real names needed); the password is kept
 # only as a salted scrypt hash.
@@ -325,7 +326,9 @@ users = Table(
 
 # What an account may see: a student themself and a parent their child (kind "student"), a teacher
 # a class's subject and a head teacher a class (kind "class"; subject "" is every subject), a school
-# administrator a school (kind "school"). The data team has no scope: it sees no individual's work.
+# administrator a school (kind "school"), an education bureau (教育局) its district (kind "district":
+# classes and schools as a whole, never a student). The data team has no scope: it sees no
+# individual's work.
 user_scopes = Table(
     "user_scopes",
     metadata,
@@ -333,7 +336,7 @@ user_scopes = Table(
     Column("kind", String(8), primary_key=True),
     Column("ref_id", ID, primary_key=True),
     Column("subject", String(16), primary_key=True),
-    CheckConstraint("kind IN ('student', 'class', 'school')", name="kind"),
+    CheckConstraint(f"kind IN ({', '.join(repr(k) for k in SCOPE_KINDS)})", name="kind"),
     Index("ix_user_scopes_ref", "kind", "ref_id"),
 )
 
@@ -461,4 +464,23 @@ archive_parts = Table(
         " OR (erased_at IS NOT NULL AND salt IS NULL AND body IS NULL AND student_id IS NULL)",
         name="erased_or_whole",
     ),
+)
+
+
+# -- Districts (issue 19): an education bureau (教育局) and the schools it oversees. A school belongs
+# to at most one district; a district account (role "district", scope kind "district") sees its
+# schools' classes as a whole — figures of classes and schools, never of a student.
+districts = Table(
+    "districts",
+    metadata,
+    Column("district_id", ID, primary_key=True),
+    Column("name", String(100), nullable=False),
+)
+
+district_schools = Table(
+    "district_schools",
+    metadata,
+    Column("school_id", ID, ForeignKey("schools.school_id"), primary_key=True),
+    Column("district_id", ID, ForeignKey("districts.district_id", ondelete="CASCADE"), nullable=False),
+    Index("ix_district_schools_district", "district_id"),
 )

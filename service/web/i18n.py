@@ -219,3 +219,38 @@ def tier_name(lang: str, tier: str) -> str:
 def status_name(lang: str, status: str) -> str:
     zh, en = STATUSES.get(status, (status, status))
     return en if lang == "en" else zh
+
+
+# The district's (教育局) pages (issue 19).
+WORDS |= {
+    "district_title": ("作业监测（教育局）", "Homework monitoring (district)"),
+    "district_notices": ("各班作业公示", "Every class's weekly notice"),
+    "district_period": ("统计时段", "Period"),
+    "district_from": ("从", "From"),
+    "district_to": ("到", "To"),
+    "district_whole": ("全区合计", "District total"),
+    "district_school": ("学校", "School"),
+    "district_unit": ("班级", "Class"),
+    "district_classes": ("班级数", "Classes"),
+    "district_students": ("人数", "Students"),
+    "district_within_est": ("按预计时长未超时班级", "Classes within the cap (estimated)"),
+    "district_within_rep": ("按实际时长未超时班级", "Classes within the cap (reported)"),
+    "district_over": ("实际超时晚数", "Reported evenings over the cap"),
+    "district_over_nights": ("超时天数", "Nights with any"),
+    "district_over_by": ("平均超时（分钟）", "Minutes over, on average"),
+    "district_tiers": ("分层作业占比", "Sets with both tiers"),
+    "district_non_written": ("非书面作业占比（C7）", "Non-written items (C7)"),
+    "district_exemptions": ("免写次数（T12）", "Exemptions (T12)"),
+    "district_withheld": ("人数不足，不单列", "too few students to show"),
+    "district_over_schools": ("有超时的学校", "Schools with evenings over the cap"),
+    "district_over_units": ("有超时的班级", "Classes with evenings over the cap"),
+    "district_none": ("无", "none"),
+    "district_download": ("下载", "Download"),
+    "district_report": ("半月报告（签发）", "Half-monthly report (signed)"),
+    "district_note": (
+        "只含班级和学校的合计，不含任何学生个人信息；人数少于 {n} 的班级并入“其他班级”，仍不足则不单列。",
+        "Classes and schools as a whole, no individual data; classes under {n} students are merged into "
+        "'other classes', and withheld if still too few.",
+    ),
+    "district_chart": ("各校未超时班级占比", "Share of each school's classes within the cap"),
+}

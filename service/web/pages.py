@@ -54,7 +54,7 @@ router = APIRouter(include_in_schema=False)
 T = TypeVar("T")
 DONE = ("saved", "published_n", "excused", "reloaded")
 HOME = {"teacher": "/teacher", "head_teacher": "/school/evening", "school_admin": "/school/evening",
-        "student": "/student", "parent": "/student", "data_team": "/data"}  # fmt: skip
+        "student": "/student", "parent": "/student", "data_team": "/data", "district": "/district"}  # fmt: skip
 
 
 def _services(request: Request) -> Services:
@@ -170,10 +170,12 @@ def install(app: Any) -> None:
     from fastapi.staticfiles import StaticFiles
 
     from service.web.data_pages import router as data_router
+    from service.web.district_pages import router as district_router
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(router)
     app.include_router(data_router)
+    app.include_router(district_router)
 
     @app.exception_handler(SignInRequired)
     async def to_login(request: Request, _: SignInRequired) -> Response:

@@ -207,11 +207,11 @@ def build_items(kps: list[KP], rng: np.random.Generator, truth: GroundTruth, per
 
 
 def build_students(
-    rng: np.random.Generator, kps: list[KP], truth: GroundTruth
+    rng: np.random.Generator, kps: list[KP], truth: GroundTruth, schools: tuple[SchoolDef, ...] = SCHOOLS
 ) -> list[tuple[str, ClassDef, str, int | None]]:
     out = []
     used: set[str] = set()
-    for school in SCHOOLS:
+    for school in schools:
         for cls in school.classes:
             for _ in range(cls.size):
                 while True:
@@ -241,11 +241,13 @@ def build_students(
     return out
 
 
-def build_progress(rng: np.random.Generator, kps: list[KP]) -> dict[str, list[tuple[KP, date]]]:
+def build_progress(
+    rng: np.random.Generator, kps: list[KP], schools: tuple[SchoolDef, ...] = SCHOOLS
+) -> dict[str, list[tuple[KP, date]]]:
     """Which knowledge points each class has been taught, and when (up to the end of the logs)."""
     school_days = [d for d in _days(TERM_START, TERM_END) if day_type(d) == "school_day"]
     progress: dict[str, list[tuple[KP, date]]] = {}
-    for school in SCHOOLS:
+    for school in schools:
         for cls in school.classes:
             rows: list[tuple[KP, date]] = []
             for subject in CLASS_SUBJECTS[cls.grade]:
@@ -296,7 +298,9 @@ def subjects_tonight(school: SchoolDef, cls: ClassDef, night: date) -> list[str]
     return ["chinese", "math", "english", "science"]
 
 
-def simulate(world: World, rng: np.random.Generator, weeks: int) -> None:
+def simulate(
+    world: World, rng: np.random.Generator, weeks: int, schools: tuple[SchoolDef, ...] = SCHOOLS
+) -> None:
     """Eight weeks (by default) of evenings: teachers set the same set for the class, plus
     error-book reviews; the hidden students do them; results go to the log and the error book."""
     end = LOG_START + timedelta(weeks=weeks) - timedelta(days=1)
@@ -312,7 +316,7 @@ def simulate(world: World, rng: np.random.Generator, weeks: int) -> None:
     open_errors: dict[str, dict[str, list[Any]]] = defaultdict(dict)  # student -> item -> entry row
     event_no = entry_no = 0
     nights = homework_nights(end)
-    for school in SCHOOLS:
+    for school in schools:
         for cls in school.classes:
             taught = sorted(world.progress[cls.class_id], key=lambda p: (p[1], p[0].kp_id))
             used: set[str] = set()
@@ -441,27 +445,73 @@ raises = ["caps.9"]
 """
 
 
-def build_world(seed: int, *, weeks: int = 8, items_per_kp: int = 34) -> World:
+def build_world(
+    seed: int, *, weeks: int = 8, items_per_kp: int = 34, schools: tuple[SchoolDef, ...] = SCHOOLS
+) -> World:
     """The whole synthetic world in memory, its hidden students as they are at the end of the logs
     (deterministic: the same seed gives the same world as `generate` writes)."""
     rng_kp, rng_items, rng_students, rng_progress, rng_sim = _streams(seed, 5)
     truth = GroundTruth()
     kps = build_curriculum(rng_kp)
     items = build_items(kps, rng_items, truth, items_per_kp)
-    students = build_students(rng_students, kps, truth)
-    progress = build_progress(rng_progress, kps)
+    students = build_students(rng_students, kps, truth, schools)
+    progress = build_progress(rng_progress, kps, schools)
     world = World(kps, items, truth, students, progress)
-    simulate(world, rng_sim, weeks)
+    simulate(world, rng_sim, weeks, schools)
     return world
+
+
+GRADE_ZH = {2: "二", 5: "五", 8: "八"}
+SMALL_CLASS = 6  # a class this small in every third school of a district (the district's figures merge it)
+
+
+def district_schools(count: int, seed: int, students: int | None = None) -> tuple[SchoolDef, ...]:
+    """A district of `count` schools (deterministic in `seed`): the two sample schools first (the
+    rule checks are built on sch-east), then schools whose policies vary as theirs do (two subjects
+    per evening and written work only in the core subjects; lower caps; the national defaults),
+    each with a class of grades 2, 5 and 8, and in every third school a small class of
+    SMALL_CLASS students. With `students`, the classes are sized to about that many in all."""
+    if count < 2:
+        raise ValueError("a district sample has at least 2 schools (the two sample schools come first)")
+    rng = np.random.default_rng([seed, 19])
+    extra = count - len(SCHOOLS)
+    small = sum(1 for k in range(extra) if k % 3 == 2)
+    if students is not None:
+        fixed = sum(c.size for s in SCHOOLS for c in s.classes) + small * SMALL_CLASS
+        per_class = max(10, round((students - fixed) / max(1, extra * 3)))
+    out = list(SCHOOLS)
+    for k in range(extra):
+        number = k + len(SCHOOLS) + 1
+        school_id = f"sch-{number:03d}"
+        classes = []
+        for grade in (2, 5, 8):
+            size = per_class if students is not None else int(rng.integers(36, 49))
+            classes.append(ClassDef(f"s{number:03d}-{grade}-1", grade, f"{GRADE_ZH[grade]}年级1班", size,
+                                    round(float(rng.uniform(2.2, 2.9)), 2)))  # fmt: skip
+        if k % 3 == 2:
+            classes.append(ClassDef(f"s{number:03d}-5-2", 5, "五年级2班", SMALL_CLASS, 2.5))
+        variant = k % 3
+        out.append(SchoolDef(
+            school_id, f"示范区第{number}学校", "浙江省杭州市", tuple(classes),
+            caps={7: 80, 8: 80, 9: 120} if variant == 1 else {},
+            max_subjects_g3_5=2 if variant == 0 else None,
+            written_subjects=("chinese", "math", "english") if variant == 0 else None,
+        ))  # fmt: skip
+    return tuple(out)
 
 
 def log_end(weeks: int = 8) -> date:
     return LOG_START + timedelta(weeks=weeks) - timedelta(days=1)
 
 
-def generate(out: Path, seed: int, *, weeks: int = 8, items_per_kp: int = 34) -> dict[str, int]:
-    """Write a whole synthetic world into `out`; return how many records of each kind."""
-    world = build_world(seed, weeks=weeks, items_per_kp=items_per_kp)
+def generate(
+    out: Path, seed: int, *, weeks: int = 8, items_per_kp: int = 34, schools: tuple[SchoolDef, ...] = SCHOOLS,
+    district: str | None = None,
+) -> dict[str, int]:  # fmt: skip
+    """Write a whole synthetic world into `out`; return how many records of each kind. With
+    `district` (its name), also district.json: the district overseeing all the schools (for
+    `jianfu districts add --file`)."""
+    world = build_world(seed, weeks=weeks, items_per_kp=items_per_kp, schools=schools)
     kps, items, truth, students, progress = (
         world.kps,
         world.items,
@@ -477,9 +527,9 @@ def generate(out: Path, seed: int, *, weeks: int = 8, items_per_kp: int = 34) ->
     _write_csv(
         out / "schools.csv",
         ["school_id", "name", "region", "policy", "timezone"],
-        [(s.school_id, s.name, s.region, s.school_id, "Asia/Shanghai") for s in SCHOOLS],
+        [(s.school_id, s.name, s.region, s.school_id, "Asia/Shanghai") for s in schools],
     )
-    for school in SCHOOLS:
+    for school in schools:
         (out / "policies" / f"{school.school_id}.toml").write_text(_policy_toml(school), encoding="utf-8")
     _write_csv(
         out / "knowledge_points.csv",
@@ -503,7 +553,7 @@ def generate(out: Path, seed: int, *, weeks: int = 8, items_per_kp: int = 34) ->
         ["class_id", "school_id", "grade", "name", "subjects"],
         [
             (c.class_id, s.school_id, c.grade, c.name, ";".join(CLASS_SUBJECTS[c.grade]))
-            for s in SCHOOLS
+            for s in schools
             for c in s.classes
         ],
     )
@@ -527,7 +577,7 @@ def generate(out: Path, seed: int, *, weeks: int = 8, items_per_kp: int = 34) ->
         ["school_id", "day", "day_type", "note"],
         [
             (s.school_id, d.isoformat(), day_type(d), HOLIDAYS.get(d) or MAKEUP_DAYS.get(d))
-            for s in SCHOOLS
+            for s in schools
             for d in _days(TERM_START, TERM_END)
         ],
     )
@@ -556,11 +606,16 @@ def generate(out: Path, seed: int, *, weeks: int = 8, items_per_kp: int = 34) ->
     )
     truth.write(out / "ground_truth")
     write_checks(out, world)
+    if district is not None:
+        (out / "district.json").write_text(
+            json.dumps({"district_id": "d-sample", "name": district, "schools": [s.school_id for s in schools]},
+                       ensure_ascii=False, indent=2) + "\n", encoding="utf-8",
+        )  # fmt: skip
     return {
-        "schools": len(SCHOOLS),
+        "schools": len(schools),
         "knowledge_points": len(kps),
         "items": len(items),
-        "classes": sum(len(s.classes) for s in SCHOOLS),
+        "classes": sum(len(s.classes) for s in schools),
         "students": len(students),
         "attempts": len(world.attempts),
         "error_book": len(world.error_book),
