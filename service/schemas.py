@@ -594,6 +594,7 @@ class ModelHealth(BaseModel):
     coverage: list[SchoolCoverage]
     flags: list[HealthFlag]
 
+
 # -- District (教育局) figures (issue 19): classes and schools as a whole, never a student ----------
 
 

@@ -1,6 +1,6 @@
 """districts (教育局): the districts, which schools each oversees, and the district role and scope
 
-Revision ID: 0009_district
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-03
 """
