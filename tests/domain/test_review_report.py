@@ -203,3 +203,29 @@ def test_the_levels_are_the_teacher_page_s_and_queries_do_not_grow_with_the_clas
         for k, student in enumerate(students_of(svc.engine)[7:], start=100):
             _set(conn, f"plan-{k}", student, "math", "published", [night.i1, night.i2, night.i3])
     assert queries() == few == 5
+
+
+def test_the_wrong_answers_typed_most_often_are_counted_once_answers_are_typed() -> None:
+    """The part that reads typed answers (the attempts' `answer` column, once the schema has one): the
+    report's building step on rows as the query returns them, with a typed answer on each."""
+    from collections import namedtuple
+    from datetime import date
+
+    Line = namedtuple("Line", "plan_id student_id status plan_minutes item_id position tier typical_minutes "
+                              "stem kind submitted_at event_id correct seconds typed")  # fmt: skip
+    Student = namedtuple("Student", "student_id display_name")
+    Point = namedtuple("Point", "item_id kp_id name unit order")
+    typed = {"s1": " 1/2 ", "s2": "0.2", "s3": "1/2", "s4": "2", "s5": "0.2", "s6": "1/2", "s7": None}
+    lines = [
+        Line(f"p-{s}", s, "published", 5.0, "q1", 0, "basic", 5.0, "½ + 0 = ?", "written", T0, f"e-{s}",
+             s == "s4", 60, answer)
+        for s, answer in typed.items()
+    ]  # fmt: skip
+    report = review_report._build(
+        "c", "math", date(2026, 11, 10), [Student(s, None) for s in typed], lines,
+        [Point("q1", "kp", "分数", "u1", 1)], {}, {}, {}, True,
+    )  # fmt: skip
+    (item,) = report.items
+    assert (item.right, item.wrong, item.not_done) == (1, 6, 0)
+    assert [(a.answer, a.students) for a in item.wrong_answers] == [("1/2", 3), ("0.2", 2)]  # blank: none
+    assert report.typed_answers and report.most_missed == ["q1"]
