@@ -452,3 +452,57 @@ def test_pages_switch_to_english_and_refuse_others_and_forged_forms(page: Page, 
 def _attempts(site: Site) -> int:
     with site.engine.connect() as conn:
         return len(conn.execute(select(t.attempts.c.event_id)).all())
+
+
+def test_the_review_report_counts_a_night_prints_on_a4_and_is_for_the_class_s_teachers(
+    page: Page, site: Site
+) -> None:
+    night = date(2026, 11, 17)
+    site.publish(night)
+    student = site.api_token("s-1")
+    r = httpx.get(f"{site.base}/v1/students/{site.students[0]}/tonight", params={"night": str(night)},
+                  headers=student)  # fmt: skip
+    assert r.status_code == 200, r.text
+    items = [i["item_id"] for i in r.json()["items"] if i["subject"] == "math"]
+    batch = {"attempts": [
+        {"event_id": f"review-{k}", "item_id": item, "night": str(night), "correct": k == 1, "seconds": 120,
+         "submitted_at": f"{night}T19:{10 + k}:00+08:00"} for k, item in enumerate(items[:2])]}  # fmt: skip
+    r = httpx.post(f"{site.base}/v1/students/{site.students[0]}/attempts", json=batch, headers=student)
+    assert r.status_code == 200, r.text
+    with site.engine.connect() as conn:
+        n = len(conn.execute(select(t.plans.c.plan_id).where(
+            t.plans.c.night == night, t.plans.c.subject == "math", t.plans.c.status == "published")).all())  # fmt: skip
+
+    sign_in(page, site, "t-math", f"/teacher?class_id={CLASS}&subject=math&night={night}")
+    page.locator("#review-link").click()  # from the teacher's page
+    expect(page.get_by_role("heading", name=re.compile("^作业讲评"))).to_be_visible()
+    page.goto(f"{site.base}/teacher/review?class_id={CLASS}&subject=math&night={night}")
+    expect(page.locator("#review-summary")).to_contain_text(f"{n} 名学生有作业，1 名已交，{n - 1} 名未交")
+    expect(page.locator("ul.names li")).to_have_count(n - 1)  # who has not handed in, by display name
+    expect(page.locator(f"#missed-{items[0]}")).to_be_visible()  # the wrong one is among the most missed
+    expect(page.locator(f"#item-{items[1]} td.num").nth(1)).to_have_text("1")  # answered right by one
+    assert page.locator("table.points tbody tr").count() >= 1
+    shot(page, site, "review")
+    accessible(page)
+    assert page.pdf(format="A4", print_background=True).startswith(b"%PDF")
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": 794, "height": 1123})
+    expect(page.locator("form.row")).to_be_hidden()  # the choices stay off the printed page
+    shot(page, site, "review-print")
+    page.set_viewport_size({"width": 1360, "height": 900})
+    page.emulate_media(media="screen")
+    page.get_by_role("link", name="English").click()
+    expect(page.get_by_role("heading", name=re.compile("^Homework review"))).to_be_visible()
+    expect(page.locator("#review-summary")).to_contain_text(f"{n} students were set work; 1 handed in")
+    page.goto(f"{site.base}/teacher/review?class_id={CLASS}&subject=math&night={night}&lang=zh")
+
+    page.context.clear_cookies()
+    sign_in(page, site, "h-1", f"/teacher/review?class_id={CLASS}&subject=math&night={night}")
+    expect(page.locator("#review-summary")).to_contain_text("1 名已交")
+    accessible(page)
+    for who in ("s-1", "p-1"):  # a student or a parent: not this page
+        page.context.clear_cookies()
+        sign_in(page, site, who, "/teacher/review")
+        r2 = page.goto(f"{site.base}/teacher/review?class_id={CLASS}&subject=math&night={night}")
+        assert r2 is not None and r2.status == 403
+        expect(page.locator("body")).not_to_contain_text(site.students[2])

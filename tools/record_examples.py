@@ -143,6 +143,8 @@ def record() -> dict[str, Any]:
             call("get", "/v1/students/{student_id}/error-book", f"{s}/error-book", "student")
             call("post", "/v1/students/{student_id}/evening-reports", f"{s}/evening-reports", "student",
                  json=body("/v1/students/{student_id}/evening-reports", "post"))  # fmt: skip
+            call("get", "/v1/classes/{class_id}/review", f"/v1/classes/{CLASS}/review", "teacher",
+                 params={"subject": "math", "night": NIGHT})  # fmt: skip
             call("post", "/v1/students/{student_id}/exemptions", f"/v1/students/{other}/exemptions",
                  "parent", json=body("/v1/students/{student_id}/exemptions", "post"))  # fmt: skip
             call("post", "/v1/classes/{class_id}/releases", f"/v1/classes/{CLASS}/releases", "head",

@@ -188,6 +188,53 @@ WORDS: dict[str, tuple[str, str]] = {
         "Each day's homework minutes per subject (of the {cap}-minute evening cap). Days not set use the school's default; change the weights to adjust.",
     ),
     "weight": ("权重", "weight"),
+    # the next day's 讲评 report (issue 16)
+    "review": ("作业讲评", "Homework review"),
+    "review_summary": (
+        "{set_to} 名学生有作业，{handed_in} 名已交，{missing} 名未交",
+        "{set_to} students were set work; {handed_in} handed in, {missing} have not",
+    ),
+    "review_excused": ("另有 {n} 名学生家长签字免写", "{n} more were excused by a parent"),
+    "review_missing": ("未交作业的学生", "Who has not handed in"),
+    "review_missing_note": (
+        "仅本班任课教师和班主任可见，请勿公开。",
+        "For the class's teachers only; do not show it to the class.",
+    ),
+    "review_none_missing": ("全部已交。", "Everyone has handed in."),
+    "review_points": ("知识点（D 等人数多的在前）", "Knowledge points (most students at level D first)"),
+    "review_point": ("知识点", "Knowledge point"),
+    "review_levels": ("各等级人数 A / B / C / D", "Students at level A / B / C / D"),
+    "review_at_d": ("D 等占比", "Share at D"),
+    "review_right": ("对", "right"),
+    "review_wrong": ("错", "wrong"),
+    "review_not_done": ("未做", "not done"),
+    "review_most_missed": ("错得最多的题", "Most-missed items"),
+    "review_wrong_answers": ("常见错误答案", "Wrong answers typed most often"),
+    "review_no_typed": (
+        "本晚的作答没有输入答案，只统计对错。",
+        "No answers were typed this evening; only right and wrong are counted.",
+    ),
+    "review_none_wrong": ("没有做错的题。", "No item was answered wrong."),
+    "review_items": ("逐题统计", "Item by item"),
+    "review_set_to": ("布置人数", "set to"),
+    "review_time": ("用时：反馈与预计", "Time: reported against estimated"),
+    "review_estimated": ("预计（分钟）", "Estimated (min)"),
+    "review_reported": ("作答用时中位数（分钟）", "Median answered (min)"),
+    "review_evening_reports": (
+        "{n} 名学生反馈了当晚总用时",
+        "{n} students reported the whole evening's time",
+    ),
+    "review_evening": ("当晚总用时（所有学科，平均）", "The whole evening (every subject, average)"),
+    "review_subject_time": ("本科作业（平均）", "This subject's set (average)"),
+    "review_no_sets": (
+        "这一晚本班这门学科没有已发布的作业。",
+        "No homework was published for this class and subject that evening.",
+    ),
+    "review_counts_only": (
+        "只统计人数，不排名，不显示任何学生的成绩。",
+        "Counts only: no ranking, no student's results.",
+    ),
+    "review_times": ("{n} 人计时", "{n} timed"),
 }
 
 

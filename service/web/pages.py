@@ -171,11 +171,13 @@ def install(app: Any) -> None:
 
     from service.web.data_pages import router as data_router
     from service.web.district_pages import router as district_router
+    from service.web.review_pages import router as review_router
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(router)
     app.include_router(data_router)
     app.include_router(district_router)
+    app.include_router(review_router)
 
     @app.exception_handler(SignInRequired)
     async def to_login(request: Request, _: SignInRequired) -> Response:

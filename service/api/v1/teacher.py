@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, Query
 
-from service import plans
+from service import plans, review_report
 from service.api.deps import (
     CheckBody,
     CheckerOfStudent,
@@ -130,3 +130,21 @@ async def mastery(
         scope.who.user_id, plans.class_mastery, class_id=class_id, subject=scope.subject,
         night=night or datetime.now(UTC).date(),
     )  # fmt: skip
+
+
+@router.get(
+    "/classes/{class_id}/review",
+    response_model=review_report.ReviewReport,
+    summary="The next day's 讲评 report of a night: handed in, right / wrong / not done per item and point, "
+    "time; counts, never ranks (R5); points with most students at level D first (R6)",
+)
+async def review(
+    class_id: str,
+    scope: MasteryOf,
+    svc: ServicesDep,
+    night: IsoDate = Query(description="the evening the homework was set for"),
+) -> review_report.ReviewReport:
+    assert scope.subject is not None  # the class's teacher of this subject, or its head teacher
+    return await svc.planning.run(
+        scope.who.user_id, review_report.class_review, class_id=class_id, subject=scope.subject, night=night
+    )
