@@ -127,10 +127,19 @@ def plan_class(
     except ValueError as exc:
         raise Invalid(str(exc)) from None
     _keep_levels(db, subject, night, result)
-    for sp in result.students:  # the API's figures are the ones every page shows (service.policy.minutes)
-        if sp.items:
-            shown = set_minutes(typical=sp.typical_minutes, conservative=sp.conservative_minutes)
-            sp.typical_minutes, sp.conservative_minutes = shown.typical, shown.bound
+    # the API's figures are the ones every page shows: from the stored plans, through set_minutes
+    with db.connect() as conn:
+        stored = {
+            r.plan_id: set_minutes(typical=r.typical_minutes, conservative=r.conservative_minutes)
+            for r in conn.execute(
+                select(t.plans.c.plan_id, t.plans.c.typical_minutes, t.plans.c.conservative_minutes).where(
+                    t.plans.c.plan_id.in_([sp.plan_id for sp in result.students if sp.plan_id])
+                )
+            )
+        }
+    for sp in result.students:
+        if sp.plan_id in stored:
+            sp.typical_minutes, sp.conservative_minutes = stored[sp.plan_id].typical, stored[sp.plan_id].bound
     out = ClassPlanOut.model_validate(dataclasses.asdict(result))
     empty = [s.student_id for s in result.students if s.status == "no_time"]
     if empty:
@@ -158,6 +167,13 @@ def _keep_levels(db: Engine, subject: str, night: date, result: ClassPlan) -> No
             [{"student_id": sp.student_id, "night": night, "subject": subject, "kp_id": kp, "level": level}
              for sp in planned for kp, level in sp.levels.items() if level in ("A", "B", "C", "D")],
         )  # fmt: skip
+
+
+def minutes_of(proposal: Proposal) -> SetMinutes:
+    """A timed set's figures (service.policy.minutes.set_minutes of its items and its bound)."""
+    return set_minutes(
+        typical=sum(i.typical_minutes for i in proposal.items), conservative=proposal.conservative_minutes
+    )
 
 
 Replan = Literal["missing", "replace_drafts"]
@@ -302,8 +318,8 @@ def check_set(
     return CheckResult(
         ok=not found,
         violations=[ViolationOut(rule=v.rule, item_id=v.item_id, zh=v.zh, en=v.en) for v in found],
-        typical_minutes=round(sum(i.typical_minutes for i in timed.items), 2),
-        conservative_minutes=round(timed.conservative_minutes, 2),
+        typical_minutes=minutes_of(timed).typical,  # the figures every page shows (service.policy.minutes)
+        conservative_minutes=minutes_of(timed).bound,
     )
 
 
@@ -373,8 +389,8 @@ def edit_plan(
             {"item_id": i.item_id, "tier": i.tier, "typical_minutes": round(i.typical_minutes, 2)}
             for i in timed.items
         ],
-        typical_minutes=round(sum(i.typical_minutes for i in timed.items), 2),
-        conservative_minutes=round(timed.conservative_minutes, 2),
+        typical_minutes=minutes_of(timed).typical,  # the figures every page shows (service.policy.minutes)
+        conservative_minutes=minutes_of(timed).bound,
     )
 
 

@@ -6,7 +6,8 @@ set shows the same two figures everywhere.
 - bound: the calibrated conservative bound the evening holds for the set (保守估计), never below
   the typical sum; the rules (T1-T6, T10, C6) are judged on it.
 
-Both rounded to one decimal, the way every message writes them (`shown`)."""
+Both kept to two decimals (the API's figures); every page and message writes them with `shown`
+(one decimal at most: 25, 34.5), so a page and the API never disagree beyond the last digit shown."""
 
 from __future__ import annotations
 
@@ -20,13 +21,13 @@ class SetMinutes:
     bound: float
 
     def __add__(self, other: SetMinutes) -> SetMinutes:
-        return SetMinutes(round(self.typical + other.typical, 1), round(self.bound + other.bound, 1))
+        return SetMinutes(round(self.typical + other.typical, 2), round(self.bound + other.bound, 2))
 
 
 def set_minutes(*, typical: float, conservative: float) -> SetMinutes:
     """The figures shown for a set whose items take `typical` minutes in all and whose conservative
     bound is `conservative` (the bound is never shown below the typical sum)."""
-    return SetMinutes(round(typical, 1), round(max(conservative, typical), 1))
+    return SetMinutes(round(typical, 2), round(max(conservative, typical), 2))
 
 
 def items_minutes(typicals: Iterable[float], conservative: float) -> SetMinutes:

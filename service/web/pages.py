@@ -31,6 +31,7 @@ from service.access import COORDINATORS, STAFF
 from service.api.problems import STATUS, Problem
 from service.auth import AuthError, Principal, TooManySignIns
 from service.errors import Busy, DomainError
+from service.policy.minutes import shown
 from service.runtime import Services
 from service.schemas import AllocationIn, AttemptIn, EditRequest, PlanRequest
 from service.web import i18n
@@ -64,6 +65,7 @@ def legible(text: str) -> str:
 
 
 templates.env.filters["maths"] = legible
+templates.env.filters["mins"] = shown  # minutes as every page and message writes them
 router = APIRouter(include_in_schema=False)
 T = TypeVar("T")
 DONE = ("saved", "published_n", "excused", "reloaded")

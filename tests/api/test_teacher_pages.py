@@ -25,6 +25,7 @@ from models.bundle import Bundle
 from service.app import create_app
 from service.auth import create_user
 from service.policy.evenings import set_allocation
+from service.policy.minutes import shown
 from service.policy.policy import PolicyBook
 from service.settings import Settings
 from service.store import tables as t
@@ -239,9 +240,9 @@ def test_a_sets_minutes_are_the_same_in_the_preview_the_worksheet_the_student_pa
     for sid, s in list(sets.items())[:10]:
         api = (s["typical_minutes"], s["conservative_minutes"])
         row = html[html.index(f'id="row-{sid}"') :]
-        shown = re.search(r'data-typical="([\d.]+)" data-bound="([\d.]+)"', row)
-        assert shown and (float(shown.group(1)), float(shown.group(2))) == api, (sid, shown, api)
-        assert f"典型 {api[0]} 分钟 · 保守 {api[1]} 分钟" in _text(row[: row.index("</tr>")])
+        data = re.search(r'data-typical="([\d.]+)" data-bound="([\d.]+)"', row)
+        assert data and (float(data.group(1)), float(data.group(2))) == api, (sid, data, api)
+        assert f"典型 {shown(api[0])} 分钟 · 保守 {shown(api[1])} 分钟" in _text(row[: row.index("</tr>")])
         tonight = site.client.get(
             f"/v1/students/{sid}/tonight", params={"night": str(night)}, headers=teacher
         )
