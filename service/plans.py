@@ -365,9 +365,21 @@ def edit_plan(
                       f"这些题目不在本校题库中：{', '.join(foreign)}")  # fmt: skip
     # a school's own item: the teacher's estimate is a floor under the model's minutes
     floors = own_minutes(db=db, item_ids=[i.item_id for i in items])
-    # an item that stays keeps its reason; only an item the teacher added is "chosen by the teacher"
+    # an item that stays keeps its reason, and stays a review if it is one (in the student's open
+    # error book: C4 lets it come back); only an item the teacher added is "chosen by the teacher"
+    with db.connect() as conn:
+        reviews = set(
+            conn.execute(
+                select(t.error_book.c.item_id).where(
+                    t.error_book.c.student_id == row.student_id,
+                    t.error_book.c.resolved_at.is_(None),
+                    t.error_book.c.item_id.in_([i.item_id for i in items if i.item_id in reasons]),
+                )
+            ).scalars()
+        )
     lines = [PlannedItem(i.item_id, i.tier, i.minutes or floors.get(i.item_id, 0.0),
-                         *reasons.get(i.item_id, TEACHER_CHOSE), review=i.review) for i in items]  # fmt: skip
+                         *reasons.get(i.item_id, TEACHER_CHOSE), review=i.review or i.item_id in reviews)
+             for i in items]  # fmt: skip
     proposal = Proposal(plan_id, teacher_id, row.student_id, row.night, row.subject,
                         lines, 0.0, 0.0, model_version=model.version)  # fmt: skip
     try:
