@@ -183,6 +183,18 @@ def see_item(db: Engine, who: Principal, item_id: str) -> ItemRef:
                 )
             ).all()
         )
+        # a school's own item (a teacher's, a workbook exercise): for that school's staff only
+        owner = conn.execute(
+            select(t.school_items.c.school_id).where(t.school_items.c.item_id == item_id)
+        ).scalar()
+        if owner is not None:
+            schools = set(
+                conn.execute(
+                    select(t.classes.c.school_id).where(t.classes.c.class_id.in_(sorted(who.classes)))
+                ).scalars()
+            )
+            if owner not in schools:
+                raise NotFound("item", item_id)
     subject = item.subject if who.role == "teacher" else None
     if not any(grade >= item.grade for c, grade in grade_of.items() if who.teaches(c, subject)):
         raise NotFound("item", item_id)

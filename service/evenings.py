@@ -35,6 +35,7 @@ from service.policy.evenings import (
 )
 from service.policy.evenings import set_allocation as _set_allocation
 from service.policy.ledger import LedgerError, evening_views
+from service.policy.minutes import SetMinutes, set_minutes
 from service.policy.policy import PolicyBook
 from service.schemas import (
     Allocations,
@@ -65,7 +66,8 @@ TONIGHT = Read("""
     SELECT p.plan_id, p.subject, pi.item_id, pi.tier, pi.position, pi.typical_minutes,
            pi.reason_zh, pi.reason_en, i.kind, i.stem,
            EXISTS (SELECT 1 FROM attempts a
-                   WHERE a.student_id = p.student_id AND a.night = p.night AND a.item_id = pi.item_id)
+                   WHERE a.student_id = p.student_id AND a.night = p.night AND a.item_id = pi.item_id),
+           p.typical_minutes, p.conservative_minutes
     FROM plans p
     JOIN plan_items pi ON pi.plan_id = p.plan_id
     JOIN items i ON i.item_id = pi.item_id
@@ -110,9 +112,12 @@ def tonight(
     items = [
         TonightItem(plan_id=plan_id, subject=subject, item_id=item_id, tier=tier, kind=kind, stem=stem,
                     typical_minutes=round(minutes, 1), reason_zh=reason_zh, reason_en=reason_en, done=bool(done))
-        for plan_id, subject, item_id, tier, _, minutes, reason_zh, reason_en, kind, stem, done in rows
+        for plan_id, subject, item_id, tier, _, minutes, reason_zh, reason_en, kind, stem, done, *_ in rows
     ]  # fmt: skip
-    planned = round(sum(i.typical_minutes for i in items), 1)
+    # the sets' figures as every page shows them (service.policy.minutes), summed over tonight's sets
+    sets = {r[0]: set_minutes(typical=r[11], conservative=r[12]) for r in rows}
+    whole = sum(sets.values(), SetMinutes(0.0, 0.0))
+    planned = whole.typical
     bedtime, left_out = None, 0
     if now is not None:
         bedtime = book(student.policy_name).bedtime(student.grade)
@@ -131,7 +136,7 @@ def tonight(
     if subjects is not None:
         items = [i for i in items if i.subject in subjects]
     return Tonight(student_id=student.student_id, night=night, cap_minutes=found[0] if found else None,
-                   planned_minutes=planned, items=items, left_out=left_out, bedtime=bedtime,
+                   planned_minutes=planned, bound_minutes=whole.bound, items=items, left_out=left_out, bedtime=bedtime,
                    excused=excused is not None)  # fmt: skip
 
 

@@ -86,6 +86,12 @@ class PlanRequest(BaseModel):
     share_minutes: Number | None = Field(
         default=None, gt=0, le=240, description="at most this many minutes of the evening for this subject"
     )
+    replan: Literal["missing", "replace_drafts"] | None = Field(
+        default=None,
+        description="when the class already has sets for the subject and night (else 409 saying what is "
+        "there): 'missing' plans only students without a set; 'replace_drafts' discards the drafts and plans "
+        "every student without a published set. Published sets are never changed.",
+    )
 
 
 class PlannedItemOut(BaseModel):
@@ -271,6 +277,11 @@ class Tonight(BaseModel):
     night: date
     cap_minutes: float | None
     planned_minutes: float = Field(description="typical minutes of everything set tonight")
+    bound_minutes: float = Field(
+        default=0.0,
+        description="the conservative bound (保守估计) of everything set tonight: the same "
+        "figures as the teacher's preview and the worksheet (service.policy.minutes)",
+    )
     items: list[TonightItem]
     left_out: int = Field(default=0, description="items that do not fit before bedtime when `now` is given")
     bedtime: str | None = None

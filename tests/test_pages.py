@@ -227,7 +227,8 @@ def test_a_teacher_plans_edits_a_set_into_a_violation_fixes_it_and_publishes(pag
     rows = page.locator("table.sets tbody tr")
     expect(rows).to_have_count(45)
     first = rows.first
-    expect(first.locator("td").nth(0).locator("li").first).to_be_visible()  # basic items with minutes
+    first.locator("details summary").first.click()  # compact: a student's items open on demand (no script)
+    expect(first.locator("td").nth(0).locator("li").first).to_be_visible()  # items with minutes
     expect(first).to_contain_text("分钟")
     expect(first.locator(".reason").first).not_to_be_empty()
     expect(first.locator(".level").first).to_have_text(re.compile("^[A-D]$"))

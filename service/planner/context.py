@@ -130,8 +130,14 @@ def load_class(
         .order_by(t.item_kps.c.item_id, t.item_kps.c.position)
     ):
         item_kps[item_id].append(kp)
+    # a school's own items (teachers' items, workbook exercises) are set to that school's students only
+    others = select(t.school_items.c.item_id).where(t.school_items.c.school_id != klass.school_id)
     candidates = []
-    for row in conn.execute(select(t.items).where(t.items.c.subject == subject).order_by(t.items.c.item_id)):
+    for row in conn.execute(
+        select(t.items)
+        .where(t.items.c.subject == subject, t.items.c.item_id.not_in(others))
+        .order_by(t.items.c.item_id)
+    ):
         kps = tuple(item_kps.get(row.item_id, ()))
         if row.needs_parent or row.kind not in allowed_kinds or not kps:  # C5, T1, T9
             continue

@@ -16,7 +16,7 @@ import math
 import statistics
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -105,8 +105,11 @@ def plan_class(
     model_version: str | None = None,
     config: PlannerConfig | None = None,
     cache: StateCache | None = None,
+    only: Collection[str] | None = None,
 ) -> ClassPlan:
-    """Draft plans for every student of the class, each verified and reserved (or said why not)."""
+    """Draft plans for every student of the class, each verified and reserved (or said why not);
+    with `only`, for those students alone (the others are listed with status "kept": their sets
+    tonight stay as they are)."""
     config = config or PlannerConfig()
     if cache is not None and cache.priors is not bundle.priors:
         raise ValueError("the state cache was built with another model's priors; use a new cache")
@@ -129,6 +132,8 @@ def plan_class(
 
     def one(k: int) -> tuple[StudentPlan, list[int]]:
         student = facts.students[k]
+        if only is not None and student.student_id not in only:
+            return StudentPlan(student.student_id, student.display_name, "kept"), []
         view = evenings[student.student_id]
         return _prepare(
             bundle, facts, scored[k], student, view, set(focus_kps), share_minutes, config, policy
@@ -495,14 +500,14 @@ def _drop_least(s: _Scored, chosen: list[int]) -> list[int]:
 
 def _reason(s: _Scored, i: int, tier: str, focus: set[str]) -> tuple[str, str]:
     c = s.candidates[i]
-    unit = s.kp_meta.get(c.kps[0], ("", "", 0))[0]
+    name = s.kp_meta.get(c.kps[0], ("", c.kps[0], 0))[1]  # the point as the syllabus names it
     if s.review[i]:
         days = max(1, round(float(s.review_days[i])))
-        return f"复习：{days}天前做错", f"review: wrong {days} days ago"
+        return f"复习：{name}（{days}天前做错）", f"review: {name} (wrong {days} days ago)"
     if tier == "basic":
         if set(c.kps) & focus:
-            return f"今天新课 {unit}", f"today's lesson {unit}"
-        return f"巩固：{unit}", f"practice: {unit}"
+            return f"今天新课：{name}", f"today's lesson: {name}"
+        return f"巩固：{name}", f"practice: {name}"
     kinds = {"practical": ("实践活动", "practical activity"), "reading": ("阅读", "reading"),
              "oral": ("口头表达", "speaking"), "physical": ("体育锻炼", "physical activity")}  # fmt: skip
     if c.kind in kinds:

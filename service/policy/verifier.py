@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from models.schema import ITEM_KINDS, SUBJECTS
+from service.policy.minutes import shown
 from service.policy.policy import Policy
 
 TIERS = ("basic", "extension")
@@ -110,7 +111,7 @@ class Violation:
 
 
 def _m(x: float) -> str:
-    return f"{x:.1f}".rstrip("0").rstrip(".")
+    return shown(x)  # minutes written as everywhere else (service.policy.minutes)
 
 
 def verify(
@@ -399,13 +400,26 @@ def _budget(
         return out
     over = whole - max(remaining, 0.0)
     subject = SUBJECTS.get(hw_set.subject, hw_set.subject)
+    # When the subject's share is what binds, a message that asks for a cut names the share as well
+    # as the evening's cap (a cut to the 30-minute maths share must not quote only the 60-minute cap).
+    share_binds = evening.allowance_minutes is not None and subject_left < evening_left
+    share_zh = (
+        f"其中{subject}今晚的份额是 {_m(evening.allowance_minutes or 0)} 分钟，还剩 {_m(max(subject_left, 0))} 分钟；"
+        if share_binds
+        else ""
+    )
+    share_en = (
+        f"{hw_set.subject}'s share tonight is {_m(evening.allowance_minutes or 0)} minutes, {_m(max(subject_left, 0))} left; "
+        if share_binds
+        else ""
+    )
     if whole <= cap + EPS:
         if evening.allowance_minutes is not None and evening.allowance_minutes <= EPS:
             zh = f"班主任今晚没有给{subject}分配作业时间：请改到别的晚上，或请班主任调整今晚的分配。"
             en = f"The head teacher's split gives {hw_set.subject} no time tonight: choose another evening or ask the head teacher to change tonight's split."
         elif subject_left < evening_left:
-            zh = f"{subject}今晚分到 {_m(max(subject_left, 0))} 分钟，这套作业保守估计 {_m(whole)} 分钟：请删减 {_m(over)} 分钟，或请班主任调剂。"
-            en = f"{hw_set.subject} has {_m(max(subject_left, 0))} minutes of tonight's evening and this set may take {_m(whole)}: cut {_m(over)} minutes or ask the head teacher to reallocate."
+            zh = f"{subject}今晚的份额是 {_m(evening.allowance_minutes or 0)} 分钟（整晚各科上限 {_m(cap)} 分钟），还剩 {_m(max(subject_left, 0))} 分钟，这套作业保守估计 {_m(whole)} 分钟：请删减 {_m(over)} 分钟，或请班主任调剂。"
+            en = f"{hw_set.subject}'s share tonight is {_m(evening.allowance_minutes or 0)} minutes (the whole evening's cap {_m(cap)}), {_m(max(subject_left, 0))} left, and this set may take {_m(whole)}: cut {_m(over)} minutes or ask the head teacher to reallocate."
         else:
             zh = f"今晚已布置的其他作业占用了 {_m(used)} 分钟，只剩 {_m(max(evening_left, 0))} 分钟，这套作业保守估计 {_m(whole)} 分钟：请删减 {_m(over)} 分钟。"
             en = f"Homework already set tonight holds {_m(used)} minutes, leaving {_m(max(evening_left, 0))}; this set may take {_m(whole)}: cut {_m(over)} minutes."
@@ -414,40 +428,40 @@ def _budget(
         out.append(
             Violation(
                 "C6",
-                f"基础题可以完成，但加上拓展题（选做）后保守估计 {_m(whole)} 分钟，超过剩余的 {_m(remaining)} 分钟；选做题也要算在总量内：请删减 {_m(over)} 分钟的拓展题。",
-                f"The basic tier fits, but with the optional extension the set may take {_m(whole)} minutes, over the {_m(remaining)} left; optional items count too: cut {_m(over)} minutes of extension items.",
+                f"基础题可以完成，但加上拓展题（选做）后保守估计 {_m(whole)} 分钟，超过剩余的 {_m(remaining)} 分钟（{share_zh}整晚上限 {_m(cap)} 分钟）；选做题也要算在总量内：请删减 {_m(over)} 分钟的拓展题。",
+                f"The basic tier fits, but with the optional extension the set may take {_m(whole)} minutes, over the {_m(remaining)} left ({share_en}the evening's cap {_m(cap)}); optional items count too: cut {_m(over)} minutes of extension items.",
             )
         )
     elif typical <= remaining + EPS:
         out.append(
             Violation(
                 "T10",
-                f"按平均用时这套作业是 {_m(typical)} 分钟，但这名学生保守估计要 {_m(whole)} 分钟，超过剩余的 {_m(remaining)} 分钟：请删减 {_m(over)} 分钟。",
-                f"At typical pace the set takes {_m(typical)} minutes, but this student may need {_m(whole)}, over the {_m(remaining)} left: cut {_m(over)} minutes.",
+                f"按平均用时这套作业是 {_m(typical)} 分钟，但这名学生保守估计要 {_m(whole)} 分钟，超过剩余的 {_m(remaining)} 分钟（{share_zh}整晚上限 {_m(cap)} 分钟）：请删减 {_m(over)} 分钟。",
+                f"At typical pace the set takes {_m(typical)} minutes, but this student may need {_m(whole)}, over the {_m(remaining)} left ({share_en}the evening's cap {_m(cap)}): cut {_m(over)} minutes.",
             )
         )
     elif whole <= grade_cap + EPS:
         out.append(
             Violation(
                 "T10",
-                f"这名学生的个人上限是每晚 {_m(own_cap)} 分钟，这套作业保守估计 {_m(whole)} 分钟：请删减 {_m(over)} 分钟。",
-                f"This student's own cap is {_m(own_cap)} minutes per evening and the set may take {_m(whole)}: cut {_m(over)} minutes.",
+                f"这名学生的个人上限是每晚 {_m(own_cap)} 分钟，{share_zh}这套作业保守估计 {_m(whole)} 分钟：请删减 {_m(over)} 分钟。",
+                f"This student's own cap is {_m(own_cap)} minutes per evening; {share_en}the set may take {_m(whole)}: cut {_m(over)} minutes.",
             )
         )
     elif evening.day_type != "school_day":
         out.append(
             Violation(
                 "T6",
-                f"周末和节假日的作业不得多于上学日（{_m(grade_cap)} 分钟），这套作业保守估计 {_m(whole)} 分钟：请删减 {_m(over)} 分钟。",
-                f"Weekends and holidays get no more homework than a school day ({_m(grade_cap)} min); this set may take {_m(whole)}: cut {_m(over)} minutes.",
+                f"周末和节假日的作业不得多于上学日（{_m(grade_cap)} 分钟），{share_zh}这套作业保守估计 {_m(whole)} 分钟：请删减 {_m(over)} 分钟。",
+                f"Weekends and holidays get no more homework than a school day ({_m(grade_cap)} min); {share_en}this set may take {_m(whole)}: cut {_m(over)} minutes.",
             )
         )
     else:
         out.append(
             Violation(
                 _band_rule(grade),
-                f"{grade}年级每晚各科作业合计不超过 {_m(grade_cap)} 分钟，这套作业保守估计 {_m(whole)} 分钟：请删减 {_m(over)} 分钟。",
-                f"Grade {grade} homework across all subjects is capped at {_m(grade_cap)} minutes per evening; this set may take {_m(whole)}: cut {_m(over)} minutes.",
+                f"{grade}年级每晚各科作业合计不超过 {_m(grade_cap)} 分钟，{share_zh}这套作业保守估计 {_m(whole)} 分钟：请删减 {_m(over)} 分钟。",
+                f"Grade {grade} homework across all subjects is capped at {_m(grade_cap)} minutes per evening; {share_en}this set may take {_m(whole)}: cut {_m(over)} minutes.",
             )
         )
     return out

@@ -128,6 +128,7 @@ def erase_student(
             ("attempts", t.attempts),
             ("exemptions", t.exemptions),
             ("evening_reports", t.evening_reports),
+            ("evening_levels", t.evening_levels),
         ):
             removed[name] = conn.execute(delete(table).where(table.c.student_id == student_id)).rowcount
         accounts = delete_student_accounts(conn, student_id)

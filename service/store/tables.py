@@ -484,3 +484,30 @@ district_schools = Table(
     Column("district_id", ID, ForeignKey("districts.district_id", ondelete="CASCADE"), nullable=False),
     Index("ix_district_schools_district", "district_id"),
 )
+
+# Teachers' own items (issue 17, the edit page): an item a teacher wrote or a workbook exercise
+# ("练习册 P23 第1-5题") is an ordinary row of `items` (text, kind, points, the teacher's estimate in
+# est_minutes) that belongs to one school: only that school's teachers find it in the bank browser
+# and only its students are ever set it (service.planner.context, service.plans.edit_plan).
+school_items = Table(
+    "school_items",
+    metadata,
+    Column("item_id", ID, ForeignKey("items.item_id", ondelete="CASCADE"), primary_key=True),
+    Column("school_id", ID, ForeignKey("schools.school_id"), nullable=False, index=True),
+    Column("created_by", ID, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# The mastery levels (等级 A-D, never ranks) the planner read for each student when it planned an
+# evening's subject (issue 17, the teacher's preview): the preview shows the levels the plan was made
+# on, without running the model again for every page view. Erased with the student.
+evening_levels = Table(
+    "evening_levels",
+    metadata,
+    Column("student_id", ID, ForeignKey("students.student_id", ondelete="CASCADE"), primary_key=True),
+    Column("night", Date, primary_key=True),
+    Column("subject", String(16), primary_key=True),
+    Column("kp_id", ID, primary_key=True),
+    Column("level", String(1), nullable=False),
+    CheckConstraint("level IN ('A', 'B', 'C', 'D')", name="level"),
+)

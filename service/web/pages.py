@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Request
@@ -25,11 +25,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
+from models.schema import ITEM_KINDS
 from service import access, evenings, plans, records
 from service.access import COORDINATORS, STAFF
 from service.api.problems import STATUS, Problem
 from service.auth import AuthError, Principal, TooManySignIns
 from service.errors import Busy, DomainError
+from service.policy.minutes import shown
 from service.runtime import Services
 from service.schemas import AllocationIn, AttemptIn, EditRequest, PlanRequest
 from service.web import i18n
@@ -50,6 +52,20 @@ from service.web.session import (
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
+# Maths written in plain ASCII by an item's author, shown with proper symbols (no script, no CDN).
+MATHS = (("<=", "≤"), (">=", "≥"), ("!=", "≠"), ("*", "×"), ("^2", "²"), ("^3", "³"), ("sqrt", "√"),
+         ("...", "…"))  # fmt: skip
+
+
+def legible(text: str) -> str:
+    """An item's text with its maths in proper symbols (3*4 -> 3×4, x^2 -> x², <= -> ≤)."""
+    for ascii_form, symbol in MATHS:
+        text = text.replace(ascii_form, symbol)
+    return text
+
+
+templates.env.filters["maths"] = legible
+templates.env.filters["mins"] = shown  # minutes as every page and message writes them
 router = APIRouter(include_in_schema=False)
 T = TypeVar("T")
 DONE = ("saved", "published_n", "excused", "reloaded")
@@ -262,40 +278,31 @@ async def teacher_page(request: Request, class_id: str = "", subject: str = "", 
     who = await run_in_threadpool(signed_in, svc, request)
     choices = sorted((c, s) for c, subjects in who.classes.items() for s in subjects if s)
 
-    def load() -> tuple[dict[str, Any], ClassSets | None]:
+    def load() -> dict[str, Any]:
         access.require(who, "teacher")
         chosen, chosen_subject = (class_id, subject) if class_id else (choices[0] if choices else ("", ""))
         on = _on(night)
         found: dict[str, Any] = {"class_id": chosen, "subject": chosen_subject, "night": on, "points": [],
-                                 "sets": None, "no_time": []}  # fmt: skip
+                                 "preview": None, "no_time": [],
+                                 "class_names": plans.class_names(db=svc.engine, class_ids=[c for c, _ in choices])}  # fmt: skip
         if not (chosen and chosen_subject):
-            return found, None
+            return found
         klass = access.see_class(svc.engine, who, chosen, subject=chosen_subject)
         found["points"] = plans.class_points(db=svc.engine, class_id=chosen, grade=klass.grade,
                                              subject=chosen_subject, night=on)  # fmt: skip
-        sets = _class_sets(svc, chosen, chosen_subject, on)
-        with_set = {p.student_id for p in sets.plans.plans}
+        preview = plans.class_preview(db=svc.engine, book=svc.book, class_id=chosen, subject=chosen_subject,
+                                      night=on)  # fmt: skip
         found["no_time"] = evenings.no_time(  # no silent empty rows: who gets nothing tonight, and why
             db=svc.engine, book=svc.book, class_id=chosen, subject=chosen_subject, night=on,
-            students=[s.student_id for s in sets.plans.students if s.student_id not in with_set],
+            students=[r.student_id for r in preview.rows if not r.sets and not r.exempt],
         )  # fmt: skip
-        return found, sets
+        found["preview"] = preview
+        return found
 
-    loaded = await run_in_threadpool(_try, request, load)
-    if isinstance(loaded, HTMLResponse):
-        return loaded
-    found, sets = loaded
-    if sets is not None:
-        levels: dict[str, dict[str, str]] = {}
-        if sets.plans.plans:  # the class's mastery levels: model work, in the planning pool
-            mastery = await _planning(request, who, plans.class_mastery, class_id=found["class_id"],
-                                      subject=found["subject"], night=found["night"])  # fmt: skip
-            if isinstance(mastery, HTMLResponse):
-                return mastery
-            levels = {s.student_id: s.levels for s in mastery.levels}
-        found["sets"] = sets.rows(levels)
-    return _render(request, "teacher.html", who=who, choices=choices,
-                   **found)  # fmt: skip
+    found = await run_in_threadpool(_try, request, load)
+    if isinstance(found, HTMLResponse):
+        return found
+    return _render(request, "teacher.html", who=who, choices=choices, **found)
 
 
 @router.post("/teacher/plan", response_class=HTMLResponse)
@@ -305,13 +312,15 @@ async def teacher_plan(
     subject: str = Form(),
     night: str = Form(),
     kps: list[str] = Form(default_factory=list),
+    replan: str = Form(""),
     csrf: str = Form(""),
 ) -> Response:
     svc, who = await run_in_threadpool(_posted, request, csrf)
 
     def ready() -> PlanRequest:
         # refused before anything is written
-        asked = PlanRequest(subject=subject, night=_on(night), focus_kps=kps)
+        asked = PlanRequest.model_validate({"subject": subject, "night": _on(night), "focus_kps": kps,
+                                             "replan": replan or None})  # fmt: skip
         access.require(who, "teacher")
         klass = access.see_class(svc.engine, who, class_id, subject=asked.subject)
         if kps:  # what was taught today opens those points for tonight (C1/C2 check them)
@@ -324,54 +333,11 @@ async def teacher_plan(
         return asked
     done = await _planning(
         request, who, plans.plan_class, class_id=class_id, subject=asked.subject, night=asked.night,
-        focus_kps=asked.focus_kps, teacher_id=who.user_id, now=datetime.now(UTC),
+        focus_kps=asked.focus_kps, teacher_id=who.user_id, now=datetime.now(UTC), replan=asked.replan,
     )  # fmt: skip
     if isinstance(done, HTMLResponse):
         return done
     return RedirectResponse(f"/teacher?class_id={class_id}&subject={subject}&night={night}", status_code=303)
-
-
-class ClassSets(NamedTuple):
-    """A class's sets for a subject and night and the students' evenings (read on the shared
-    threads); with the mastery levels (model work, in the planning pool) they become the page's rows."""
-
-    plans: Any  # service.plans.ClassSets
-    evening: dict[str, Any]
-
-    def rows(self, levels: dict[str, dict[str, str]]) -> dict[str, Any]:
-        return _class_rows(self.plans, self.evening, levels)
-
-
-def _class_sets(svc: Services, class_id: str, subject: str, night: date) -> ClassSets:
-    evening = {
-        s.student_id: s
-        for s in evenings.class_evening(db=svc.engine, book=svc.book, class_id=class_id, night=night).students
-    }
-    return ClassSets(
-        plans.class_sets(db=svc.engine, class_id=class_id, subject=subject, night=night), evening
-    )
-
-
-def _class_rows(sets: Any, evening: dict[str, Any], levels: dict[str, dict[str, str]]) -> dict[str, Any]:
-    """One row per student: the set (basic and extension), minutes, reasons, mastery levels of its
-    points, and the whole evening across subjects against the cap."""
-    rows = []
-    plan_of = {p.student_id: p for p in sets.plans}
-    for s in sets.students:
-        p = plan_of.get(s.student_id)
-        its = sets.items.get(p.plan_id, []) if p else []
-        e = evening.get(s.student_id)
-        cap = (e.cap_minutes if e else None) or 0.0
-        held = e.reserved_minutes if e else {}
-        rows.append({
-            "student_id": s.student_id, "name": s.display_name or s.student_id, "plan": p,
-            "basic": [i for i in its if i.tier == "basic"], "extension": [i for i in its if i.tier == "extension"],
-            "levels": {i.kp_id: levels.get(s.student_id, {}).get(i.kp_id, "-") for i in its},
-            "cap": cap, "held": held, "exempt": bool(e and e.exempt),
-            "bar": _bar(held, cap),
-        })  # fmt: skip
-    version = next((p.model_version for p in sets.plans if p.model_version), None)
-    return {"rows": rows, "drafts": sets.drafts, "published": sets.published, "model_version": version}
 
 
 def _bar(held: dict[str, float], cap: float) -> list[dict[str, Any]]:
@@ -401,19 +367,37 @@ def teacher_publish(
                             status_code=303)  # fmt: skip
 
 
-def _plan_for_edit(svc: Services, who: Principal, plan_id: str) -> dict[str, Any]:
+def _plan_for_edit(
+    svc: Services, who: Principal, plan_id: str, browse: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """A draft to edit: its items, its class (the school's name for it) and a page of the bank to
+    choose from (filtered by the browser's GET parameters: point, kind, words, page)."""
     plan = access.see_plan(svc.engine, who, plan_id)
-    return {"plan": plan, "items": plans.plan_items(db=svc.engine, plan_id=plan_id)}
+    place = plans.class_of(db=svc.engine, class_id=plan.class_id)
+    browse = browse or {}
+    number = browse.get("page", "1")
+    bank = plans.bank_items(db=svc.engine, school_id=place.school_id, subject=plan.subject, grade=place.grade,
+                            kp=browse.get("kp", ""), kind=browse.get("kind", ""), words=browse.get("q", ""),
+                            page=int(number) if number.isascii() and number.isdigit() else 1)  # fmt: skip
+    return {"plan": plan, "items": plans.plan_items(db=svc.engine, plan_id=plan_id), "bank": bank,
+            "browse": browse, "class_name": plans.class_names(db=svc.engine, class_ids=[plan.class_id])[plan.class_id],
+            "kinds": list(ITEM_KINDS)}  # fmt: skip
+
+
+BROWSE = ("kp", "kind", "q", "page")
 
 
 @router.get("/teacher/plans/{plan_id}/edit", response_class=HTMLResponse)
 def edit_page(request: Request, plan_id: str) -> Response:
     svc = _services(request)
     who = signed_in(svc, request)
-    found = _try(request, lambda: _plan_for_edit(svc, who, plan_id))
+    browse = {k: request.query_params[k][:100] for k in BROWSE if request.query_params.get(k)}
+    found = _try(request, lambda: _plan_for_edit(svc, who, plan_id, browse))
     if isinstance(found, HTMLResponse):
         return found
-    return _render(request, "edit.html", who=who, violations=[], added="", **found)
+    return _render(
+        request, "edit.html", who=who, violations=[], added="", kept=None, tiers={}, own={}, **found
+    )
 
 
 @router.post("/teacher/plans/{plan_id}/edit", response_class=HTMLResponse)
@@ -424,16 +408,48 @@ async def edit_save(request: Request, plan_id: str) -> Response:
     found = await run_in_threadpool(_try, request, lambda: _plan_for_edit(svc, who, plan_id))
     if isinstance(found, HTMLResponse):
         return found
-    keep = set(form.getlist("keep"))
-    lines = [{"item_id": i.item_id, "tier": str(form.get(f"tier-{i.item_id}", i.tier))}
-             for i in found["items"] if i.item_id in keep]  # fmt: skip
-    added = str(form.get("add", ""))
-    lines += [{"item_id": x.strip(), "tier": "basic"} for x in added.split() if x.strip()]
+    keep = [str(x) for x in form.getlist("keep")]
+    tiers = {i.item_id: str(form.get(f"tier-{i.item_id}", i.tier)) for i in found["items"]}
+    lines = [{"item_id": i.item_id, "tier": tiers[i.item_id]} for i in found["items"] if i.item_id in keep]
+    added = " ".join(str(form.get("add", "")).split() + [str(x) for x in form.getlist("add_item")])
+    own = {k: str(form.get(k, "")) for k in ("own_text", "own_kind", "own_minutes", "own_tier")}
+    own_kps = [str(x) for x in form.getlist("own_kps")]
+    p = found["plan"]
+
+    def refused(
+        status: int, text: str, violations: list[dict[str, Any]], again: dict[str, Any]
+    ) -> HTMLResponse:
+        # the page as the teacher left it: what they ticked, their tiers, what they added
+        return _render(request, "edit.html", status=status, who=who, problem=text, violations=violations,
+                       added=added, kept=set(keep), tiers=tiers, own={**own, "kps": own_kps}, **again)  # fmt: skip
+
+    if own["own_text"].strip():  # a teacher's own item or workbook exercise: into the school's bank first
+        try:
+            minutes = float(own["own_minutes"] or "nan")
+        except ValueError:
+            minutes = float("nan")
+
+        def add_own() -> str:
+            place = plans.class_of(db=svc.engine, class_id=p.class_id)
+            return plans.add_own_item(db=svc.engine, school_id=place.school_id, subject=p.subject, grade=place.grade,
+                                      text=own["own_text"], kps=own_kps, kind=own["own_kind"],
+                                      minutes=minutes if minutes == minutes else 0.0, teacher_id=who.user_id,
+                                      now=datetime.now(UTC))  # fmt: skip
+
+        try:
+            new_item = await run_in_threadpool(add_own)
+        except DomainError as exc:
+            status, text, violations = _refusal(_lang(request), exc)
+            return refused(status, text, violations, found)
+        own = {}
+        own_kps = []
+        added = " ".join([*added.split(), new_item])
+    seen = {x["item_id"] for x in lines}
+    lines += [{"item_id": x, "tier": "basic"} for x in dict.fromkeys(added.split()) if x not in seen]
     try:
         body = EditRequest.model_validate({"items": lines})
     except ValueError as exc:  # the form itself is wrong (no items, an id too long)
-        return _render(request, "edit.html", status=422, who=who, problem=str(exc), violations=[],
-                       added=added, **found)  # fmt: skip
+        return refused(422, str(exc), [], found)
     try:  # re-timed by the model and re-verified: in the planning pool
         await svc.planning.run(who.user_id, plans.edit_plan, plan_id=plan_id, items=body.items,
                                teacher_id=who.user_id, now=datetime.now(UTC))  # fmt: skip
@@ -444,9 +460,7 @@ async def edit_save(request: Request, plan_id: str) -> Response:
         again = await run_in_threadpool(_try, request, lambda: _plan_for_edit(svc, who, plan_id))
         if isinstance(again, HTMLResponse):  # gone meanwhile (discarded, erased)
             return again
-        return _render(request, "edit.html", status=status, who=who, problem=text, violations=violations,
-                       added=added, **again)  # fmt: skip
-    p = found["plan"]
+        return refused(status, text, violations, again)
     return RedirectResponse(f"/teacher?class_id={p.class_id}&subject={p.subject}&night={p.night}&done=saved",
                             status_code=303)  # fmt: skip
 

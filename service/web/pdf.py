@@ -10,6 +10,7 @@ from typing import Any
 from fpdf import FPDF
 
 from service.api.problems import Problem
+from service.policy.minutes import shown
 from service.web import i18n
 
 
@@ -31,7 +32,7 @@ def worksheets_pdf(found: dict[str, Any], lang: str, font: Path, cjk_font: Path)
         pdf.set_font("text", size=15)
         pdf.cell(0, 9, f"{page['name']}  ·  {page['class_name']}", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("text", size=10)
-        pdf.cell(0, 6, f"{found['night'].isoformat()}  ·  {w('estimated')} {page['minutes']:.0f} {w('minutes')}",
+        pdf.cell(0, 6, f"{found['night'].isoformat()}  ·  {w('set_minutes', typical=shown(page['minutes']), bound=shown(page['bound']))}",
                  new_x="LMARGIN", new_y="NEXT")  # fmt: skip
         pdf.ln(2)
         for n, item in enumerate(page["items"], start=1):

@@ -46,12 +46,13 @@ router = APIRouter(tags=["teacher"])
     "/classes/{class_id}/plans",
     response_model=ClassPlanOut,
     summary="Plan tonight's homework for every student of a class (drafts, verified and reserved)",
+    responses={409: {"description": "the class already has sets for the subject and night: say `replan`"}},
 )
 async def plan(class_id: str, body: PlanBody, scope: PlansFor, svc: ServicesDep) -> ClassPlanOut:
     return await svc.planning.run(
         scope.who.user_id, plans.plan_class, class_id=class_id, subject=body.subject, night=body.night,
         focus_kps=body.focus_kps, teacher_id=scope.who.user_id, now=datetime.now(UTC),
-        share_minutes=body.share_minutes,
+        share_minutes=body.share_minutes, replan=body.replan,
     )  # fmt: skip
 
 
