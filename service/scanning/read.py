@@ -161,47 +161,60 @@ def _page_points(boxes: list[L.Box]) -> np.ndarray:
     return np.array([b.centre for b in boxes], dtype=np.float32)
 
 
+def _affine(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """The least-squares affine map src -> dst as a 3x3 matrix (steadier than a perspective far
+    from the points it was fitted on)."""
+    a = np.hstack([src.astype(np.float64), np.ones((len(src), 1))])
+    solution, *_ = np.linalg.lstsq(a, dst.astype(np.float64), rcond=None)
+    return np.vstack([solution.T, [0.0, 0.0, 1.0]])
+
+
 def straighten(grey: np.ndarray, qr_corners: np.ndarray) -> np.ndarray:
     """The page as if scanned flat at PX_PER_MM: the QR code's corners give a first guess of where
-    the page lies; each corner marker is then found near its guessed place, and the four markers'
-    centres give the perspective."""
+    the page lies; each corner marker is then looked for near its guessed place (the nearest first,
+    the guess refined by each one found), and the markers' centres give the perspective. A page
+    needs three of its four markers (a corner cut off by a skewed scan is allowed: the QR code's
+    corners stand in for it)."""
     q = L.qr_box()
     qr_page = np.array(
         [[q.x, q.y], [q.x + q.w, q.y], [q.x + q.w, q.y + q.h], [q.x, q.y + q.h]], dtype=np.float32
     )
-    guess = cv2.getPerspectiveTransform(qr_page, qr_corners.astype(np.float32))
-    # The QR code is small: extrapolating its perspective to the far corners is rough, so find the
-    # nearest marker first, then refine with each marker found.
-    markers = list(L.markers())
-    page_pts = _page_points(markers)
+    qr_image = qr_corners.astype(np.float32)
+    page_pts = _page_points(list(L.markers()))
     found: dict[int, np.ndarray] = {}
     order = sorted(range(4), key=lambda k: float(np.hypot(*(page_pts[k] - q.centre))))
-    transform = guess
+    transform = _affine(qr_page, qr_image)
     for k in order:
         where = cv2.perspectiveTransform(page_pts[k].reshape(1, 1, 2), transform).reshape(2)
-        mm = _mm_in_image(transform, page_pts[k])
-        centre = _find_marker(grey, where, mm)
+        centre = _find_marker(grey, where, _mm_in_image(transform, page_pts[k]))
         if centre is None:
-            raise PageProblem(
-                f"corner marker {k + 1} of 4 not found (page cut, folded or torn?)",
-                f"没有找到第 {k + 1} 个角标（页面被裁切、折叠或破损？）",
-            )
+            continue
         found[k] = centre
-        if len(found) >= 4:
-            break
         known = sorted(found)
         src = np.concatenate([qr_page, page_pts[known]])
-        dst = np.concatenate([qr_corners, np.array([found[j] for j in known], dtype=np.float32)])
-        transform, _ = cv2.findHomography(src, dst, 0)
-    image_pts = np.array([found[k] for k in range(4)], dtype=np.float32)
-    to_flat = cv2.getPerspectiveTransform(image_pts, page_pts * PX_PER_MM)
+        dst = np.concatenate([qr_image, np.array([found[j] for j in known], dtype=np.float32)])
+        transform = _affine(src, dst) if len(found) < 3 else cv2.findHomography(src, dst, 0)[0]
+    if len(found) < 3:
+        missing = ", ".join(str(k + 1) for k in range(4) if k not in found)
+        raise PageProblem(
+            f"corner markers {missing} not found (page cut, folded, torn or out of the photo?)",
+            f"没有找到角标 {missing}（页面被裁切、折叠、破损或不在照片里？）",
+        )
+    if len(found) == 4:
+        image_pts = np.array([found[k] for k in range(4)], dtype=np.float32)
+        to_flat = cv2.getPerspectiveTransform(image_pts, page_pts * PX_PER_MM)
+    else:
+        known = sorted(found)
+        src = np.concatenate([qr_image, np.array([found[j] for j in known], dtype=np.float32)])
+        dst = np.concatenate([qr_page, page_pts[known]]) * PX_PER_MM
+        to_flat = cv2.findHomography(src, dst, 0)[0]
     size = (int(L.PAGE_W * PX_PER_MM), int(L.PAGE_H * PX_PER_MM))
     return cv2.warpPerspective(grey, to_flat, size, flags=cv2.INTER_AREA, borderValue=255)
 
 
 def _mm_in_image(transform: np.ndarray, at: np.ndarray) -> float:
     """How many image pixels one millimetre of the page is near `at`."""
-    pts = np.array([[at], [(*at, 1.0, 0.0)], [(*at, 0.0, 1.0)]], dtype=np.float32)
+    pts = np.array([[at], [at + np.float32([1.0, 0.0])], [at + np.float32([0.0, 1.0])]], dtype=np.float32)
     a, b, c = cv2.perspectiveTransform(pts, transform).reshape(3, 2)
     return float((np.hypot(*(b - a)) + np.hypot(*(c - a))) / 2)
 
@@ -246,12 +259,41 @@ def _paper(region: np.ndarray) -> float:
     return max(float(np.percentile(region, 90)), 40.0)
 
 
+def _register_row(flat: np.ndarray, boxes: list[L.Box], paper: float, t: Thresholds) -> tuple[float, float]:
+    """(dx, dy) in mm that puts the printed borders of a row of boxes where they are on the
+    straightened page: the straightening is good to a millimetre or so; the borders' dark columns
+    and rows (each spans a whole side) find the rest, whatever the pen left inside."""
+    s, reach = PX_PER_MM, 1.2
+    x0, y0 = boxes[0].x - reach - 0.5, boxes[0].y - reach - 0.5
+    x1, y1 = boxes[-1].x + boxes[-1].w + reach + 0.5, boxes[0].y + boxes[0].h + reach + 0.5
+    region = _crop(flat, x0, y0, x1 - x0, y1 - y0)
+    dark = (region < t.dark * paper).astype(np.float32)
+    cols, rows = dark.sum(axis=0), dark.sum(axis=1)
+    steps = np.arange(-reach, reach + 0.01, 1 / s)
+
+    def best(profile: np.ndarray, edges: list[float], origin: float) -> float:
+        scores = []
+        for d in steps:
+            at = [int(round((e + d - origin) * s)) for e in edges]
+            scores.append(sum(profile[a - 1 : a + 2].sum() for a in at if 1 <= a < len(profile) - 1))
+        return float(steps[int(np.argmax(scores))]) if max(scores) > 0 else 0.0
+
+    dx = best(cols, [e for b in boxes for e in (b.x, b.x + b.w)], x0)
+    dy = best(rows, [boxes[0].y, boxes[0].y + boxes[0].h], y0)
+    return dx, dy
+
+
+def _moved(box: L.Box, dx: float, dy: float) -> L.Box:
+    return L.Box(box.x + dx, box.y + dy, box.w, box.h)
+
+
 def read_slot(flat: np.ndarray, slot: L.Slot, t: Thresholds) -> BoxRead:
     first = next(iter(slot.marks.values()))
     left, right = L.MARK_X - 3, L.MARK_X + len(L.MARKS) * L.BOX_STEP + 1
     row = _crop(flat, left, first.y - 3, right - left, L.BOX + 6)
     paper = _paper(row)
-    fills = {m: round(_fill(flat, b, t, 0.9, paper), 4) for m, b in slot.marks.items()}
+    dx, dy = _register_row(flat, list(slot.marks.values()), paper, t)
+    fills = {m: round(_fill(flat, _moved(b, dx, dy), t, 0.9, paper), 4) for m, b in slot.marks.items()}
     ranked = sorted(fills.values(), reverse=True)
     top, second = ranked[0], (ranked[1] if len(ranked) > 1 else 0.0)
     certain = top >= t.marked and second <= t.empty
@@ -269,8 +311,9 @@ def read_time(flat: np.ndarray, time: L.TimeBubbles, t: Thresholds) -> TimeRead:
         time.units[0].y + L.TIME_BUBBLE + 2 - first.y + 4,
     )
     paper = _paper(region)
-    tens = tuple(round(_fill(flat, b, t, 0.9, paper), 4) for b in time.tens)
-    units = tuple(round(_fill(flat, b, t, 0.9, paper), 4) for b in time.units)
+    # the square inside each bubble, well clear of its printed ring
+    tens = tuple(round(_fill(flat, b, t, 1.25, paper), 4) for b in time.tens)
+    units = tuple(round(_fill(flat, b, t, 1.25, paper), 4) for b in time.units)
 
     def digit(fills: tuple[float, ...]) -> int | None:
         ranked = sorted(range(len(fills)), key=lambda k: fills[k], reverse=True)

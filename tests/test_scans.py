@@ -8,23 +8,28 @@ a rescan is held as a correction until the teacher confirms it."""
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, insert, select
 
 from benchmarks.scan_gen import PrintedPage, _draw_mark, make_scans, mark_page, render
 from service import plans, scans
-from service.runtime import Services
+from service.errors import NotFound
 from service.scanning import layout as L
 from service.scanning.sheets import SheetCodeError, encode, parse, verify
+from service.settings import Settings
 from service.store import tables as t
 from service.web.pdf import sheet_items, worksheets_pdf
-from tests.domain.conftest import CLASS, NIGHT
+from tests.conftest import school_of_own
+
+CLASS = "east-5-1"
+NIGHT = date(2026, 11, 10)
 
 NOW = datetime(2026, 11, 11, 8, 0, tzinfo=UTC)
 KEY = "sheet-key-for-tests-" + "x" * 24
@@ -47,18 +52,42 @@ def test_a_code_made_without_the_key_or_for_another_student_is_refused() -> None
         parse("https://example.org/notice")
 
 
-def _sheets(svc: Services, students: int) -> list[dict[str, Any]]:
-    out = plans.plan_class(db=svc.engine, model=svc.model(), book=svc.book, class_id=CLASS, subject="math",
-                           night=NIGHT, focus_kps=[], teacher_id="t-math", now=NOW)  # fmt: skip
-    plans.publish_class(db=svc.engine, class_id=CLASS, subject="math", night=NIGHT, now=NOW)
-    ids = [s.plan_id for s in out.students if s.plan_id][:students]
-    return [p for plan_id in ids for p in plans.worksheet_pages(db=svc.engine, night=NIGHT, plan_id=plan_id)]
+@pytest.fixture
+def school(request: pytest.FixtureRequest, samples_sqlite: str, tmp_path: Path) -> Iterator[Engine]:
+    """The sample school in a SQLite file of the test's own."""
+    engine = school_of_own(request, "sqlite", samples_sqlite, tmp_path)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
-def _pdf(
-    svc: Services, sheets: list[dict[str, Any]], key: str = KEY
-) -> tuple[bytes, list[PrintedPage], dict[str, str]]:
-    settings = svc.settings
+def _sheets(engine: Engine, students: int) -> list[dict[str, Any]]:
+    """Published maths sets for the first students of the class (nine grade-5 items each, of every
+    kind, as a teacher might set by hand), as the worksheet page prints them."""
+    with engine.begin() as conn:
+        who = conn.execute(select(t.students.c.student_id).where(t.students.c.class_id == CLASS)
+                           .order_by(t.students.c.student_id).limit(students)).scalars().all()  # fmt: skip
+        pool = conn.execute(select(t.items.c.item_id, t.items.c.kind).where(t.items.c.grade == 5, t.items.c.subject == "math")
+                            .order_by(t.items.c.item_id)).all()  # fmt: skip
+        written = [i.item_id for i in pool if i.kind == "written"]
+        other = [i.item_id for i in pool if i.kind != "written"]
+        ids = []
+        for k, student in enumerate(who):
+            plan_id = f"plan-scan-test-{k:03d}"
+            chosen = written[k * 6 : k * 6 + 6] + other[k * 3 : k * 3 + 3]
+            conn.execute(insert(t.plans).values(plan_id=plan_id, student_id=student, night=NIGHT, subject="math",
+                                                teacher_id="t-math", status="published", model_version="test",
+                                                typical_minutes=27.0, conservative_minutes=35.0, created_at=NOW))  # fmt: skip
+            conn.execute(insert(t.plan_items), [
+                {"plan_id": plan_id, "item_id": item, "tier": "basic", "position": n, "typical_minutes": 3.0,
+                 "reason_zh": "巩固", "reason_en": "practice"} for n, item in enumerate(chosen)])  # fmt: skip
+            ids.append(plan_id)
+    return [p for plan_id in ids for p in plans.worksheet_pages(db=engine, night=NIGHT, plan_id=plan_id)]
+
+
+def _pdf(sheets: list[dict[str, Any]], key: str = KEY) -> tuple[bytes, list[PrintedPage], dict[str, str]]:
+    settings = Settings()
     pdf = worksheets_pdf(
         {"pages": sheets, "night": NIGHT}, "zh", settings.pdf_font, settings.pdf_cjk_font, key
     )
@@ -72,8 +101,15 @@ def _pdf(
 
 
 def _paper(engine: Engine) -> list[Any]:
+    """The attempts scans stored (the samples hold paper attempts of their own, with other ids)."""
     with engine.connect() as conn:
-        return list(conn.execute(select(t.attempts).where(t.attempts.c.source == "paper")).all())
+        return list(
+            conn.execute(
+                select(t.attempts).where(
+                    t.attempts.c.source == "paper", t.attempts.c.event_id.like("paper-%")
+                )
+            ).all()
+        )
 
 
 def _count(engine: Engine, table: Any) -> int:
@@ -82,14 +118,14 @@ def _count(engine: Engine, table: Any) -> int:
 
 
 def test_marked_scans_become_attempts_error_book_and_evening_time_and_a_rescan_stores_nothing_twice(
-    svc: Services, tmp_path: Path
+    school: Engine, tmp_path: Path
 ) -> None:
-    sheets = _sheets(svc, 3)
-    pdf, printed, kinds = _pdf(svc, sheets)
+    sheets = _sheets(school, 3)
+    pdf, printed, kinds = _pdf(sheets)
     files, truths = make_scans(pdf, printed, kinds, tmp_path / "scan", condition="flatbed_300dpi", seed=3)
     student_of = {f"{s['sheet'][0]}.{s['sheet'][1]}": s["student_id"] for s in sheets}
 
-    summary = scans.import_scans(db=svc.engine, key=KEY, paths=files, by="t-math", now=NOW)
+    summary = scans.import_scans(db=school, key=KEY, paths=files, by="t-math", now=NOW)
 
     assert summary.pages == len(printed) + 2
     assert sorted(u["source"] for u in summary.unreadable) == sorted(
@@ -97,7 +133,7 @@ def test_marked_scans_become_attempts_error_book_and_evening_time_and_a_rescan_s
     assert summary.pages_read == len(printed)
     marks = {(s, i): m for x in truths if x["sheet"] not in ("blank", "foreign") for i, m in x["marks"].items()
              for s in [x["sheet"]]}  # fmt: skip
-    paper = _paper(svc.engine)
+    paper = _paper(school)
     # every attempt stored is what the teacher marked: right is correct, wrong and half are not
     by_item = {(r.student_id, r.item_id): r for r in paper}
     for (sheet, item), mark in marks.items():
@@ -113,7 +149,7 @@ def test_marked_scans_become_attempts_error_book_and_evening_time_and_a_rescan_s
     assert summary.attempts_stored == len(paper) and len(paper) + summary.to_review >= answered
     assert len(paper) >= 0.9 * answered  # a clean 300 dpi scan: nearly every box is certain
     # a wrong (or half-right) paper answer opens an error-book entry, as the app's do (R1, grade 5)
-    with svc.engine.connect() as conn:
+    with school.connect() as conn:
         book = {(r.student_id, r.item_id) for r in conn.execute(
             select(t.error_book.c.student_id, t.error_book.c.item_id).where(t.error_book.c.resolved_at.is_(None)))}  # fmt: skip
         reports = dict(
@@ -129,28 +165,28 @@ def test_marked_scans_become_attempts_error_book_and_evening_time_and_a_rescan_s
             assert reports[(student, NIGHT)] == minutes
 
     before = (
-        _count(svc.engine, t.attempts),
-        _count(svc.engine, t.error_book),
-        _count(svc.engine, t.scan_reviews),
+        _count(school, t.attempts),
+        _count(school, t.error_book),
+        _count(school, t.scan_reviews),
     )
-    again = scans.import_scans(db=svc.engine, key=KEY, paths=files, by="t-math", now=NOW)
+    again = scans.import_scans(db=school, key=KEY, paths=files, by="t-math", now=NOW)
     assert again.attempts_stored == 0 and again.corrections == 0 and again.times_stored == 0
     assert (
-        _count(svc.engine, t.attempts),
-        _count(svc.engine, t.error_book),
-        _count(svc.engine, t.scan_reviews),
+        _count(school, t.attempts),
+        _count(school, t.error_book),
+        _count(school, t.scan_reviews),
     ) == before
 
 
-def test_a_forged_page_is_refused_and_nothing_of_it_is_stored(svc: Services, tmp_path: Path) -> None:
-    sheets = _sheets(svc, 1)
-    pdf, printed, kinds = _pdf(svc, sheets, key="a-forger-s-own-key-" + "f" * 20)
+def test_a_forged_page_is_refused_and_nothing_of_it_is_stored(school: Engine, tmp_path: Path) -> None:
+    sheets = _sheets(school, 1)
+    pdf, printed, kinds = _pdf(sheets, key="a-forger-s-own-key-" + "f" * 20)
     files, _ = make_scans(pdf, printed, kinds, tmp_path / "forged", condition="flatbed_300dpi", seed=5,
                           extra_pages=False)  # fmt: skip
-    summary = scans.import_scans(db=svc.engine, key=KEY, paths=files, by="t-math", now=NOW)
+    summary = scans.import_scans(db=school, key=KEY, paths=files, by="t-math", now=NOW)
     assert summary.pages_read == 0 and len(summary.unreadable) == len(printed)
     assert all("check fails" in u["problem"] and "校验失败" in u["problem_zh"] for u in summary.unreadable)
-    assert _paper(svc.engine) == [] and _count(svc.engine, t.scan_reviews) == 0
+    assert _paper(school) == [] and _count(school, t.scan_reviews) == 0
 
 
 def _scan(img: Any, path: Path) -> Path:
@@ -159,10 +195,10 @@ def _scan(img: Any, path: Path) -> Path:
 
 
 def test_an_unclear_box_waits_for_one_click_and_a_changed_mark_waits_as_a_correction(
-    svc: Services, tmp_path: Path
+    school: Engine, tmp_path: Path
 ) -> None:
-    sheet = _sheets(svc, 1)[:1]
-    pdf, printed, _ = _pdf(svc, sheet)
+    sheet = _sheets(school, 1)[:1]
+    pdf, printed, _ = _pdf(sheet)
     page = printed[0].layout
     first, second = page.slots[0], page.slots[1]
     dpi, s = 200, 200 / 25.4
@@ -176,48 +212,48 @@ def test_an_unclear_box_waits_for_one_click_and_a_changed_mark_waits_as_a_correc
         return img
 
     # item 1 has two boxes filled: nothing is guessed, it waits for the teacher
-    one = scans.import_scans(db=svc.engine, key=KEY, paths=[_scan(marked(["right", "wrong"], "right"), tmp_path / "a.jpg")],
+    one = scans.import_scans(db=school, key=KEY, paths=[_scan(marked(["right", "wrong"], "right"), tmp_path / "a.jpg")],
                              by="t-math", now=NOW)  # fmt: skip
     assert one.pages_read == 1 and one.attempts_stored == 1 and one.to_review >= 1
-    queue = scans.reviews(db=svc.engine, class_ids=[CLASS])
+    queue = scans.reviews(db=school, class_ids=[CLASS])
     box = next(r for r in queue if r["kind"] == "box" and r["item_id"] == first.item_id)
     assert box["name"] and box["stem"] and box["number"] == 1 and "right" in box["choices"]
-    crop, class_id = scans.review_crop(db=svc.engine, review_id=box["review_id"])
+    crop, class_id = scans.review_crop(db=school, review_id=box["review_id"])
     assert crop.startswith(b"\x89PNG") and class_id == CLASS
-    assert (
-        scans.reviews(db=svc.engine, class_ids=["east-5-2"]) == []
-    )  # another class's teacher sees none of it
+    assert scans.reviews(db=school, class_ids=["east-5-2"]) == []  # another class's teacher sees none of it
 
-    scans.resolve(db=svc.engine, review_id=box["review_id"], answer="wrong", by="t-math", now=NOW)
-    stored = {r.item_id: r for r in _paper(svc.engine)}
+    scans.resolve(db=school, review_id=box["review_id"], answer="wrong", by="t-math", now=NOW)
+    stored = {r.item_id: r for r in _paper(school)}
     assert stored[first.item_id].correct is False and stored[second.item_id].correct is True
-    with svc.engine.connect() as conn:
+    with school.connect() as conn:
         assert conn.execute(
             select(t.error_book.c.entry_id).where(t.error_book.c.item_id == first.item_id)
         ).first()
-    assert all(r["review_id"] != box["review_id"] for r in scans.reviews(db=svc.engine, class_ids=[CLASS]))
+    assert all(r["review_id"] != box["review_id"] for r in scans.reviews(db=school, class_ids=[CLASS]))
 
     # a rescan where item 2 now reads wrong: stored nothing, held as a correction
-    two = scans.import_scans(db=svc.engine, key=KEY, paths=[_scan(marked(["wrong"], "wrong"), tmp_path / "b.jpg")],
+    two = scans.import_scans(db=school, key=KEY, paths=[_scan(marked(["wrong"], "wrong"), tmp_path / "b.jpg")],
                              by="t-math", now=NOW)  # fmt: skip
     assert two.attempts_stored == 0 and two.corrections == 1
-    assert len(_paper(svc.engine)) == 2
-    correction = next(r for r in scans.reviews(db=svc.engine, class_ids=[CLASS]) if r["kind"] == "correction")
+    assert len(_paper(school)) == 2
+    correction = next(r for r in scans.reviews(db=school, class_ids=[CLASS]) if r["kind"] == "correction")
     assert (correction["item_id"], correction["stored_mark"], correction["read_mark"]) == (
         second.item_id,
         "right",
         "wrong",
     )
-    scans.resolve(db=svc.engine, review_id=correction["review_id"], answer="confirm", by="t-math", now=NOW)
-    latest = [r for r in _paper(svc.engine) if r.item_id == second.item_id]
+    scans.resolve(db=school, review_id=correction["review_id"], answer="confirm", by="t-math", now=NOW)
+    latest = [r for r in _paper(school) if r.item_id == second.item_id]
     assert sorted(r.correct for r in latest) == [False, True]  # the history kept, the correction added
-    with svc.engine.connect() as conn:
+    with school.connect() as conn:
         assert (
             conn.execute(select(t.scan_marks.c.mark).where(t.scan_marks.c.item_id == second.item_id)).scalar()
             == "wrong"
         )
-    with pytest.raises(Exception, match="one of"):
-        scans.resolve(db=svc.engine, review_id=box["review_id"] + "x", answer="maybe", by="t", now=NOW)
+    with pytest.raises(NotFound):
+        scans.resolve(db=school, review_id="rv-none", answer="right", by="t-math", now=NOW)
+    again = scans.resolve(db=school, review_id=box["review_id"], answer="right", by="t-math", now=NOW)
+    assert again["already"] and len(_paper(school)) == 3  # a second click changes nothing
 
 
 def test_marking_a_page_draws_where_the_layout_reads() -> None:
