@@ -222,7 +222,7 @@ def degrade(img: np.ndarray, rng: random.Random, *, phone: bool, flip: bool) -> 
 
 def make_scans(
     pdf: bytes, printed: Sequence[PrintedPage], kinds: dict[str, str], out: Path, *, condition: str, seed: int,
-    extra_pages: bool = True,
+    extra_pages: bool = True, use: Sequence[int] | None = None,
 ) -> tuple[list[Path], list[dict[str, Any]]]:  # fmt: skip
     """Mark and degrade every page of `pdf` (its pages are `printed`, in order) as `condition` says;
     write them under `out`; return the files and the truth, one entry per output page in file order."""
@@ -230,6 +230,8 @@ def make_scans(
     spec = CONDITIONS[condition]
     dpi, phone = spec["dpi"], spec["phone"]
     images = render(pdf, dpi)
+    if use is not None:  # only these pages of the PDF
+        images, printed = [images[n] for n in use], [printed[n] for n in use]
     if len(images) != len(printed):
         raise ValueError(f"the PDF has {len(images)} pages, the layout {len(printed)}")
     pages: list[tuple[np.ndarray, dict[str, Any]]] = []

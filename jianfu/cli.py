@@ -884,12 +884,20 @@ def scans_import(
 def bench_scan(
     out: Annotated[Path, typer.Option("--out", help="JSON result file.")],
     seed: Annotated[int, typer.Option("--seed", help="Seed of the marks and the degradation.")] = 16,
+    school: Annotated[
+        Path | None,
+        typer.Option(
+            "--school",
+            help="A SQLite file with east-5-1's maths sets for 2026-11-10 published "
+            "(default: made here, training the planner's models first).",
+        ),
+    ] = None,
 ) -> None:
     """Scanned worksheets: 45 students x 2 pages, marked and degraded three ways (flatbed 300 and 150
     dpi, phone photos), read back; the targets of issue 16."""
     from benchmarks.scan import run as run_scan
 
-    result = run_scan(seed=seed)
+    result = run_scan(seed=seed, school_db=school)
     _write_result(out, result)
     for name, r in result["conditions"].items():
         typer.echo(f"{name:>15}: {r['boxes']} boxes, certain correct {r['read_correct_share']:.4f}, wrong-certain "

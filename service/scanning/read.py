@@ -174,7 +174,8 @@ def straighten(grey: np.ndarray, qr_corners: np.ndarray) -> np.ndarray:
     the page lies; each corner marker is then looked for near its guessed place (the nearest first,
     the guess refined by each one found), and the markers' centres give the perspective. A page
     needs three of its four markers (a corner cut off by a skewed scan is allowed: the QR code's
-    corners stand in for it)."""
+    corners stand in for it; with two, the page is taken as flat, and every row of boxes must still
+    find its printed borders where expected, else it is not read: read_slot)."""
     q = L.qr_box()
     qr_page = np.array(
         [[q.x, q.y], [q.x + q.w, q.y], [q.x + q.w, q.y + q.h], [q.x, q.y + q.h]], dtype=np.float32
@@ -186,7 +187,9 @@ def straighten(grey: np.ndarray, qr_corners: np.ndarray) -> np.ndarray:
     transform = _affine(qr_page, qr_image)
     for k in order:
         where = cv2.perspectiveTransform(page_pts[k].reshape(1, 1, 2), transform).reshape(2)
-        centre = _find_marker(grey, where, _mm_in_image(transform, page_pts[k]))
+        # far from what is known (a phone's perspective), the guess is rougher: look wider
+        reach = 16.0 if len(found) < 2 else 30.0
+        centre = _find_marker(grey, where, _mm_in_image(transform, page_pts[k]), reach)
         if centre is None:
             continue
         found[k] = centre
@@ -194,13 +197,20 @@ def straighten(grey: np.ndarray, qr_corners: np.ndarray) -> np.ndarray:
         src = np.concatenate([qr_page, page_pts[known]])
         dst = np.concatenate([qr_image, np.array([found[j] for j in known], dtype=np.float32)])
         transform = _affine(src, dst) if len(found) < 3 else cv2.findHomography(src, dst, 0)[0]
-    if len(found) < 3:
+    if len(found) < 2:
         missing = ", ".join(str(k + 1) for k in range(4) if k not in found)
         raise PageProblem(
             f"corner markers {missing} not found (page cut, folded, torn or out of the photo?)",
             f"没有找到角标 {missing}（页面被裁切、折叠、破损或不在照片里？）",
         )
-    if len(found) == 4:
+    if (
+        len(found) == 2
+    ):  # two corners cut off a skewed scan: the code's corners and two markers, no perspective
+        known = sorted(found)
+        src = np.concatenate([qr_image, np.array([found[j] for j in known], dtype=np.float32)])
+        dst = np.concatenate([qr_page, page_pts[known]]) * PX_PER_MM
+        to_flat = _affine(src, dst)
+    elif len(found) == 4:
         image_pts = np.array([found[k] for k in range(4)], dtype=np.float32)
         to_flat = cv2.getPerspectiveTransform(image_pts, page_pts * PX_PER_MM)
     else:
@@ -214,27 +224,30 @@ def straighten(grey: np.ndarray, qr_corners: np.ndarray) -> np.ndarray:
 
 def _mm_in_image(transform: np.ndarray, at: np.ndarray) -> float:
     """How many image pixels one millimetre of the page is near `at`."""
-    pts = np.array([[at], [at + np.float32([1.0, 0.0])], [at + np.float32([0.0, 1.0])]], dtype=np.float32)
+    right, down = at + np.array([1.0, 0.0], np.float32), at + np.array([0.0, 1.0], np.float32)
+    pts = np.array([[at], [right], [down]], dtype=np.float32)
     a, b, c = cv2.perspectiveTransform(pts, transform).reshape(3, 2)
     return float((np.hypot(*(b - a)) + np.hypot(*(c - a))) / 2)
 
 
-def _find_marker(grey: np.ndarray, where: np.ndarray, mm: float) -> np.ndarray | None:
-    """The centre of the solid square nearest `where`, within 16 mm of it."""
-    reach = int(16 * mm)
+def _find_marker(grey: np.ndarray, where: np.ndarray, mm: float, reach_mm: float) -> np.ndarray | None:
+    """The centre of the solid square nearest `where`, within `reach_mm` of it."""
+    reach = int(reach_mm * mm)
     x0, y0 = int(where[0]) - reach, int(where[1]) - reach
     h, w = grey.shape
     ax0, ay0, ax1, ay1 = max(0, x0), max(0, y0), min(w, x0 + 2 * reach), min(h, y0 + 2 * reach)
     if ax1 - ax0 < 4 * mm or ay1 - ay0 < 4 * mm:
         return None
     window = grey[ay0:ay1, ax0:ax1]
-    _, dark = cv2.threshold(window, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    # dark: well below the paper nearby (a shadow over the corner or a dark table beside it are not)
+    paper = float(np.percentile(window, 90))
+    dark = (window < 0.5 * paper).astype(np.uint8)
     count, _, stats, centroids = cv2.connectedComponentsWithStats(dark, connectivity=8)
     expected = (L.MARKER * mm) ** 2
     best, best_distance = None, float("inf")
     for n in range(1, count):
         _x, _y, bw, bh, area = stats[n]
-        if not 0.45 * expected <= area <= 1.9 * expected:
+        if not 0.5 * expected <= area <= 1.7 * expected:
             continue
         if not 0.6 <= bw / max(bh, 1) <= 1.66 or area < 0.6 * bw * bh:
             continue  # not a solid square: a stroke, the QR code's patterns, text
@@ -259,10 +272,13 @@ def _paper(region: np.ndarray) -> float:
     return max(float(np.percentile(region, 90)), 40.0)
 
 
-def _register_row(flat: np.ndarray, boxes: list[L.Box], paper: float, t: Thresholds) -> tuple[float, float]:
+def _register_row(
+    flat: np.ndarray, boxes: list[L.Box], paper: float, t: Thresholds
+) -> tuple[float, float, float]:
     """(dx, dy) in mm that puts the printed borders of a row of boxes where they are on the
     straightened page: the straightening is good to a millimetre or so; the borders' dark columns
-    and rows (each spans a whole side) find the rest, whatever the pen left inside."""
+    and rows (each spans a whole side) find the rest, whatever the pen left inside. The third value:
+    the share of the borders' sides found there (below 3/4, the row is not where it should be)."""
     s, reach = PX_PER_MM, 1.2
     x0, y0 = boxes[0].x - reach - 0.5, boxes[0].y - reach - 0.5
     x1, y1 = boxes[-1].x + boxes[-1].w + reach + 0.5, boxes[0].y + boxes[0].h + reach + 0.5
@@ -274,13 +290,18 @@ def _register_row(flat: np.ndarray, boxes: list[L.Box], paper: float, t: Thresho
     def best(profile: np.ndarray, edges: list[float], origin: float) -> float:
         scores = []
         for d in steps:
-            at = [int(round((e + d - origin) * s)) for e in edges]
+            at = [round(float((e + d - origin) * s)) for e in edges]
             scores.append(sum(profile[a - 1 : a + 2].sum() for a in at if 1 <= a < len(profile) - 1))
         return float(steps[int(np.argmax(scores))]) if max(scores) > 0 else 0.0
 
-    dx = best(cols, [e for b in boxes for e in (b.x, b.x + b.w)], x0)
+    x_edges = [e for b in boxes for e in (b.x, b.x + b.w)]
+    dx = best(cols, x_edges, x0)
     dy = best(rows, [boxes[0].y, boxes[0].y + boxes[0].h], y0)
-    return dx, dy
+    # the borders are there: each side a dark line over most of the box's side
+    side = boxes[0].h * s
+    seen = [cols[max(0, a - 1) : a + 2].max(initial=0) >= 0.6 * side
+            for a in (round(float((e + dx - x0) * s)) for e in x_edges)]  # fmt: skip
+    return dx, dy, sum(seen) / len(seen)
 
 
 def _moved(box: L.Box, dx: float, dy: float) -> L.Box:
@@ -292,11 +313,11 @@ def read_slot(flat: np.ndarray, slot: L.Slot, t: Thresholds) -> BoxRead:
     left, right = L.MARK_X - 3, L.MARK_X + len(L.MARKS) * L.BOX_STEP + 1
     row = _crop(flat, left, first.y - 3, right - left, L.BOX + 6)
     paper = _paper(row)
-    dx, dy = _register_row(flat, list(slot.marks.values()), paper, t)
+    dx, dy, borders = _register_row(flat, list(slot.marks.values()), paper, t)
     fills = {m: round(_fill(flat, _moved(b, dx, dy), t, 0.9, paper), 4) for m, b in slot.marks.items()}
     ranked = sorted(fills.values(), reverse=True)
     top, second = ranked[0], (ranked[1] if len(ranked) > 1 else 0.0)
-    certain = top >= t.marked and second <= t.empty
+    certain = top >= t.marked and second <= t.empty and borders >= 0.75
     mark = max(fills, key=lambda m: fills[m]) if certain else None
     return BoxRead(slot.item_id, slot.number, mark, certain, fills, row.copy())
 
