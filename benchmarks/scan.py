@@ -1,8 +1,10 @@
 """`jianfu bench scan`: scanned worksheets read back (issue 16).
 
-A class of 45 students (sch-east's east-5-1 in data_samples) gets its maths and Chinese sets planned
-and published for one night; each student's evening is printed as the service prints it (the PDF of
-service.web.pdf, two pages a student where the writing needs the room), marked and degraded by
+A class of 45 students (sch-east's east-5-1 in data_samples) gets its maths set planned by the
+planner and published for one night (or `--school`: a database where that is already done); every
+student's sheet is printed as the service prints it (the PDF of service.web.pdf: writing gets its
+room, so the planner's all-written sets run to 1-3 pages a student, 109 pages for the class), and
+every page is marked and degraded by
 benchmarks.scan_gen in three conditions — a flatbed scanner at 300 and at 150 dpi (one multi-page PDF,
 pages shuffled, some upside down, a blank and a foreign page mixed in) and phone photos (perspective,
 shadows, blur, noise, JPEG 40-90) — and read back by the service's reader (service.scans.read_files:
@@ -74,9 +76,9 @@ def school(folder: Path) -> Any:
     return engine
 
 
-def printed_sheets(engine: Any, key: str) -> tuple[bytes, list[PrintedPage], list[int], dict[str, str], int]:
-    """The class's maths sheets as one PDF (one student after another), what each page is, the PDF
-    pages used (each sheet's first two), the items' kinds, and how many students."""
+def printed_sheets(engine: Any, key: str) -> tuple[bytes, list[PrintedPage], dict[str, str], int]:
+    """The class's maths sheets as one PDF (one student after another), what each page is, the
+    items' kinds, and how many students."""
     from service import plans
     from service.scanning import layout as L
     from service.settings import Settings
@@ -92,9 +94,8 @@ def printed_sheets(engine: Any, key: str) -> tuple[bytes, list[PrintedPage], lis
         for s in sheets
         for page in L.paginate(sheet_items(s))
     ]
-    used = [n for n, p in enumerate(printed) if p.layout.page <= 2]
     kinds = {i["item_id"]: i["kind"] for s in sheets for i in s["items"]}
-    return pdf, printed, used, kinds, len(sheets)
+    return pdf, printed, kinds, len(sheets)
 
 
 def score(reads: list[Any], truths: list[dict[str, Any]]) -> dict[str, Any]:
@@ -147,9 +148,9 @@ def run(*, seed: int = 16, school_db: Path | None = None) -> dict[str, Any]:
             engine = make_engine(f"sqlite:///{folder / 'school.db'}")
         else:
             engine = school(folder)
-        pdf, printed, used, kinds, students = printed_sheets(engine, KEY)
+        pdf, printed, kinds, students = printed_sheets(engine, KEY)
         result: dict[str, Any] = {
-            "students": students, "sheet_pages": len(used), "cpus": os.cpu_count(),
+            "students": students, "sheet_pages": len(printed), "cpus": os.cpu_count(),
             "load_average_at_start": os.getloadavg()[0], "conditions": {},
         }  # fmt: skip
         for n, condition in enumerate(CONDITIONS):

@@ -74,7 +74,8 @@ class ScanSummary:
     evening_reports: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        """Plain JSON values (a job's result is stored as JSON)."""
+        return {k: (v if isinstance(v, list) else int(v)) for k, v in self.__dict__.items()}
 
 
 class Sheets:

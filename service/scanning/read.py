@@ -301,7 +301,7 @@ def _register_row(
     side = boxes[0].h * s
     seen = [cols[max(0, a - 1) : a + 2].max(initial=0) >= 0.6 * side
             for a in (round(float((e + dx - x0) * s)) for e in x_edges)]  # fmt: skip
-    return dx, dy, sum(seen) / len(seen)
+    return dx, dy, float(sum(seen)) / len(seen)
 
 
 def _moved(box: L.Box, dx: float, dy: float) -> L.Box:
@@ -317,7 +317,7 @@ def read_slot(flat: np.ndarray, slot: L.Slot, t: Thresholds) -> BoxRead:
     fills = {m: round(_fill(flat, _moved(b, dx, dy), t, 0.9, paper), 4) for m, b in slot.marks.items()}
     ranked = sorted(fills.values(), reverse=True)
     top, second = ranked[0], (ranked[1] if len(ranked) > 1 else 0.0)
-    certain = top >= t.marked and second <= t.empty and borders >= 0.75
+    certain = bool(top >= t.marked and second <= t.empty and borders >= 0.75)
     mark = max(fills, key=lambda m: fills[m]) if certain else None
     return BoxRead(slot.item_id, slot.number, mark, certain, fills, row.copy())
 
