@@ -4,16 +4,21 @@ may not upload; another teacher cannot follow the job."""
 
 from __future__ import annotations
 
+import random
+import re
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import cv2
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-from benchmarks.scan_gen import make_scans
+from benchmarks.scan_gen import _draw_mark, make_scans, render
+from service import scans
 from service.app import create_app
 from service.auth import create_user
 from service.settings import Settings
@@ -98,3 +103,30 @@ def test_a_teacher_uploads_scans_as_a_job_and_follows_it_to_what_was_stored(
     assert _caller(c, "t-other").get("/v1/scans/reviews").json() == []
     bad = teacher.post("/v1/scans", files=[("files", ("notes.txt", b"x", "text/plain"))])
     assert bad.status_code == 422 and "notes.txt" in bad.text
+
+
+def test_the_upload_scans_page_shows_the_form_and_the_queue_with_one_button_per_choice(
+    client: tuple[TestClient, Settings], school: Engine, tmp_path: Path
+) -> None:
+    c, settings = client
+    sheets = _sheets(school, 1)
+    pdf, printed, _ = _pdf(sheets, key=settings.sheet_key())
+    # an unclear box for the queue: a page whose first row has two boxes filled
+    img = render(pdf, 200)[0]
+    for mark in ("right", "wrong"):
+        _draw_mark(img, random.Random(1), printed[0].layout.slots[0].marks[mark], "fill", 200 / 25.4)
+    cv2.imwrite(str(tmp_path / "two.jpg"), img)
+    scans.import_scans(db=school, key=settings.sheet_key(), paths=[tmp_path / "two.jpg"], by="t-math",
+                       now=datetime.now(UTC))  # fmt: skip
+    form = c.get("/login").text
+    token = re.search(r'name="csrf" value="([^"]+)"', form)
+    assert token is not None
+    signed = c.post(
+        "/login", data={"username": "t-math", "password": PASSWORD, "next": "/scans", "csrf": token.group(1)}
+    )
+    assert signed.status_code == 200, signed.text
+    page = c.get("/scans")
+    assert page.status_code == 200 and 'enctype="multipart/form-data"' in page.text
+    assert 'value="right"' in page.text and 'value="wrong"' in page.text and "/crop.png" in page.text
+    crop = re.search(r'src="(/scans/reviews/[^"]+/crop.png)"', page.text)
+    assert crop is not None and c.get(crop.group(1)).content.startswith(b"\x89PNG")
