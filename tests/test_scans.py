@@ -270,6 +270,10 @@ def test_marking_a_page_draws_where_the_layout_reads() -> None:
     s = R.PX_PER_MM
     for page in pages:
         img = np.full((int(L.PAGE_H * s), int(L.PAGE_W * s), 3), 255, np.uint8)
+        for slot in page.slots:  # the printed borders, as the PDF draws them (0.3 mm)
+            for b in slot.marks.values():
+                cv2.rectangle(img, (round(b.x * s), round(b.y * s)), (round((b.x + b.w) * s), round((b.y + b.h) * s)),
+                              (0, 0, 0), 2)  # fmt: skip
         truth = mark_page(img, random.Random(page.page), page, {i.item_id: i.kind for i in items}, s * 25.4)
         grey = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
         reads = [R.read_slot(grey, slot, R.Thresholds()) for slot in page.slots]
