@@ -1084,6 +1084,66 @@ def report_district(
                f"sha256 {made.sha256}, {archived}")  # fmt: skip
 
 
+scans_app = typer.Typer(help="Scanned worksheets coming back (issue 16).", no_args_is_help=True)
+app.add_typer(scans_app, name="scans")
+
+
+@scans_app.command("import")
+def scans_import(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Scanner PDFs and phone photos (JPEG/PNG).", show_default=False)
+    ],
+    database: DatabaseOpt = None,
+    by: Annotated[str, typer.Option("--by", help="Who imports (recorded on reports and reviews).")] = "cli",
+) -> None:
+    """Read marked worksheets and store what is certain: attempts (source paper), error book, the
+    evening's time; unclear boxes go to the review queue, unreadable pages are listed."""
+    from datetime import UTC, datetime
+
+    from service import scans
+    from service.errors import DomainError
+
+    engine = _engine(database)
+    try:
+        summary = scans.import_scans(db=engine, key=get_settings().sheet_key(), paths=paths, by=by,
+                                     now=datetime.now(UTC))  # fmt: skip
+    except DomainError as exc:
+        typer.echo(f"{exc.zh}\n{exc.en}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+    result = summary.as_dict()
+    for u in result["unreadable"]:
+        typer.echo(f"未能读取 unreadable: {u['source']}: {u['problem_zh']} / {u['problem']}")
+    typer.echo(json.dumps({k: v for k, v in result.items() if k != "unreadable"}, ensure_ascii=False))
+
+
+@bench_app.command("scan")
+def bench_scan(
+    out: Annotated[Path, typer.Option("--out", help="JSON result file.")],
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the marks and the degradation.")] = 16,
+    school: Annotated[
+        Path | None,
+        typer.Option(
+            "--school",
+            help="A SQLite file with east-5-1's maths sets for 2026-11-10 published "
+            "(default: made here, training the planner's models first).",
+        ),
+    ] = None,
+) -> None:
+    """Scanned worksheets: 45 students x 2 pages, marked and degraded three ways (flatbed 300 and 150
+    dpi, phone photos), read back; the targets of issue 16."""
+    from benchmarks.scan import run as run_scan
+
+    result = run_scan(seed=seed, school_db=school)
+    _write_result(out, result)
+    for name, r in result["conditions"].items():
+        typer.echo(f"{name:>15}: {r['boxes']} boxes, certain correct {r['read_correct_share']:.4f}, wrong-certain "
+                   f"{r['wrong_certain']}, uncertain {r['uncertain_share']:.2%}, misattributed "
+                   f"{r['pages_misattributed']}, {r['pages_per_second']:.1f} pages/s")  # fmt: skip
+    typer.echo(f"wrote {out}")
+
+
 def main() -> None:
     app(prog_name="jianfu")
 

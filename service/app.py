@@ -32,6 +32,7 @@ from service.api.limits import BodyLimits, body_limits
 from service.api.v1 import auth as auth_routes
 from service.api.v1 import data as data_routes
 from service.api.v1 import district as district_routes
+from service.api.v1 import scans as scan_routes
 from service.api.v1 import school as school_routes
 from service.api.v1 import student as student_routes
 from service.api.v1 import teacher as teacher_routes
@@ -128,6 +129,7 @@ def create_app(
         school_routes.router,
         data_routes.router,
         district_routes.router,
+        scan_routes.router,  # scanned worksheets (issue 16)
     ):
         app.include_router(router, prefix="/v1", responses=problems.RESPONSES)
     from service.web.pages import install as install_pages

@@ -583,10 +583,17 @@ def sheet_layout(items: list[dict[str, Any]]) -> tuple[float, float]:
 
 
 def worksheet_pages(
-    *, db: Engine, night: date, class_id: str = "", subject: str = "", student_id: str | None = None
+    *,
+    db: Engine,
+    night: date,
+    class_id: str = "",
+    subject: str = "",
+    student_id: str | None = None,
+    plan_id: str | None = None,
 ) -> list[dict[str, Any]]:
     """Published sets to print: one page per student (the class's for a subject, or one student's
-    whole evening)."""
+    whole evening, or one plan). Each names its sheet for the QR code (service.scanning.sheets):
+    ("p", plan) for one plan, ("e", first plan) for a student's whole evening."""
     with db.connect() as conn:
         query = (
             select(t.plans.c.plan_id, t.plans.c.student_id, t.plans.c.typical_minutes, t.students.c.display_name,
@@ -596,8 +603,12 @@ def worksheet_pages(
             .where(t.plans.c.night == night, t.plans.c.status.in_(HANDED_OUT))
             .order_by(t.plans.c.student_id, t.plans.c.subject)
         )  # fmt: skip
-        query = query.where(t.plans.c.student_id == student_id) if student_id else query.where(
-            t.students.c.class_id == class_id, t.plans.c.subject == subject)  # fmt: skip
+        if plan_id:
+            query = query.where(t.plans.c.plan_id == plan_id)
+        elif student_id:
+            query = query.where(t.plans.c.student_id == student_id)
+        else:
+            query = query.where(t.students.c.class_id == class_id, t.plans.c.subject == subject)
         plans = conn.execute(query).all()
         items = conn.execute(
             select(t.plan_items.c.plan_id, t.plan_items.c.item_id, t.plan_items.c.tier,
@@ -616,8 +627,10 @@ def worksheet_pages(
                                                "set_minutes": SetMinutes(0.0, 0.0)})  # fmt: skip
         page["items"] += [{"subject": p.subject, **i._asdict()} for i in by_plan[p.plan_id]]
         page["set_minutes"] += set_minutes(typical=p.typical_minutes, conservative=p.conservative_minutes)
+        page.setdefault("plan_ids", []).append(p.plan_id)
     for page in pages.values():  # the figures every page shows (service.policy.minutes)
         page["minutes"], page["bound"] = page["set_minutes"].typical, page["set_minutes"].bound
+        page["sheet"] = ("p" if plan_id or not student_id else "e", page["plan_ids"][0])
         page["answer_mm"], page["scale"] = sheet_layout(page["items"])
     return list(pages.values())
 

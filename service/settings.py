@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     # must not forget who was deleted. Kept like the token key: in development, empty means a random
     # key kept in data_dir/erasure-secret; in production the service refuses to start without it.
     erasure_secret: str = ""
+    # Key of the worksheets' QR codes (HMAC-SHA256 over sheet, page and items, service.scanning.sheets):
+    # a forged page or one made for another student is refused when scanned. At least 32 characters,
+    # kept like the token key (development: a random key in data_dir/sheet-secret).
+    sheet_secret: str = ""
     token_minutes: int = 60
     # Signing in (service.auth): after `sign_in_free_failures` failed sign-ins to one account, or
     # `sign_in_address_free_failures` from one client address (a school's pupils may share one), each
@@ -101,6 +105,10 @@ class Settings(BaseSettings):
     def erasure_key(self) -> str:
         """The deletion records' HMAC key; refuses a missing or short key outside development."""
         return self._secret(self.erasure_secret, "JIANFU_ERASURE_SECRET", "erasure-secret")
+
+    def sheet_key(self) -> str:
+        """The worksheets' QR HMAC key; refuses a missing or short key outside development."""
+        return self._secret(self.sheet_secret, "JIANFU_SHEET_SECRET", "sheet-secret")
 
     def _secret(self, given: str, variable: str, file_name: str) -> str:
         """`given` (at least 32 characters), or in development a random key kept in data_dir."""

@@ -129,6 +129,9 @@ def erase_student(
             ("exemptions", t.exemptions),
             ("evening_reports", t.evening_reports),
             ("evening_levels", t.evening_levels),
+            ("scan_marks", t.scan_marks),
+            ("scan_times", t.scan_times),
+            ("scan_reviews", t.scan_reviews),  # with the crops of the student's boxes
         ):
             removed[name] = conn.execute(delete(table).where(table.c.student_id == student_id)).rowcount
         accounts = delete_student_accounts(conn, student_id)

@@ -21,6 +21,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -510,4 +511,62 @@ evening_levels = Table(
     Column("kp_id", ID, primary_key=True),
     Column("level", String(1), nullable=False),
     CheckConstraint("level IN ('A', 'B', 'C', 'D')", name="level"),
+)
+
+# --- Scanned worksheets (issue 16, service/scans.py) -------------------------------------------
+# What each scanned sheet's boxes said, once per sheet and item (a rescan stores nothing twice; a
+# changed mark waits in scan_reviews as a correction), the minutes written on each sheet, and the
+# review queue: boxes too unclear to read, corrections and unclear times, each with its image crop.
+scan_marks = Table(
+    "scan_marks",
+    metadata,
+    Column("sheet", String(40), primary_key=True),  # "p.<plan id>" or "e.<plan id>" (service.scanning.sheets)
+    Column("item_id", ID, ForeignKey("items.item_id"), primary_key=True),
+    Column(
+        "student_id", ID, ForeignKey("students.student_id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("night", Date, nullable=False),
+    Column("mark", String(16), nullable=False),
+    Column("event_id", ID),  # the attempt stored for it (none for "not done")
+    Column("scanned_at", UTCDateTime, nullable=False),
+    CheckConstraint("mark IN ('right', 'wrong', 'half', 'not_done')", name="mark"),
+)
+
+scan_times = Table(
+    "scan_times",
+    metadata,
+    Column("sheet", String(40), primary_key=True),
+    Column(
+        "student_id", ID, ForeignKey("students.student_id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("night", Date, nullable=False),
+    Column("minutes", Integer, nullable=False),
+    Column("scanned_at", UTCDateTime, nullable=False),
+    CheckConstraint("minutes >= 0 AND minutes <= 720", name="minutes"),
+)
+
+scan_reviews = Table(
+    "scan_reviews",
+    metadata,
+    Column("review_id", ID, primary_key=True),
+    Column("kind", String(16), nullable=False),  # box: unclear; correction: a rescan reads another mark; time
+    Column("sheet", String(40), nullable=False),
+    Column("item_id", ID, ForeignKey("items.item_id")),  # none for a time
+    Column(
+        "student_id", ID, ForeignKey("students.student_id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("class_id", ID, nullable=False),
+    Column("subject", String(16), nullable=False),  # the item's; "" for a time
+    Column("night", Date, nullable=False),
+    Column("number", SmallInteger, nullable=False),  # the item's number on the sheet; 0 for a time
+    Column("read_mark", String(16)),  # a correction's new mark; a time's minutes as text if read
+    Column("stored_mark", String(16)),  # what is stored now (a correction's)
+    Column("fills", JSON, nullable=False),
+    Column("crop", LargeBinary, nullable=False),  # PNG of the boxes as scanned
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime),
+    Column("resolved_by", ID),
+    Column("resolution", String(16)),
+    CheckConstraint("kind IN ('box', 'correction', 'time')", name="kind"),
+    Index("ix_scan_reviews_open", "class_id", "resolved_at"),
 )

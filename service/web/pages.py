@@ -194,6 +194,9 @@ def install(app: Any) -> None:
     app.include_router(data_router)
     app.include_router(district_router)
     app.include_router(review_router)
+    from service.web.scan_pages import router as scan_router
+
+    app.include_router(scan_router)
 
     @app.exception_handler(SignInRequired)
     async def to_login(request: Request, _: SignInRequired) -> Response:
@@ -489,7 +492,10 @@ def worksheets_pdf(
         return found
     settings = _services(request).settings
     lang = _lang(request)
-    pdf = _try(request, lambda: render_pdf(found, lang, settings.pdf_font, settings.pdf_cjk_font))
+    pdf = _try(
+        request,
+        lambda: render_pdf(found, lang, settings.pdf_font, settings.pdf_cjk_font, settings.sheet_key()),
+    )
     if isinstance(pdf, HTMLResponse):
         return pdf
     name = f"worksheets-{student_id or class_id}-{night}.pdf"
