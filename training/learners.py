@@ -41,6 +41,7 @@ from typing import Protocol
 import numpy as np
 
 from training.synth.truth import SECONDS_PER_DAY, GroundTruth, KPState
+from training.synth.world import CST
 
 
 class Learner(Protocol):
@@ -67,7 +68,7 @@ def load_learner(spec: str) -> type:
     module, _, name = spec.partition(":")
     if not module or not name:
         raise ValueError(f"学习者应写作 模块:类名，而不是 {spec!r} / a learner is module:Class, not {spec!r}")
-    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module), name)
 
 
 def _sigmoid(x: np.ndarray | float) -> np.ndarray | float:
@@ -220,7 +221,7 @@ class BKTLearner:
         for (sid, kp), st in truth.state.items():
             if kp not in self.bank.difficulty:
                 continue
-            at = st.last_practice or datetime(2026, 9, 1, tzinfo=_tz())
+            at = st.last_practice or datetime(2026, 9, 1, tzinfo=CST)
             m = helper._mastery(sid, st, at)
             p = float(np.clip(_sigmoid(1.7 * (m - float(np.median(self.bank.difficulty[kp])))), 0.02, 0.98))
             self.state[(sid, kp)] = _Known(p, 0.6 * p, at, st.practices)
@@ -298,12 +299,6 @@ class BKTLearner:
             self._practise(student_id, item_id, trial, at)
             total += self._kp_score_of(kp, self._p_known(student_id, trial, test_at)) - base
         return total
-
-
-def _tz():  # type: ignore[no-untyped-def]
-    from training.synth.world import CST
-
-    return CST
 
 
 SHIPPED = {"truth": "training.learners:TruthLearner", "bkt": "training.learners:BKTLearner"}
