@@ -198,7 +198,7 @@ def _mean_ci(x: np.ndarray, seed: int) -> dict[str, float]:
 
 def _ratio_ci(a: np.ndarray, b: np.ndarray, seed: int) -> dict[str, float]:
     def ratio(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
-        return np.mean(x, axis=axis) / np.mean(y, axis=axis)  # type: ignore[no-any-return]
+        return np.mean(x, axis=axis) / np.mean(y, axis=axis)
 
     value = float(np.mean(a) / np.mean(b)) if np.mean(b) else math.inf
     if len(a) < 3:
@@ -396,7 +396,7 @@ def _summarise(
     """Per student: the mean over seeds of (policy - none); intervals over students."""
 
     def gain(policy: str, key: str) -> np.ndarray:
-        return np.mean([p - n for p, n in zip(raw[policy][key], raw["none"][key], strict=True)], axis=0)  # type: ignore[no-any-return]
+        return np.mean([p - n for p, n in zip(raw[policy][key], raw["none"][key], strict=True)], axis=0)
 
     bottom = start_score <= np.quantile(start_score, 0.25)
     result: dict[str, Any] = {"policies": {}}

@@ -17,7 +17,7 @@ LEARNERS = (TruthLearner, BKTLearner)
 
 
 @pytest.fixture(scope="module")
-def world():  # type: ignore[no-untyped-def]
+def world():
     return build_world(7)
 
 
