@@ -1,5 +1,5 @@
-"""`jianfu bench plan`: the planner's optimiser against known optima, the speed of planning a class,
-and (benchmarks.simulate) the learning value of the plans on the synthetic school's hidden students.
+"""`jianfu bench plan`: the planner's optimiser against known optima, and the speed of planning a class
+(the learning value of the plans is `jianfu bench learn`, benchmarks.learn).
 
 Optimality: random instances of the planner's problem with 50-500 candidates — items with a utility
 and integer minutes (tenths), at most one item per near-duplicate group, a capacity — whose optimum
@@ -152,17 +152,8 @@ def class_45(repeats: int = 5, class_id: str = "east-5-1", subject: str = "math"
 
 
 def run(instances: int = 1000, repeats: int = 5, weeks: int = 4) -> dict[str, Any]:
-    from benchmarks.simulate import run as simulate
-
-    result: dict[str, Any] = {"optimality": optimality(instances), "class_45": class_45(repeats)}
-    learning = simulate(weeks=weeks)
-    policies = learning["policies"]
-    result["learning"] = {
-        **{k: v for k, v in learning.items() if k != "policies"},
-        "gain_per_minute": {name: p["gain_per_minute"] for name, p in policies.items()},
-        "true_over_cap_share": {name: p["true_over_cap_share"] for name, p in policies.items()},
-        "gain_per_minute_vs_same_set": policies["jianfu"]["gain_per_minute"]
-        / policies["same_set"]["gain_per_minute"],
-        "policies": policies,
-    }
-    return result
+    """The optimiser and the speed of planning. The learning figure moved to `jianfu bench learn`
+    (benchmarks.learn): the old "practice gain per minute" counted mastery units on every point,
+    earlier grades' included, whatever a test would show (`weeks` is kept for the CLI's option)."""
+    del weeks
+    return {"optimality": optimality(instances), "class_45": class_45(repeats)}

@@ -291,15 +291,14 @@ def bench_plan(
     out: Annotated[Path, typer.Option("--out", help="JSON result file.")],
     instances: Annotated[int, typer.Option("--instances", help="Random optimiser instances.")] = 1000,
     repeats: Annotated[int, typer.Option("--repeats", help="Timed plans of a class of 45.")] = 5,
-    weeks: Annotated[int, typer.Option("--weeks", help="Weeks of simulated evenings.")] = 4,
+    weeks: Annotated[int, typer.Option("--weeks", help="Unused: learning moved to bench learn.")] = 4,
 ) -> None:
-    """The planner: optimiser vs known optima, a class of 45 end to end, and learning per minute on
-    the synthetic school's hidden students against three baselines."""
+    """The planner: optimiser vs known optima and a class of 45 end to end (learning: bench learn)."""
     from benchmarks.plan import run
 
     result = run(instances=instances, repeats=repeats, weeks=weeks)
     _write_result(out, result)
-    o, c, learning = result["optimality"], result["class_45"], result["learning"]
+    o, c = result["optimality"], result["class_45"]
     typer.echo(
         f"optimality: {o['instances']} instances, exact gap max {o['exact_gap_max']:.2g} "
         f"({o['exact_not_proven']} not proven), fallback median {o['fallback_ratio_median']:.4f} of the optimum"
@@ -309,18 +308,65 @@ def bench_plan(
         f"states, {c['warm_seconds_median']:.2f} s with them kept (target 1.0); forests compiled once in "
         f"{c['compile_seconds']:.1f} s"
     )
-    typer.echo(
-        f"learning ({learning['weeks']} weeks, {learning['students']} students, {learning['nights']} nights):"
-    )
-    for name in learning["gain_per_minute"]:
-        typer.echo(
-            f"  {name:>18}: gain/minute {learning['gain_per_minute'][name]:.5f}, "
-            f"true time over the cap on {learning['true_over_cap_share'][name]:.1%} of student-evenings"
-        )
-    typer.echo(
-        f"jianfu / same set, gain per minute: {learning['gain_per_minute_vs_same_set']:.2f} (target >= 1.20)"
-    )
     typer.echo(f"wrote {out}")
+
+
+@bench_app.command("learn")
+def bench_learn(
+    out: Annotated[Path, typer.Option("--out", help="JSON result file.")],
+    learner: Annotated[
+        list[str] | None,
+        typer.Option("--learner", help="Hidden learner, module:Class (or truth, bkt); repeat for several."),
+    ] = None,
+    seeds: Annotated[int, typer.Option("--seeds", help="Seeds of the students' answers.")] = 2,
+    weeks: Annotated[float, typer.Option("--weeks", help="Weeks of school after the logs.")] = 2.0,
+    classes: Annotated[
+        str, typer.Option("--classes", help="Class ids, comma-separated.")
+    ] = "east-5-1,west-8-1",
+    subjects: Annotated[str, typer.Option("--subjects", help="Subjects planned and tested.")] = "math",
+    policies: Annotated[
+        str, typer.Option("--policies", help="Policies besides no homework, comma-separated.")
+    ] = "jianfu,random,difficulty_matched,same_set,spacing,oracle",
+    quick: Annotated[bool, typer.Option("--quick", help="A few days, one class, one seed (tests).")] = False,
+    bundle: Annotated[
+        Path | None, typer.Option("--bundle", help="A saved model bundle (else fitted on data_samples).")
+    ] = None,
+) -> None:
+    """Expected test gain over no homework (end, +14, +28 days) of jianfu and baselines from the
+    same pool through the same rules and gate, under each hidden learner, with 95 % intervals."""
+    from benchmarks.learn import run as run_learn
+
+    kwargs: dict[str, Any] = {
+        "learners": tuple(learner or ["truth", "bkt"]),
+        "seeds": tuple(range(1, seeds + 1)),
+        "weeks": weeks,
+        "class_ids": tuple(classes.split(",")),
+        "subjects": tuple(subjects.split(",")),
+        "policies": tuple(policies.split(",")),
+    }
+    if quick:
+        kwargs.update(seeds=(1,), weeks=0.5, class_ids=("east-5-1",))
+    result = run_learn(**kwargs, bundle_dir=bundle, progress=typer.echo)
+    _write_result(out, result)
+    for name, r in result["learners"].items():
+        typer.echo(
+            f"learner {name} (start score {r['start_score']:.1f}, no homework at +14 d {r['none_score_14d']:.1f}):"
+        )
+        for policy, p in r["policies"].items():
+            g = p["test_gain_14d"]
+            typer.echo(
+                f"  {policy:>18}: +{p['test_gain_end']['mean']:.2f} at the end, +{g['mean']:.2f} "
+                f"[{g['ci_low']:.2f}, {g['ci_high']:.2f}] at +14 d, +{p['test_gain_28d']['mean']:.2f} at +28 d; "
+                f"{p['minutes']:.0f} min; over the cap by true time {p['true_over_cap_share']:.1%}, "
+                f"by the bound {p['bound_over_cap_evenings']}"
+            )
+        ratio = r.get("ratio_vs_best_baseline_14d")
+        if ratio:
+            typer.echo(
+                f"  jianfu / {r['best_baseline_14d']} at +14 d: {ratio['ratio']:.2f} "
+                f"[{ratio['ci_low']:.2f}, {ratio['ci_high']:.2f}] (target >= 1.30, lower bound >= 1.15)"
+            )
+    typer.echo(f"{result['seconds']:.0f} s; wrote {out}")
 
 
 @bench_app.command("serve")

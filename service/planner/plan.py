@@ -16,7 +16,7 @@ import math
 import statistics
 import uuid
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -57,6 +57,15 @@ class PlannerConfig:
     time_limit: float = 0.2  # seconds for the exact optimiser per tier
     hold: timedelta = timedelta(minutes=30)
     workers: int = 2  # threads planning students side by side
+    # The utility: expected test gain (see learning_values). Days from tonight to the test the
+    # gain should still show in; weight of earlier grades' points against this term's; how much
+    # of a point's value a second item on it in the same set loses (diminishing returns).
+    horizon_days: float = 14.0
+    earlier_weight: float = 0.35
+    second_item_loss: float = 0.5
+    # Benchmarks only: values (basic, extension) per candidate in place of learning_values, so that
+    # baselines draw from the same pool through the same caps, bound and gate as jianfu.
+    values: Callable[[_Scored, StudentToPlan, set[str]], tuple[np.ndarray, np.ndarray]] | None = None
 
 
 @dataclass
@@ -193,7 +202,7 @@ def _prepare(
         plan.status = "no_time"
         plan.notes.append("no minutes left tonight for this subject")
         return plan, []
-    chosen = _choose(bundle, scored, focus, available, config, policy)
+    chosen = _choose(bundle, facts, scored, student, focus, available, config, policy)
     if not chosen:
         plan.status = "nothing_to_set"
     return plan, chosen
@@ -363,24 +372,103 @@ def _band(p: float, lo: float, hi: float) -> float:
     return math.exp(-distance / 0.1)
 
 
+def learning_values(
+    bundle: Bundle,
+    facts: ClassToPlan,
+    s: _Scored,
+    student: StudentToPlan,
+    focus: set[str],
+    config: PlannerConfig,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Expected test gain of each candidate for this student (the knapsack divides by minutes), from
+    principles that hold for any reasonable learner, with the service's own models:
+
+    - how much a success moves the expected score on the point: the mean P̂(1-P̂) over the point's
+      items for this student (a point mastered, or far out of reach, moves little);
+    - reach: an attempt teaches when the student can nearly do the item (a far-too-hard one
+      teaches little): σ(6·(P̂ - 0.45));
+    - diminishing returns with the student's practice on the point: 1/√(1 + n/4);
+    - forgetting: a point practised long ago is worth refreshing (1 - recall now, by the review
+      model's half-life), and what is learned tonight must last to the test (recall at the horizon
+      after one more success);
+    - the curriculum: this term's points weigh 1, earlier grades' `earlier_weight`.
+    Due error-book reviews count double (R1: errors are corrected). The basic tier keeps its
+    P(correct) band as a soft weight; the extension tier its band and C7's non-written bonus."""
+    n = len(s.candidates)
+    p = np.clip(s.p.astype(np.float64), 1e-3, 1 - 1e-3)
+    by_kp: dict[str, list[int]] = {}
+    for i, c in enumerate(s.candidates):
+        for kp in c.kps:
+            by_kp.setdefault(kp, []).append(i)
+    point: dict[str, float] = {}
+    for kp, members in by_kp.items():
+        pk = p[members]
+        slope = 4.0 * float(np.mean(pk * (1 - pk)))
+        record = student.state.kps.get(kp)
+        practised = (record.right + record.wrong) if record is not None else 0
+        last = record.last_time if record is not None else math.nan
+        days = (facts.evening_at - last) / DAY if last == last else math.inf
+        right = record.right if record is not None else 0
+        wrong = record.wrong if record is not None else 0
+        logit = math.log(float(np.mean(pk)) / (1 - float(np.mean(pk))))
+        half_now = _half_life(bundle, right, wrong, logit, days)
+        half_after = _half_life(bundle, right + 1, wrong, logit, 0.0)
+        refresh = 1.0 if days == math.inf else 1.0 - 2.0 ** (-days / half_now)
+        lasting = 2.0 ** (-config.horizon_days / half_after)
+        grade = facts.kp_meta.get(kp, ("", "", facts.grade))[2]
+        weight = 1.0 if grade >= facts.grade else config.earlier_weight
+        point[kp] = (
+            weight * slope / math.sqrt(1 + practised / 4) * (0.4 + 0.6 * refresh) * (0.5 + 0.5 * lasting)
+        )
+    reach = 1.0 / (1.0 + np.exp(-6.0 * (p - 0.45)))
+    gain = np.array([max(point[kp] for kp in c.kps) for c in s.candidates]) * reach
+    gain = np.where(s.review, 2.0 * gain, gain)
+    basic = np.array([gain[i] * (0.5 + 0.5 * _band(float(p[i]), *config.basic_band)) for i in range(n)])
+    extension = np.array(
+        [
+            0.0 if s.review[i] else gain[i] * (0.5 + 0.5 * _band(float(p[i]), *config.extension_band))
+            * (1.0 + NON_WRITTEN_BONUS.get(s.candidates[i].kind, 0.0))
+            for i in range(n)
+        ]
+    )  # fmt: skip
+    # Today's lesson (C6) and due reviews (T11) first within the basic tier: a small lead that
+    # orders them without making the rest worthless.
+    lead = np.array([1.0 + (0.3 if set(c.kps) & focus else 0.0) for c in s.candidates])
+    return basic * lead, extension
+
+
+def _half_life(bundle: Bundle, right: int, wrong: int, logit: float, days: float) -> float:
+    """Days for recall to halve, by the review model (half-life regression) when there is one."""
+    if bundle.review is None:
+        return 2.0 * (1 + right)
+    since = 0.0 if days == math.inf else days
+    return max(0.25, bundle.review.half_life(Revisit(since, right, max(wrong, 1), logit, since, 1, 0)))
+
+
 def _choose(
-    bundle: Bundle, s: _Scored, focus: set[str], available: float, config: PlannerConfig, policy: Policy
+    bundle: Bundle,
+    facts: ClassToPlan,
+    s: _Scored,
+    student: StudentToPlan,
+    focus: set[str],
+    available: float,
+    config: PlannerConfig,
+    policy: Policy,
 ) -> list[int]:
     """Basic tier first within basic_share of the minutes, then the extension tier; the whole set's
     conservative bound within `available`."""
     n = len(s.candidates)
-    basic_value = np.zeros(n)
-    extension_value = np.zeros(n)
-    for i, c in enumerate(s.candidates):
-        p = float(s.p[i])
-        if p < config.too_hard:  # C3: nothing in the student's "too hard" zone
-            continue
-        is_focus = bool(set(c.kps) & focus)
-        # Basic: today's lesson and due reviews first; practice on earlier points when those run out.
-        bonus = (1.5 if s.review[i] else 0.0) + (1.0 if is_focus else 0.0)
-        basic_value[i] = 0.3 + bonus + _band(p, *config.basic_band)
-        if not s.review[i]:
-            extension_value[i] = 0.5 + _band(p, *config.extension_band) + NON_WRITTEN_BONUS.get(c.kind, 0.0)
+    if config.values is not None:
+        basic_value, extension_value = (
+            np.array(v, dtype=np.float64) for v in config.values(s, student, focus)
+        )
+    else:
+        basic_value, extension_value = learning_values(bundle, facts, s, student, focus, config)
+    for i in range(n):
+        if float(s.p[i]) < config.too_hard:  # C3: nothing in the student's "too hard" zone
+            basic_value[i] = extension_value[i] = 0.0
+        if s.review[i]:
+            extension_value[i] = 0.0
     per_kp = min(config.per_kp, policy.max_per_kp)
     inflation = [_inflation(bundle, s, basic_value + extension_value)]
 
@@ -476,7 +564,20 @@ def _optimise(
         constraints.append(
             (np.array(reviews), max(config.max_reviews - sum(1 for i in taken if s.review[i]), 0))
         )
-    solution = solve(Knapsack(value[idx], weight[idx], capacity, constraints), config.time_limit)
+    # Diminishing returns: a second item on a point is worth second_item_loss of the point's typical
+    # value less (if the point already has an item in the set, every new one pays it).
+    local_value = value[idx].astype(np.float64)
+    penalties = []
+    for (kind, key), members in groups.items():
+        if kind != "kp":
+            continue
+        loss = config.second_item_loss * float(np.median(local_value[members]))
+        if kp_used[key]:
+            local_value[members] = np.maximum(local_value[members] - loss, 1e-9)
+        elif len(members) > 1 and loss > 0:
+            penalties.append((np.array(members), loss))
+    problem = Knapsack(local_value, weight[idx], capacity, constraints, penalties)
+    solution = solve(problem, config.time_limit)
     if solution.method != "exact":
         s.method = "fallback"
     return [int(idx[k]) for k in solution.chosen]
