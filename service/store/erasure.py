@@ -125,9 +125,12 @@ def erase_student(
             ("evening_ledger", t.evening_ledger),
             ("plans", t.plans),
             ("error_book", t.error_book),
+            ("answer_marks", t.answer_marks),
             ("attempts", t.attempts),
             ("exemptions", t.exemptions),
             ("evening_reports", t.evening_reports),
+            ("time_outs", t.time_outs),
+            ("evening_stops", t.evening_stops),
         ):
             removed[name] = conn.execute(delete(table).where(table.c.student_id == student_id)).rowcount
         accounts = delete_student_accounts(conn, student_id)
