@@ -174,3 +174,21 @@ def test_every_gradable_item_of_the_sample_bank_accepts_its_key_and_refuses_othe
         for other in values[::3]:
             typed = f"{other.numerator}/{other.denominator}"  # type: ignore[union-attr]
             assert grade(key=row["answer"], typed=typed, stem=row["stem"]).correct is (other == value)
+
+
+KEYS = ["12", "-24", "1/2", "118°", "24.4%", "x=3", "k=-3,b=-1", "(7,-1)", "8……5", "8:35", "x^2+1x+0",
+        "(x+8)(x+2)", "1,2,3,4,6,12", "235", "5√6", "<", "红球"]  # fmt: skip
+
+
+@given(
+    key=st.sampled_from(KEYS),
+    typed=st.text(max_size=120),
+    stem=st.sampled_from(["", AREA, DENSITY, MULTIPLES]),
+)
+def test_any_text_is_graded_or_refused_as_unreadable_never_a_crash(key: str, typed: str, stem: str) -> None:
+    try:
+        graded = grade(key=key, typed=typed, stem=stem)
+    except BadAnswer:
+        assert len(typed) > MAX_ANSWER or not normalise(typed)
+    else:
+        assert isinstance(graded.correct, bool)
