@@ -67,8 +67,9 @@ def _judged(db: Engine, answers: Sequence[AttemptIn]) -> list[Answer]:
             out.append(Answer(*common, bool(a.correct), a.seconds, a.score, a.source, answer_source=source))
             continue
         pointer = f"/attempts/{k}/answer"
-        if a.item_id not in keys:
-            continue  # an unknown item: record_answers names it (with every other problem of the batch)
+        if a.item_id not in keys:  # no such item: record_answers refuses it, naming it, and stores nothing
+            out.append(Answer(*common, False, a.seconds, a.score, a.source))
+            continue
         kind, key, stem = keys[a.item_id]
         if key is None or not grading.gradable(kind, key):
             raise Invalid(

@@ -110,6 +110,8 @@ def test_an_answer_that_cannot_be_graded_is_refused_clearly_and_nothing_is_store
         r = student.post(attempts, json={"attempts": [ok, _answer("bad-1", item["item_id"], answer=typed)]})
         assert r.status_code == 422, (typed[:10], r.text)
         assert words in r.text and r.json()["errors"][0]["pointer"] == "/attempts/1/answer"
+    r = student.post(attempts, json={"attempts": [_answer("ghost-1", "no-such-item", answer="12")]})
+    assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "/attempts/0/item_id"
     r = student.post(attempts, json={"attempts": [_answer("oral-1", oral, answer="12")]})
     assert r.status_code == 422 and "not graded on the server" in r.text
     both = _answer("both-1", item["item_id"], answer="1", correct=True)

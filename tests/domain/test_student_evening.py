@@ -10,10 +10,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from service import evenings, plans
+from service import evenings, plans, records
 from service.errors import Conflict
 from service.runtime import Services
+from service.schemas import AttemptIn
 from service.store import tables as t
+from service.store.erasure import erase_student
 from tests.domain.conftest import CLASS, NIGHT, ref, students_of
 
 NOW = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)  # 17:00 at the school (Asia/Shanghai)
@@ -91,3 +93,20 @@ def test_an_excused_evening_cannot_be_stopped_and_an_excuse_is_undone_on_its_eve
     assert not evenings.tonight(db=svc.engine, book=svc.book, student=student, night=NIGHT).excused
     evening = evenings.class_evening(db=svc.engine, book=svc.book, class_id=CLASS, night=NIGHT)
     assert sum(next(s for s in evening.students if s.student_id == sid).planned_minutes.values()) > 0
+
+
+def test_a_guardian_s_deletion_removes_the_evening_s_marks_stops_and_time_outs(svc: Services) -> None:
+    _plan_and_publish(svc)
+    sid = students_of(svc.engine)[0]
+    student = ref(svc.engine, sid)
+    tonight = evenings.tonight(db=svc.engine, book=svc.book, student=student, night=NIGHT)
+    answer = AttemptIn(event_id="gone-1", item_id=tonight.items[0].item_id, night=NIGHT, submitted_at=NOW,
+                       correct=True, seconds=60)  # fmt: skip
+    records.record(db=svc.engine, student_id=sid, answers=[answer])
+    evenings.stop_evening(db=svc.engine, book=svc.book, student=student, night=NIGHT, now=BEDTIME_PASSED,
+                          stopped_by="p-1")  # fmt: skip
+    removed = erase_student(svc.engine, sid, key="e" * 40, requested_by="data", now=NOW)["removed"]
+    assert removed["answer_marks"] == 1 and removed["evening_stops"] == 1 and removed["time_outs"] >= 1
+    with svc.engine.connect() as conn:
+        for table in (t.answer_marks, t.evening_stops, t.time_outs):
+            assert conn.execute(select(func.count()).where(table.c.student_id == sid)).scalar_one() == 0
