@@ -23,7 +23,8 @@ from sqlalchemy.exc import OperationalError
 
 from models.schema import SUBJECTS, SUBJECTS_EN, WEEKDAYS
 from service.access import StudentRef
-from service.errors import Invalid, RuleBroken
+from service.errors import Conflict, Invalid, RuleBroken
+from service.grading import gradable
 from service.policy.budget import default_weights, evening_cap, split
 from service.policy.evenings import (
     class_policy,
@@ -48,6 +49,7 @@ from service.schemas import (
     NoticeDay,
     NoTime,
     Released,
+    StopOut,
     StudentEvening,
     Tonight,
     TonightItem,
@@ -65,8 +67,12 @@ TIER_ORDER = {"basic": 0, "extension": 1}
 TONIGHT = Read("""
     SELECT p.plan_id, p.subject, pi.item_id, pi.tier, pi.position, pi.typical_minutes,
            pi.reason_zh, pi.reason_en, i.kind, i.stem,
-           EXISTS (SELECT 1 FROM attempts a
-                   WHERE a.student_id = p.student_id AND a.night = p.night AND a.item_id = pi.item_id),
+           (SELECT a.correct FROM attempts a
+            WHERE a.student_id = p.student_id AND a.night = p.night AND a.item_id = pi.item_id
+            ORDER BY a.submitted_at DESC, a.event_id DESC LIMIT 1),
+           CASE WHEN i.answer IS NULL OR i.answer = '' THEN 0 ELSE 1 END,
+           EXISTS (SELECT 1 FROM time_outs o
+                   WHERE o.student_id = p.student_id AND o.night = p.night AND o.item_id = pi.item_id),
            p.typical_minutes, p.conservative_minutes
     FROM plans p
     JOIN plan_items pi ON pi.plan_id = p.plan_id
@@ -75,6 +81,8 @@ TONIGHT = Read("""
 """)
 CAP = Read("SELECT cap_minutes FROM evening_ledger WHERE student_id = :student_id AND night = :night")
 EXCUSED = Read("SELECT 1 FROM exemptions WHERE student_id = :student_id AND night = :night")
+STOPPED = Read("SELECT reason FROM evening_stops WHERE student_id = :student_id AND night = :night")
+SPENT = Read("SELECT SUM(seconds) FROM attempts WHERE student_id = :student_id AND night = :night")
 
 
 def school_today(timezone: str, now: datetime) -> date:
@@ -108,14 +116,19 @@ def tonight(
     rows = read.all(TONIGHT, student_id=student.student_id, night=night)
     found = read.first(CAP, student_id=student.student_id, night=night)
     excused = read.first(EXCUSED, student_id=student.student_id, night=night)
+    stopped = read.first(STOPPED, student_id=student.student_id, night=night)
+    spent = read.first(SPENT, student_id=student.student_id, night=night)
     rows.sort(key=lambda r: (TIER_ORDER[r[3]], r[1], r[4]))
     items = [
         TonightItem(plan_id=plan_id, subject=subject, item_id=item_id, tier=tier, kind=kind, stem=stem,
-                    typical_minutes=round(minutes, 1), reason_zh=reason_zh, reason_en=reason_en, done=bool(done))
-        for plan_id, subject, item_id, tier, _, minutes, reason_zh, reason_en, kind, stem, done, *_ in rows
+                    typical_minutes=round(minutes, 1), reason_zh=reason_zh, reason_en=reason_en,
+                    done=last is not None, result=None if last is None else "right" if last else "wrong",
+                    graded=gradable(kind, "x" if keyed else None), timed_out=bool(timed_out))
+        for plan_id, subject, item_id, tier, _, minutes, reason_zh, reason_en, kind, stem, last, keyed, timed_out, *_
+        in rows
     ]  # fmt: skip
     # the sets' figures as every page shows them (service.policy.minutes), summed over tonight's sets
-    sets = {r[0]: set_minutes(typical=r[11], conservative=r[12]) for r in rows}
+    sets = {r[0]: set_minutes(typical=r[13], conservative=r[14]) for r in rows}
     whole = sum(sets.values(), SetMinutes(0.0, 0.0))
     planned = whole.typical
     bedtime, left_out = None, 0
@@ -137,7 +150,8 @@ def tonight(
         items = [i for i in items if i.subject in subjects]
     return Tonight(student_id=student.student_id, night=night, cap_minutes=found[0] if found else None,
                    planned_minutes=planned, bound_minutes=whole.bound, items=items, left_out=left_out, bedtime=bedtime,
-                   excused=excused is not None)  # fmt: skip
+                   excused=excused is not None, stopped=stopped[0] if stopped else None,
+                   spent_minutes=round(float(spent[0] or 0) / 60.0, 1) if spent else 0.0)  # fmt: skip
 
 
 ALLOCATIONS_PAGE = "/school/allocations?class_id={class_id}"
@@ -293,8 +307,9 @@ def class_evening(*, db: Engine, book: PolicyBook, class_id: str, night: date) -
                 student_id=s.student_id,
                 display_name=s.display_name,
                 cap_minutes=caps.get(s.student_id) or specs[s.student_id].cap_minutes,
-                reserved_minutes=held.get(s.student_id, {}),
-                planned_minutes=planned.get(s.student_id, {}),
+                # an excused evening (T12) counts no minutes: its work is not to be done
+                reserved_minutes={} if s.student_id in exempt else held.get(s.student_id, {}),
+                planned_minutes={} if s.student_id in exempt else planned.get(s.student_id, {}),
                 exempt=s.student_id in exempt,
                 reported_minutes=reported.get((s.student_id, night)),
             )
@@ -357,6 +372,18 @@ def allocations(*, db: Engine, class_id: str, book: PolicyBook | None = None) ->
                        in_force=in_force)  # fmt: skip
 
 
+def class_students(*, db: Engine, class_id: str) -> list[str]:
+    """The class's students by pseudonymous id (an order that says nothing, R5)."""
+    with db.connect() as conn:
+        return list(
+            conn.execute(
+                select(t.students.c.student_id)
+                .where(t.students.c.class_id == class_id)
+                .order_by(t.students.c.student_id)
+            ).scalars()
+        )
+
+
 def class_subjects(*, db: Engine, class_id: str) -> list[str]:
     with db.connect() as conn:
         return sorted(
@@ -405,7 +432,139 @@ def excuse(
     already = is_excused(db=db, student_id=student_id, night=night)
     if not already:
         record_exemption(db, student_id, night, recorded_by=recorded_by, now=now, note=note)
-    return ExemptionOut(student_id=student_id, night=night, recorded=not already)
+    with db.connect() as conn:
+        kept = conn.execute(
+            select(t.exemptions.c.note).where(
+                t.exemptions.c.student_id == student_id, t.exemptions.c.night == night
+            )
+        ).scalar()
+    return ExemptionOut(student_id=student_id, night=night, recorded=not already, note=kept)
+
+
+def undo_excuse(*, db: Engine, student: StudentRef, night: date, now: datetime) -> ExemptionOut:
+    """A parent's excuse taken back, on its own evening only (the school's today): the evening's work
+    is to be done again. Later, the excused evening stays as recorded (T12: nothing moves)."""
+    today = school_today(student.timezone, now)
+    if night != today:
+        raise Conflict(
+            f"an excuse can be undone only on its own evening: {night} is not today ({today}) at the school",
+            f"免写只能在当晚撤销：{night} 不是学校的今天（{today}）",
+        )
+    with writing(db) as conn:
+        gone = conn.execute(
+            delete(t.exemptions).where(
+                t.exemptions.c.student_id == student.student_id, t.exemptions.c.night == night
+            )
+        ).rowcount
+    return ExemptionOut(student_id=student.student_id, night=night, recorded=bool(gone), excused=False)
+
+
+def stop_evening(
+    *, db: Engine, book: PolicyBook, student: StudentRef, night: date, now: datetime, stopped_by: str
+) -> StopOut:
+    """作业熔断: the evening stops because its time is up — the cap reached by the real minutes of
+    tonight's answers (or the evening's report), or the policy's bedtime passed. What is left is
+    recorded as not done because time ran out: no answer, no error-book entry, not carried to another
+    night (T12), and kept for the time model as a censored observation. Refused while time is left
+    (a parent may excuse the evening instead) and on an excused evening; stopping twice records once."""
+    sid = student.student_id
+    with writing(db) as conn:
+        done = conn.execute(
+            select(t.evening_stops).where(
+                t.evening_stops.c.student_id == sid, t.evening_stops.c.night == night
+            )
+        ).first()
+        if done is not None:
+            kept = conn.execute(
+                select(t.time_outs.c.item_id)
+                .where(t.time_outs.c.student_id == sid, t.time_outs.c.night == night)
+                .order_by(t.time_outs.c.item_id)
+            ).scalars()
+            return StopOut(student_id=sid, night=night, reason=done.reason, minutes_spent=done.minutes_spent,
+                           items_left=list(kept), recorded=False)  # fmt: skip
+        if is_exempt(conn, sid, night):
+            raise Conflict(
+                f"the evening of {night} is excused (T12): there is nothing to stop",
+                f"{night} 晚上已免写（T12），没有需要停止的作业",
+            )
+        spent, cap, bedtime, reason = _time_up(conn, book, student, night, now)
+        if reason is None:
+            until = f"，就寝时间 {bedtime}" if bedtime else ""
+            until_en = f", bedtime {bedtime}" if bedtime else ""
+            raise Conflict(
+                f"tonight's time is not up yet: {spent:g} of {cap:g} minutes spent{until_en}. To skip the rest "
+                "tonight a parent can excuse the evening (T12)",
+                f"今晚的时间还没有用完：已用 {spent:g} 分钟，上限 {cap:g} 分钟{until}。"
+                "如果今晚不再做，可以由家长签字免写（T12）",
+            )
+        rows = conn.execute(
+            select(t.plans.c.plan_id, t.plan_items.c.item_id)
+            .join(t.plan_items, t.plan_items.c.plan_id == t.plans.c.plan_id)
+            .where(
+                t.plans.c.student_id == sid,
+                t.plans.c.night == night,
+                t.plans.c.status.in_(("published", "done")),
+            )
+        ).all()
+        answered = set(
+            conn.execute(
+                select(t.attempts.c.item_id).where(
+                    t.attempts.c.student_id == sid, t.attempts.c.night == night
+                )
+            ).scalars()
+        )
+        left = sorted({(r.item_id, r.plan_id) for r in rows if r.item_id not in answered})
+        conn.execute(insert(t.evening_stops).values(student_id=sid, night=night, reason=reason, minutes_spent=spent,
+                                                    stopped_by=stopped_by, stopped_at=now))  # fmt: skip
+        if left:
+            conn.execute(
+                insert(t.time_outs),
+                [{"student_id": sid, "night": night, "item_id": item_id, "plan_id": plan_id, "censored": True,
+                  "seconds_at_least": None} for item_id, plan_id in left],
+            )  # fmt: skip
+    return StopOut(student_id=sid, night=night, reason=reason, minutes_spent=spent,
+                   items_left=[i for i, _ in left], recorded=True)  # fmt: skip
+
+
+Stop = Literal["cap", "bedtime"]
+
+
+def time_up(*, db: Engine, book: PolicyBook, student: StudentRef, night: date, now: datetime) -> Stop | None:
+    """Why the evening's time is up at `now` ("cap": the real minutes reached the cap; "bedtime"), or None."""
+    with db.connect() as conn:
+        return _time_up(conn, book, student, night, now)[3]
+
+
+def _time_up(
+    conn: Connection, book: PolicyBook, student: StudentRef, night: date, now: datetime
+) -> tuple[float, float, str | None, Stop | None]:
+    """(real minutes spent, the cap, the bedtime, why the time is up or None) of the evening at `now`."""
+    sid = student.student_id
+    seconds = conn.execute(
+        select(func.sum(t.attempts.c.seconds)).where(
+            t.attempts.c.student_id == sid, t.attempts.c.night == night
+        )
+    ).scalar()
+    report = conn.execute(
+        select(t.evening_reports.c.minutes).where(
+            t.evening_reports.c.student_id == sid, t.evening_reports.c.night == night
+        )
+    ).scalar()
+    spent = round(max(float(seconds or 0) / 60.0, float(report or 0.0)), 1)
+    cap = conn.execute(
+        select(t.evening_ledger.c.cap_minutes).where(
+            t.evening_ledger.c.student_id == sid, t.evening_ledger.c.night == night
+        )
+    ).scalar()
+    if cap is None:
+        cap = evening_spec(conn, book, sid, night).cap_minutes
+    bedtime = book(student.policy_name).bedtime(student.grade)
+    past_bedtime = False
+    if bedtime is not None:
+        hours, minutes = map(int, bedtime.split(":"))
+        past_bedtime = now >= datetime.combine(night, time(hours, minutes), tzinfo=ZoneInfo(student.timezone))
+    reason: Stop | None = "cap" if spent + 1e-9 >= cap else "bedtime" if past_bedtime else None
+    return spent, cap, bedtime, reason
 
 
 def is_excused(*, db: Engine, student_id: str, night: date) -> bool:
@@ -449,7 +608,8 @@ def weekly_notice(
             .join(t.students, t.students.c.student_id == t.plans.c.student_id)
             .join(t.plan_items, t.plan_items.c.plan_id == t.plans.c.plan_id)
             .where(t.students.c.class_id == class_id, t.plans.c.status.in_(HANDED_OUT),
-                   t.plans.c.night >= monday, t.plans.c.night <= monday + timedelta(days=6))
+                   t.plans.c.night >= monday, t.plans.c.night <= monday + timedelta(days=6),
+                   ~_excused_plan())
             .group_by(t.plans.c.plan_id, t.plans.c.night, t.plans.c.subject, t.plans.c.student_id,
                       t.plans.c.typical_minutes)
         ).all()  # fmt: skip
@@ -477,6 +637,15 @@ def weekly_notice(
         _archive_quietly(db, kind=WEEKLY_NOTICE, topic=f"notice/{class_id}/{monday.isoformat()}",
                          public=notice.model_dump(mode="json"), now=now or datetime.now(UTC))  # fmt: skip
     return notice
+
+
+def _excused_plan() -> Any:
+    """Whether a plan's evening was excused by a parent (T12): its work counts nowhere."""
+    return (
+        select(t.exemptions.c.student_id)
+        .where(t.exemptions.c.student_id == t.plans.c.student_id, t.exemptions.c.night == t.plans.c.night)
+        .exists()
+    )
 
 
 def _archive_quietly(db: Engine, **entry: Any) -> None:

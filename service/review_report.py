@@ -33,9 +33,6 @@ from service.store.queries import HANDED_OUT, PlanStatus
 LEVELS = ("A", "B", "C", "D")
 MOST_MISSED = 5  # items listed as most missed
 WRONG_ANSWERS = 3  # the wrong answers typed most often, per item
-# The attempts' column holding a typed answer, read only if the schema has it (typed answers graded
-# on the server are another part of issue 16): without it, the most-missed items carry no answers.
-TYPED_ANSWER = "answer"
 
 
 class StudentName(BaseModel):
@@ -125,7 +122,7 @@ def review_report(
 ) -> ReviewReport:
     """The report from the database and the class's mastery levels (student -> knowledge point ->
     level A-D)."""
-    typed = TYPED_ANSWER in t.attempts.c
+    # typed answers are kept in answer_marks (the grader's normal form, service.grading)
     handed = (*HANDED_OUT, PlanStatus.EXEMPTED.value)
     with db.connect() as conn:
         students = conn.execute(
@@ -133,20 +130,20 @@ def review_report(
             .where(t.students.c.class_id == class_id)
             .order_by(t.students.c.student_id)
         ).all()
-        answer_col: Any = t.attempts.c[TYPED_ANSWER] if typed else None
         # Every (set, item) of the night with each answer given to it that night (none: one row of NULLs).
         lines = conn.execute(
             select(t.plans.c.plan_id, t.plans.c.student_id, t.plans.c.status, t.plans.c.typical_minutes.label("plan_minutes"),
                    t.plan_items.c.item_id, t.plan_items.c.position, t.plan_items.c.tier,
                    t.plan_items.c.typical_minutes, t.items.c.stem, t.items.c.kind,
                    t.attempts.c.submitted_at, t.attempts.c.event_id, t.attempts.c.correct, t.attempts.c.seconds,
-                   *([answer_col.label("typed")] if typed else []))
+                   t.answer_marks.c.typed)
             .join(t.students, t.students.c.student_id == t.plans.c.student_id)
             .join(t.plan_items, t.plan_items.c.plan_id == t.plans.c.plan_id)
             .join(t.items, t.items.c.item_id == t.plan_items.c.item_id)
             .outerjoin(t.attempts, and_(t.attempts.c.student_id == t.plans.c.student_id,
                                         t.attempts.c.item_id == t.plan_items.c.item_id,
                                         t.attempts.c.night == night))
+            .outerjoin(t.answer_marks, t.answer_marks.c.event_id == t.attempts.c.event_id)
             .where(t.students.c.class_id == class_id, t.plans.c.subject == subject, t.plans.c.night == night,
                    t.plans.c.status.in_(handed))
         ).all()  # fmt: skip
@@ -176,6 +173,7 @@ def review_report(
                 .group_by(t.plans.c.student_id)
             ).all()
         )
+    typed = any(r.typed for r in lines)  # whether anyone typed an answer this night
     return _build(class_id, subject, night, students, lines, points, reported, evening, levels, typed)
 
 

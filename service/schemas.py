@@ -7,7 +7,7 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 # Inputs are read as written, not coerced: a date is "YYYY-MM-DD" (not a number of seconds), a
 # number is a JSON number (not true), a flag is true or false (not "yes").
@@ -223,10 +223,28 @@ class AttemptIn(BaseModel):
     item_id: str = Field(min_length=1, max_length=64)
     night: IsoDate
     submitted_at: IsoTime
-    correct: Flag
+    correct: Flag | None = Field(
+        default=None,
+        description="right or wrong as the student, a parent or a teacher says it (self-report); "
+        "give `answer` instead for an item graded on the server",
+    )
+    answer: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="the answer as typed, graded on the server for written items with an answer key "
+        "(service.grading: 0.5 = 1/2, full-width digits, the unit the item names); at most 100 characters",
+    )
     seconds: Whole | None = Field(default=None, ge=1, le=21600)
     score: Number | None = Field(default=None, ge=0, le=1)
     source: Literal["app", "paper", "teacher"] = "app"
+
+    @model_validator(mode="after")
+    def _one_of(self) -> AttemptIn:
+        if (self.correct is None) == (self.answer is None):
+            raise ValueError(
+                "give either `correct` (self-report) or `answer` (graded), not both, not neither"
+            )
+        return self
 
 
 class AttemptBatch(BaseModel):
@@ -252,11 +270,18 @@ class AttemptBatch(BaseModel):
     attempts: list[AttemptIn] = Field(min_length=1, max_length=500)
 
 
+class GradedOut(BaseModel):
+    event_id: str
+    item_id: str
+    correct: bool = Field(description="the server's grading of the typed answer (the key itself is not sent)")
+
+
 class AttemptsStored(BaseModel):
     stored: int
     already_stored: int
     error_book_opened: int
     error_book_resolved: int
+    graded: list[GradedOut] = Field(default=[], description="each typed answer of the batch, right or wrong")
 
 
 class TonightItem(BaseModel):
@@ -270,6 +295,17 @@ class TonightItem(BaseModel):
     reason_zh: str
     reason_en: str
     done: bool
+    result: Literal["right", "wrong"] | None = Field(
+        default=None, description="a done item's result (the last answer tonight)"
+    )
+    graded: bool = Field(
+        default=False,
+        description="the answer is typed and graded on the server (send `answer`); else the student "
+        "reports right or wrong (reading, practical, oral work)",
+    )
+    timed_out: bool = Field(
+        default=False, description="not done because the evening's time ran out (作业熔断): not held against"
+    )
 
 
 class Tonight(BaseModel):
@@ -290,6 +326,12 @@ class Tonight(BaseModel):
         description="a parent excused tonight's written work (家长签字免写, T12): it is not to be done, "
         "and nothing of it moves to another night",
     )
+    stopped: Literal["cap", "bedtime"] | None = Field(
+        default=None,
+        description="the evening was stopped because its time was up (作业熔断): the cap reached by real "
+        "minutes, or bedtime; what was left is not done, not held against the student, not carried over",
+    )
+    spent_minutes: float = Field(default=0.0, description="real minutes recorded by tonight's answers")
 
 
 class ItemPoint(BaseModel):
@@ -323,6 +365,38 @@ class ErrorBookEntry(BaseModel):
     error_type: str
 
 
+class BookItem(BaseModel):
+    """One error-book entry as a student reads it: the question, when it went wrong, and whether it has
+    been right since (a record, not homework: reviews come only through the planner, T11)."""
+
+    entry_id: str
+    item_id: str
+    stem: str = Field(description="the question (题干)")
+    went_wrong: datetime
+    right_since: datetime | None = Field(description="when it was answered right afterwards, if it was")
+
+
+class BookPoint(BaseModel):
+    kp_id: str
+    name: str = Field(description="the knowledge point's name (知识点)")
+    entries: list[BookItem]
+
+
+class BookSubject(BaseModel):
+    subject: str
+    points: list[BookPoint]
+
+
+class ErrorBookByPoint(BaseModel):
+    """A student's error book grouped by subject and knowledge point, only items of the student's own
+    grade and their class's subjects (another grade's item in the book is left out)."""
+
+    student_id: str
+    display_name: str | None = None
+    open_entries: int
+    subjects: list[BookSubject]
+
+
 class ExemptionIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"night": "2026-11-10", "note": "发烧"}]}
@@ -335,6 +409,27 @@ class ExemptionOut(BaseModel):
     student_id: str
     night: date
     recorded: bool
+    excused: bool = Field(
+        default=True, description="whether the evening is excused now (false after an undo)"
+    )
+    note: str | None = Field(default=None, description="the parent's reason")
+
+
+class StopIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"night": "2026-11-10"}]})
+    night: IsoDate
+
+
+class StopOut(BaseModel):
+    """作业熔断: the evening stopped because its time was up; what was left is not done, never held
+    against the student, never carried to another night (T12), kept as a censored observation."""
+
+    student_id: str
+    night: date
+    reason: Literal["cap", "bedtime"]
+    minutes_spent: float
+    items_left: list[str] = Field(description="the items not done because time ran out")
+    recorded: bool = Field(description="false when the evening had already been stopped")
 
 
 class AllocationIn(BaseModel):

@@ -275,6 +275,13 @@ def test_a_teacher_plans_edits_a_set_into_a_violation_fixes_it_and_publishes(pag
     shot(page, site, "teacher-published")
 
 
+def fits_a_phone(page: Page) -> None:
+    """The page at 390 x 844 (a phone) needs no sideways scrolling."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    page.set_viewport_size({"width": 1360, "height": 900})
+
+
 def test_a_student_sees_tonight_and_submits(page: Page, site: Site) -> None:
     night = date(2026, 11, 11)
     site.publish(night)
@@ -285,33 +292,84 @@ def test_a_student_sees_tonight_and_submits(page: Page, site: Site) -> None:
     expect(items.first).to_contain_text("基础（必做）")  # the required work first
     shot(page, site, "student-tonight")
     accessible(page)
-    item_id = items.first.get_attribute("id").removeprefix("item-")  # type: ignore[union-attr]
-    items.first.get_by_label("用时（分钟）").fill("4")
-    items.first.get_by_label("结果").select_option(label="做错了")
-    items.first.get_by_role("button", name="提交").click()
-    expect(page.locator(f"#item-{item_id} .done-mark")).to_be_visible()
-    expect(page.locator("ul.book")).to_contain_text(item_id)  # a wrong answer enters the error book
+    fits_a_phone(page)
+    for k in range(items.count()):  # nothing pre-filled: no minutes, no result chosen
+        expect(items.nth(k).get_by_label("用时（分钟）")).to_have_value("")
+    graded = page.locator("ol.tonight > li:has(input[name=answer])")
+    said = page.locator("ol.tonight > li:has(select[name=correct])")
+    assert graded.count() >= 1, "the setup: a maths item graded on the server tonight"
+    for k in range(said.count()):
+        assert said.nth(k).locator("select[name=correct]").input_value() == ""
+
+    first = graded.first
+    item_id = first.get_attribute("id").removeprefix("item-")  # type: ignore[union-attr]
+    first.get_by_label("用时（分钟）").fill("4")
+    first.get_by_role("button", name="提交").click()  # no answer typed: the browser asks for one
+    expect(page.locator(f"#item-{item_id} input[name=answer]")).to_be_visible()
+    stem = page.locator(f"#item-{item_id} .stem").inner_text()
+    page.locator(f"#item-{item_id} input[name=answer]").fill("不知道")
+    page.locator(f"#item-{item_id}").get_by_role("button", name="提交").click()
+    expect(page.get_by_role("status").first).to_contain_text("答错了")  # graded at once
+    expect(page.locator(f"#item-{item_id} .done-mark")).to_contain_text("做错了")
+    expect(page.locator("#book-h ~ ul.book").first).to_be_attached()
+    assert stem in page.locator("section[aria-labelledby=book-h]").text_content()  # type: ignore[operator]
     with site.engine.connect() as conn:
         stored = conn.execute(
-            select(t.attempts.c.correct, t.attempts.c.seconds)
+            select(t.attempts.c.correct, t.attempts.c.seconds, t.answer_marks.c.answer_source)
+            .join(t.answer_marks, t.answer_marks.c.event_id == t.attempts.c.event_id)
             .where(t.attempts.c.student_id == site.students[0], t.attempts.c.item_id == item_id,
                    t.attempts.c.night == night)
         ).all()  # fmt: skip
-    assert [(bool(c), s) for c, s in stored] == [(False, 240)]
+    assert [(bool(c), s, src) for c, s, src in stored] == [(False, 240, "graded")]
     page.reload()  # the form is not shown again for a done item; reloading stores nothing twice
     expect(page.locator(f"#item-{item_id} .done-mark")).to_be_visible()
     shot(page, site, "student-submitted")
+    page.get_by_role("link", name="打印错题本").click()  # the error book on paper: by point, with questions
+    expect(page.get_by_role("heading", level=1)).to_contain_text("错题本")
+    assert stem in (page.locator("main").text_content() or "")
+    accessible(page)
+    shot(page, site, "student-error-book")
+
+
+def test_a_head_teacher_prints_the_class_s_error_books(page: Page, site: Site) -> None:
+    sign_in(page, site, "h-1", f"/school/error-book?class_id={CLASS}")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("错题本")
+    with site.engine.connect() as conn:
+        size = conn.execute(select(t.students.c.student_id).where(t.students.c.class_id == CLASS)).all()
+    expect(page.locator("article.book-sheet")).to_have_count(len(size))  # one page per student
+    accessible(page)
 
 
 def test_a_parent_excuses_tonight(page: Page, site: Site) -> None:
     night = date(2026, 11, 12)
+    site.publish(night)
     sign_in(page, site, "p-1", f"/student?night={night}")
+    expect(page.get_by_text("预计用时").first).to_be_visible()
+    accessible(page)
+    fits_a_phone(page)
+    page.get_by_role("button", name="家长签字免写今晚作业").click()  # no reason, not confirmed: not sent
+    page.get_by_label("免写原因").select_option(label="身体不适")
+    page.get_by_role("button", name="家长签字免写今晚作业").click()  # still not confirmed
+    with site.engine.connect() as conn:
+        assert not conn.execute(
+            select(t.exemptions.c.night).where(t.exemptions.c.student_id == site.students[1])
+        ).all()
+    page.get_by_label("补充说明（可不填）").fill("发烧")
+    page.get_by_label("我确认：今晚的书面作业不做，也不会移到明天。").check()
     page.get_by_role("button", name="家长签字免写今晚作业").click()
     expect(page.get_by_role("status").first).to_contain_text("今晚已免写")
+    expect(page.get_by_text("预计用时")).to_have_count(0)  # nothing left to do or to count tonight
+    expect(page.locator("ol.tonight")).to_have_count(0)
+    expect(page.get_by_role("button", name="撤销免写（今晚继续做作业）")).to_have_count(
+        0
+    )  # not tonight any more
+    shot(page, site, "parent-excused")
     with site.engine.connect() as conn:
         assert conn.execute(
-            select(t.exemptions.c.night).where(t.exemptions.c.student_id == site.students[1])
-        ).scalars().all() == [night]
+            select(t.exemptions.c.night, t.exemptions.c.note).where(
+                t.exemptions.c.student_id == site.students[1]
+            )
+        ).all() == [(night, "身体不适：发烧")]
 
 
 def test_a_head_teacher_sees_the_evening_the_weekly_notice_and_the_burden_chart(

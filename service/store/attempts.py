@@ -34,6 +34,8 @@ class Answer:
     score: float | None = None
     source: str = "app"
     error_type: str = "other"
+    answer_source: str | None = None  # graded / self_report / teacher (tables.answer_marks); None: not said
+    typed: str | None = None  # the typed answer, normalised, when it was graded
 
 
 class AnswerError(ValueError):
@@ -119,6 +121,13 @@ def _record(engine: Engine, student_id: str, answers: Sequence[Answer]) -> dict[
                     for a in new
                 ],
             )
+            marks = [a for a in new if a.answer_source is not None]
+            if marks:
+                conn.execute(
+                    insert(t.answer_marks),
+                    [{"event_id": a.event_id, "student_id": student_id, "answer_source": a.answer_source,
+                      "typed": a.typed} for a in marks],
+                )  # fmt: skip
         opened, closed = _error_book(conn, student_id, grade, new)
     return {
         "stored": len(new),

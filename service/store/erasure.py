@@ -125,6 +125,7 @@ def erase_student(
             ("evening_ledger", t.evening_ledger),
             ("plans", t.plans),
             ("error_book", t.error_book),
+            ("answer_marks", t.answer_marks),
             ("attempts", t.attempts),
             ("exemptions", t.exemptions),
             ("evening_reports", t.evening_reports),
@@ -132,6 +133,8 @@ def erase_student(
             ("scan_marks", t.scan_marks),
             ("scan_times", t.scan_times),
             ("scan_reviews", t.scan_reviews),  # with the crops of the student's boxes
+            ("time_outs", t.time_outs),
+            ("evening_stops", t.evening_stops),
         ):
             removed[name] = conn.execute(delete(table).where(table.c.student_id == student_id)).rowcount
         accounts = delete_student_accounts(conn, student_id)

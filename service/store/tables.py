@@ -570,3 +570,48 @@ scan_reviews = Table(
     CheckConstraint("kind IN ('box', 'correction', 'time')", name="kind"),
     Index("ix_scan_reviews_open", "class_id", "resolved_at"),
 )
+
+# --- The student's evening (issues 16 and 17): how each answer was judged, and 作业熔断 ---------------
+# How an answer was judged: "graded" (a typed answer graded on the server, service.grading, the
+# normalised text kept in `typed`), "self_report" (the student or a parent said right or wrong: work
+# that cannot be graded, or an app's answer without its text) or "teacher" (marked by a teacher, on
+# paper or in the app). Answers imported from files have none.
+ANSWER_SOURCES = ("graded", "self_report", "teacher")
+answer_marks = Table(
+    "answer_marks",
+    metadata,
+    Column("event_id", ID, ForeignKey("attempts.event_id", ondelete="CASCADE"), primary_key=True),
+    Column("student_id", ID, ForeignKey("students.student_id"), nullable=False, index=True),
+    Column("answer_source", String(16), nullable=False),
+    Column("typed", String(100)),
+    CheckConstraint(f"answer_source IN ({', '.join(repr(s) for s in ANSWER_SOURCES)})", name="answer_source"),
+)
+
+# 作业熔断: the evening stopped because its time was up (the cap reached by real minutes, or
+# bedtime), by the student or a parent, once a night.
+STOP_REASONS = ("cap", "bedtime")
+evening_stops = Table(
+    "evening_stops",
+    metadata,
+    Column("student_id", ID, ForeignKey("students.student_id"), primary_key=True),
+    Column("night", Date, primary_key=True),
+    Column("reason", String(16), nullable=False),
+    Column("minutes_spent", Float, nullable=False),
+    Column("stopped_by", ID, nullable=False),
+    Column("stopped_at", UTCDateTime, nullable=False),
+    CheckConstraint(f"reason IN ({', '.join(repr(s) for s in STOP_REASONS)})", name="reason"),
+)
+
+# What was left when the evening stopped: not done because time ran out. Never an error-book entry,
+# never a wrong answer, never carried to another night (T12); for the time model a censored
+# observation (`censored`: the item's time is at least `seconds_at_least`, if known, not measured).
+time_outs = Table(
+    "time_outs",
+    metadata,
+    Column("student_id", ID, ForeignKey("students.student_id"), primary_key=True),
+    Column("night", Date, primary_key=True),
+    Column("item_id", ID, ForeignKey("items.item_id"), primary_key=True),
+    Column("plan_id", ID, nullable=False),
+    Column("censored", Boolean, nullable=False, default=True),
+    Column("seconds_at_least", Integer),
+)

@@ -325,6 +325,62 @@ WORDS: dict[str, tuple[str, str]] = {
         "Counts only: no ranking, no student's results.",
     ),
     "review_times": ("{n} 人计时", "{n} timed"),
+    # the student's evening (issues 16 and 17)
+    "your_answer": ("答案", "Your answer"),
+    "self_report": ("自评", "self-report"),
+    "choose_result": ("请选择", "Choose"),
+    "graded_right": ("✔ 答对了", "✔ Right"),
+    "graded_wrong": ("✘ 答错了，这道题已记入错题本", "✘ Wrong: the item is in the error book now"),
+    "spent_so_far": ("已用", "spent so far"),
+    "excused_note": (
+        "今晚的书面作业不用做，也不会移到明天（T12）。",
+        "Tonight's written work is not to be done, and none of it moves to tomorrow (T12).",
+    ),
+    "undo_excuse": ("撤销免写（今晚继续做作业）", "Undo the excuse (do tonight's work after all)"),
+    "excuse_undone": (
+        "已撤销免写，今晚的作业照常完成。",
+        "The excuse is undone: tonight's work is to be done.",
+    ),
+    "excuse_reason": ("免写原因", "Reason"),
+    "choose_reason": ("请选择原因", "Choose a reason"),
+    "excuse_ill": ("身体不适", "Unwell"),
+    "excuse_tired": ("孩子太累", "Too tired"),
+    "excuse_family": ("家庭安排", "Family commitment"),
+    "excuse_other": ("其他", "Other"),
+    "excuse_detail": ("补充说明（可不填）", "Details (optional)"),
+    "excuse_confirm": (
+        "我确认：今晚的书面作业不做，也不会移到明天。",
+        "I confirm: tonight's written work is not done, and it does not move to tomorrow.",
+    ),
+    "stop_evening": ("时间到了，停止今晚的作业", "Time is up: stop tonight's homework"),
+    "time_up_cap": (
+        "今晚的作业时间已经用完。剩下的 {n} 题记为“时间到未做”，不算错，也不会移到明天。",
+        "Tonight's homework time is used up. The {n} items left are recorded as not done because time ran "
+        "out: not counted as wrong, not moved to tomorrow.",
+    ),
+    "time_up_bedtime": (
+        "已经到了就寝时间。剩下的 {n} 题记为“时间到未做”，不算错，也不会移到明天。",
+        "It is bedtime. The {n} items left are recorded as not done because time ran out: not counted "
+        "as wrong, not moved to tomorrow.",
+    ),
+    "stopped": ("今晚的作业已停止：时间到了。", "Tonight's homework is stopped: time is up."),
+    "stopped_cap": ("今晚的作业时间已用完，已停止（作业熔断）。", "Tonight's time was used up: stopped."),
+    "stopped_bedtime": (
+        "到了就寝时间，今晚的作业已停止（作业熔断）。",
+        "Bedtime came: tonight's homework stopped.",
+    ),
+    "book_open_n": ("未订正 {n} 题", "{n} open"),
+    "book_print": ("打印错题本", "Print the error book"),
+    "book_record_note": (
+        "错题记录，供查看，不是额外作业：复习题只会在每晚的时间里安排（T11）。",
+        "A record to look at, not extra homework: reviews come only within an evening's time (T11).",
+    ),
+    "question": ("题目", "Question"),
+    "went_wrong": ("做错于", "Went wrong"),
+    "right_since": ("之后做对了吗", "Right since?"),
+    "yes_on": ("做对了（{day}）", "yes ({day})"),
+    "not_yet": ("还没有", "not yet"),
+    "timed_out": ("⏸ 时间到，未做（不算错）", "⏸ Not done: time ran out (not counted as wrong)"),
 }
 
 

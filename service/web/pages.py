@@ -30,7 +30,7 @@ from service import access, evenings, plans, records
 from service.access import COORDINATORS, STAFF
 from service.api.problems import STATUS, Problem
 from service.auth import AuthError, Principal, TooManySignIns
-from service.errors import Busy, DomainError
+from service.errors import Busy, DomainError, Invalid
 from service.policy.minutes import shown
 from service.runtime import Services
 from service.schemas import AllocationIn, AttemptIn, EditRequest, PlanRequest
@@ -68,7 +68,16 @@ templates.env.filters["maths"] = legible
 templates.env.filters["mins"] = shown  # minutes as every page and message writes them
 router = APIRouter(include_in_schema=False)
 T = TypeVar("T")
-DONE = ("saved", "published_n", "excused", "reloaded")
+DONE = (
+    "saved",
+    "published_n",
+    "excused",
+    "reloaded",
+    "graded_right",
+    "graded_wrong",
+    "excuse_undone",
+    "stopped",
+)
 HOME = {"teacher": "/teacher", "head_teacher": "/school/evening", "school_admin": "/school/evening",
         "student": "/student", "parent": "/student", "data_team": "/data", "district": "/district"}  # fmt: skip
 
@@ -534,20 +543,30 @@ def student_page(request: Request, night: str = "") -> Response:
 
     def load() -> dict[str, Any]:
         sid = access.child_of(who, request.query_params.get("student_id"))
-        on = _on(night)
         student = access.see_student(svc.engine, who, sid)
+        now = datetime.now(UTC)
+        today = evenings.school_today(student.timezone, now)  # the school's today, not UTC's
+        on = _on(night, today)
         tonight = evenings.tonight(db=svc.engine, book=svc.book, student=student, night=on)
-        book = records.error_book(db=svc.engine, student_id=sid, include_resolved=False)
-        stems = records.item_texts(db=svc.engine, item_ids=[i.item_id for i in tonight.items]
-                                   + [e.item_id for e in book])  # fmt: skip
+        book = records.error_book_by_point(db=svc.engine, student=student, include_resolved=False)
+        stems = records.item_texts(db=svc.engine, item_ids=[i.item_id for i in tonight.items])
+        left = [i for i in tonight.items if not i.done and not i.timed_out]
+        time_up = None
+        if left and not tonight.excused and tonight.stopped is None:
+            time_up = evenings.time_up(db=svc.engine, book=svc.book, student=student, night=on, now=now)
         return {"tonight": tonight, "book": book, "stems": stems, "student_id": sid, "night": on,
-                "exempt": evenings.is_excused(db=svc.engine, student_id=sid, night=on),
+                "exempt": tonight.excused, "today": on == today, "time_up": time_up, "left": len(left),
                 "children": sorted(who.students), "event": uuid.uuid4().hex}  # fmt: skip
 
     found = _try(request, load)
     if isinstance(found, HTMLResponse):
         return found
     return _render(request, "student.html", who=who, **found)
+
+
+def _back(student_id: str, night: str, done: str = "") -> Response:
+    query = urlencode({"student_id": student_id, "night": night, **({"done": done} if done else {})})
+    return RedirectResponse(f"/student?{query}", status_code=303)
 
 
 @router.post("/student/answer", response_class=HTMLResponse)
@@ -558,42 +577,149 @@ def student_answer(
     item_id: str = Form(),
     event_id: str = Form(),
     minutes: float = Form(gt=0, le=360),
-    correct: str = Form(),
+    correct: str = Form(""),
+    answer: str | None = Form(None),
+    graded: str = Form(""),
     csrf: str = Form(""),
 ) -> Response:
+    """One item done: a typed answer graded on the server, or (work that cannot be graded) the
+    student's own right or wrong, chosen (nothing is pre-selected)."""
     svc, who = _posted(request, csrf)
 
-    def answer() -> Any:
+    def record() -> Any:
+        typed = answer if answer is not None or graded != "1" else ""  # an empty answer box: said so
+        if typed is None and correct not in ("1", "0"):
+            raise Invalid("choose right or wrong", "请选择做对了还是做错了")
         one = AttemptIn(event_id=event_id, item_id=item_id, night=_on(night), submitted_at=datetime.now(UTC),
-                        correct=correct == "1", seconds=max(1, round(minutes * 60)), source="app")  # fmt: skip
+                        correct=None if typed is not None else correct == "1", answer=typed,
+                        seconds=max(1, round(minutes * 60)), source="app")  # fmt: skip
         access.require(who, "student", "teacher")
         student = access.see_student(svc.engine, who, student_id)
         return records.record(db=svc.engine, student_id=student_id, answers=[one],
                               subjects=access.subjects_of(who, student))  # fmt: skip
 
-    done = _try(request, answer)
+    done = _try(request, record)
     if isinstance(done, HTMLResponse):
         return done
-    return RedirectResponse(f"/student?student_id={student_id}&night={night}", status_code=303)
+    graded = "" if not done.graded else "graded_right" if done.graded[0].correct else "graded_wrong"
+    return _back(student_id, night, graded)
 
 
 @router.post("/student/excuse", response_class=HTMLResponse)
 def student_excuse(
-    request: Request, student_id: str = Form(), night: str = Form(), csrf: str = Form("")
+    request: Request,
+    student_id: str = Form(),
+    night: str = Form(),
+    reason: str = Form(""),
+    detail: str = Form("", max_length=150),
+    confirm: str = Form(""),
+    csrf: str = Form(""),
 ) -> Response:
+    """A parent's excuse: with a reason, and only once the parent confirms that tonight's written work
+    is not done and nothing moves to another night (T12)."""
     svc, who = _posted(request, csrf)
 
     def excuse() -> Any:
         on = _on(night)
         access.require(who, "parent")
         access.see_student(svc.engine, who, student_id)
+        if reason not in EXCUSE_REASONS:
+            raise Invalid("choose a reason for the excuse", "请选择免写的原因")
+        if confirm != "yes":
+            raise Invalid("tick the box to confirm the excuse", "请勾选确认后再提交免写")
+        zh = i18n.word("zh", f"excuse_{reason}")
+        note = f"{zh}：{detail.strip()}" if detail.strip() else zh
         return evenings.excuse(db=svc.engine, student_id=student_id, night=on, recorded_by=who.user_id,
-                               now=datetime.now(UTC))  # fmt: skip
+                               now=datetime.now(UTC), note=note)  # fmt: skip
 
     done = _try(request, excuse)
     if isinstance(done, HTMLResponse):
         return done
-    return RedirectResponse(f"/student?student_id={student_id}&night={night}&done=excused", status_code=303)
+    return _back(student_id, night, "excused")
+
+
+EXCUSE_REASONS = ("ill", "tired", "family", "other")
+
+
+@router.post("/student/excuse/undo", response_class=HTMLResponse)
+def student_excuse_undo(
+    request: Request, student_id: str = Form(), night: str = Form(), csrf: str = Form("")
+) -> Response:
+    svc, who = _posted(request, csrf)
+
+    def undo() -> Any:
+        on = _on(night)
+        access.require(who, "parent")
+        student = access.see_student(svc.engine, who, student_id)
+        return evenings.undo_excuse(db=svc.engine, student=student, night=on, now=datetime.now(UTC))
+
+    done = _try(request, undo)
+    if isinstance(done, HTMLResponse):
+        return done
+    return _back(student_id, night, "excuse_undone")
+
+
+@router.post("/student/stop", response_class=HTMLResponse)
+def student_stop(
+    request: Request, student_id: str = Form(), night: str = Form(), csrf: str = Form("")
+) -> Response:
+    """作业熔断: the student or a parent stops the evening once its time is up."""
+    svc, who = _posted(request, csrf)
+
+    def stop() -> Any:
+        on = _on(night)
+        access.require(who, "student", "parent")
+        student = access.see_student(svc.engine, who, student_id)
+        return evenings.stop_evening(db=svc.engine, book=svc.book, student=student, night=on,
+                                     now=datetime.now(UTC), stopped_by=who.user_id)  # fmt: skip
+
+    done = _try(request, stop)
+    if isinstance(done, HTMLResponse):
+        return done
+    return _back(student_id, night, "stopped")
+
+
+@router.get("/student/error-book", response_class=HTMLResponse)
+def error_book_page(request: Request, student_id: str = "") -> Response:
+    """One student's error book to print: by subject and knowledge point, when each item went wrong
+    and whether it has been right since (a record to look at, not homework)."""
+    svc = _services(request)
+    who = signed_in(svc, request)
+
+    def load() -> dict[str, Any]:
+        sid = access.child_of(who, student_id or None) if who.role in ("student", "parent") else student_id
+        student = access.see_student(svc.engine, who, sid)
+        book = records.error_book_by_point(db=svc.engine, student=student,
+                                           subjects=access.subjects_of(who, student))  # fmt: skip
+        return {"books": [book], "title_of": sid, "who": who}
+
+    found = _try(request, load)
+    if isinstance(found, HTMLResponse):
+        return found
+    return _render(request, "error_book.html", **found)
+
+
+@router.get("/school/error-book", response_class=HTMLResponse)
+def class_error_book_page(request: Request, class_id: str = "") -> Response:
+    """The class's error books to print, one page per student (a teacher: their subjects only)."""
+    svc = _services(request)
+    who = signed_in(svc, request)
+    class_id = _class_choice(svc, who, class_id)
+
+    def load() -> dict[str, Any]:
+        access.require(who, "teacher", *COORDINATORS)
+        access.see_class(svc.engine, who, class_id)
+        books = []
+        for sid in evenings.class_students(db=svc.engine, class_id=class_id):
+            student = access.see_student(svc.engine, who, sid)
+            books.append(records.error_book_by_point(db=svc.engine, student=student,
+                                                     subjects=access.subjects_of(who, student)))  # fmt: skip
+        return {"books": books, "title_of": class_id, "who": who}
+
+    found = _try(request, load)
+    if isinstance(found, HTMLResponse):
+        return found
+    return _render(request, "error_book.html", **found)
 
 
 # --- the head teacher and the school ------------------------------------------------------------

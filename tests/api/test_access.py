@@ -62,6 +62,7 @@ QUERIES = {
     "/v1/classes/{class_id}/notice": {"week_of": str(NIGHT)},
     "/v1/classes/{class_id}/burden": {"from": str(NIGHT), "to": str(NIGHT)},
     "/v1/classes/{class_id}/mastery": {"subject": "math", "night": str(NIGHT)},
+    "/v1/students/{student_id}/exemptions": {"night": str(NIGHT)},
 }
 BODIES = {
     ("post", "/v1/classes/{class_id}/plans"): {"subject": "math", "night": str(NIGHT)},
@@ -74,6 +75,7 @@ BODIES = {
         {"event_id": "matrix-1", "item_id": "math-g5-01-001", "night": str(NIGHT),
          "submitted_at": "2026-11-10T19:00:00+08:00", "correct": True}]},
     ("post", "/v1/students/{student_id}/exemptions"): {"night": str(NIGHT)},
+    ("post", "/v1/students/{student_id}/evening-stops"): {"night": str(NIGHT)},
     ("post", "/v1/students/{student_id}/evening-reports"): {"night": str(NIGHT), "minutes": 30},
 }  # fmt: skip
 # Routes that are about the data, not about anyone's object: only the data team may use them.
@@ -171,6 +173,7 @@ SUBJECT_TEACHER_MAY = {
     ("get", "/v1/classes/{class_id}/notice"): "the weekly public notice: class totals only (R3)",
     ("get", "/v1/students/{student_id}/tonight"): "answered with their subjects' items only (checked below)",
     ("get", "/v1/students/{student_id}/error-book"): "answered with their subjects' entries only (below)",
+    ("get", "/v1/students/{student_id}/error-book/points"): "the same, by knowledge point (below)",
 }
 FAMILY_MAY = {("get", "/v1/classes/{class_id}/notice"): "the class's families read its weekly notice (R3)"}
 
@@ -222,6 +225,9 @@ def test_every_route_keeps_a_teacher_to_their_subjects_and_a_family_to_their_own
     assert "math" in {i["subject"] for i in tonight["items"]}  # the student's evening holds maths
     assert all(i["subject"] == "english" for i in answered["/v1/students/{student_id}/tonight"]["items"])
     assert all(e["subject"] == "english" for e in answered["/v1/students/{student_id}/error-book"])
+    assert all(
+        s["subject"] == "english" for s in answered["/v1/students/{student_id}/error-book/points"]["subjects"]
+    )
     signed = {"Cookie": "jianfu_session=" + english.headers["Authorization"].removeprefix("Bearer ")}
     sheet = anonymous.get(
         "/worksheets", params={"student_id": world.student, "night": str(NIGHT)}, headers=signed

@@ -17,10 +17,12 @@ from service.api.deps import (
     SeesStudent,
     SeesStudentTonight,
     ServicesDep,
+    StudentOrGuardian,
 )
 from service.schemas import (
     AttemptBatch,
     AttemptsStored,
+    ErrorBookByPoint,
     ErrorBookEntry,
     ExemptionIn,
     ExemptionOut,
@@ -28,6 +30,8 @@ from service.schemas import (
     IsoTime,
     ItemOut,
     QueryFlag,
+    StopIn,
+    StopOut,
     Tonight,
 )
 from service.store.reads import reader
@@ -91,6 +95,22 @@ def error_book(
                               subjects=access.subjects_of(scope.who, scope.student))  # fmt: skip
 
 
+@router.get(
+    "/students/{student_id}/error-book/points",
+    response_model=ErrorBookByPoint,
+    summary="The error book by subject and knowledge point (names, question text), only the student's own "
+    "grade and subjects: when each item went wrong and whether it has been right since",
+)
+def error_book_by_point(
+    student_id: str,
+    scope: SeesStudent,
+    svc: ServicesDep,
+    include_resolved: QueryFlag = Query(True, description="also entries answered right since"),
+) -> ErrorBookByPoint:
+    return records.error_book_by_point(db=svc.engine, student=scope.student, include_resolved=include_resolved,
+                                       subjects=access.subjects_of(scope.who, scope.student))  # fmt: skip
+
+
 @router.post(
     "/students/{student_id}/exemptions",
     response_model=ExemptionOut,
@@ -102,6 +122,32 @@ def exemption(student_id: str, body: ExemptionIn, scope: GuardianOf, svc: Servic
         db=svc.engine, student_id=student_id, night=body.night, recorded_by=scope.who.user_id,
         now=datetime.now(UTC), note=body.note,
     )  # fmt: skip
+
+
+@router.delete(
+    "/students/{student_id}/exemptions",
+    response_model=ExemptionOut,
+    summary="A parent takes back tonight's excuse (on that evening only): the work is to be done again",
+)
+def undo_exemption(
+    student_id: str,
+    scope: GuardianOf,
+    svc: ServicesDep,
+    night: IsoDate = Query(description="the excused evening: the school's today"),
+) -> ExemptionOut:
+    return evenings.undo_excuse(db=svc.engine, student=scope.student, night=night, now=datetime.now(UTC))
+
+
+@router.post(
+    "/students/{student_id}/evening-stops",
+    response_model=StopOut,
+    status_code=201,
+    summary="作业熔断: stop the evening when its time is up (the cap reached, or bedtime); what is left is "
+    "recorded as not done because time ran out, never held against the student nor carried over",
+)
+def stop_evening(student_id: str, body: StopIn, scope: StudentOrGuardian, svc: ServicesDep) -> StopOut:
+    return evenings.stop_evening(db=svc.engine, book=svc.book, student=scope.student, night=body.night,
+                                 now=datetime.now(UTC), stopped_by=scope.who.user_id)  # fmt: skip
 
 
 @router.get(
