@@ -138,9 +138,10 @@ def tonight(
             hours, minutes = map(int, bedtime.split(":"))
             end = datetime.combine(night, time(hours, minutes), tzinfo=ZoneInfo(student.timezone))
             room = max(0.0, (end - now).total_seconds() / 60.0)
-            kept, used = [], 0.0
-            for item in items:  # in order: what fits before bedtime
-                if item.done or used + item.typical_minutes <= room + 1e-9:
+            kept, used, full = [], 0.0, False
+            for item in items:  # in order, up to the first that does not fit before bedtime (done ones stay)
+                full = full or (not item.done and used + item.typical_minutes > room + 1e-9)
+                if item.done or not full:
                     kept.append(item)
                     used += 0.0 if item.done else item.typical_minutes
                 else:

@@ -35,6 +35,7 @@ from models.features import AnswerLog, feature_matrix
 from service.planner.context import item_info
 from service.schemas import HealthFlag, HealthGroup, ModelHealth, ReliabilityBin, SchoolCoverage
 from service.store import tables as t
+from service.store.queries import HANDED_OUT
 
 COVERAGE_TARGET = 0.95
 COVERAGE_FLAG = 0.93
@@ -86,7 +87,7 @@ def _reported(
     """Per school: (reported minutes, the published sets' bound) of each reported evening that had sets."""
     bound = (
         select(t.plans.c.student_id, t.plans.c.night, func.sum(t.plans.c.conservative_minutes).label("bound"))
-        .where(t.plans.c.status == "published", t.plans.c.night >= start, t.plans.c.night <= end)
+        .where(t.plans.c.status.in_(HANDED_OUT), t.plans.c.night >= start, t.plans.c.night <= end)
         .group_by(t.plans.c.student_id, t.plans.c.night)
         .subquery()
     )

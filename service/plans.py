@@ -51,6 +51,7 @@ from service.schemas import (
 from service.store import tables as t
 from service.store.db import writing
 from service.store.queries import HANDED_OUT, SETS_ITEMS, ClassPlace, PlanStatus, class_place
+from service.store.versions import ITEMS, bump
 
 
 @dataclass(frozen=True)
@@ -965,6 +966,7 @@ def add_own_item(
                                           for n, k in enumerate(points)])  # fmt: skip
         conn.execute(insert(t.school_items).values(item_id=item_id, school_id=school_id, created_by=teacher_id,
                                                    created_at=now))  # fmt: skip
+        bump(conn, ITEMS)  # every process's item snapshot takes the new item in (the models time it)
     return item_id
 
 

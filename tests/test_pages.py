@@ -478,7 +478,24 @@ def test_worksheets_print_to_pdf_one_page_per_student(page: Page, site: Site) ->
         page.get_by_role("link", name="下载 PDF").click()
     path = download.value.path()
     data = Path(path).read_bytes()
-    one_sheet_each(data, names)
+    sheets_that_scan_back(data, names)
+
+
+def sheets_that_scan_back(pdf: bytes, names: list[str]) -> None:
+    """The PDF for scanning back (issue 16): each student's sheet on as many A4 pages as writing
+    needs, each page named and numbered (第 k/n 页), the time bubbles and the signature on its last."""
+    pages = _pages(pdf)
+    at = 0
+    for name in names:
+        first = re.search(r"第1/(\d+)页", pages[at])
+        assert pages[at].startswith(name) and first, pages[at][:80]
+        count = int(first.group(1))
+        for k in range(1, count + 1):
+            assert pages[at + k - 1].startswith(name) and f"第{k}/{count}页" in pages[at + k - 1]
+        last = pages[at + count - 1]
+        assert "实际用时" in last and "家长签字" in last, last[-120:]
+        at += count
+    assert at == len(pages), f"{len(pages) - at} pages left over after every student's sheet"
 
 
 def test_pages_switch_to_english_and_refuse_others_and_forged_forms(page: Page, site: Site) -> None:

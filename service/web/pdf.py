@@ -81,7 +81,7 @@ def _item(pdf: FPDF, lang: str, slot: L.Slot, item: dict[str, Any]) -> None:
     w = lambda key, **v: i18n.word(lang, key, **v)  # noqa: E731
     mark = "★" if item["tier"] == "extension" else "●"
     head = (f"{slot.number}. {mark} {i18n.tier_name(lang, item['tier'])} · {i18n.subject_name(lang, item['subject'])}"
-            f" · {i18n.kind_name(lang, item['kind'])} · {w('estimated')} {item['typical_minutes']:.0f} "
+            f" · {i18n.kind_name(lang, item['kind'])} · {w('estimated')} {shown(item['typical_minutes'])} "
             f"{w('minutes')}" + (f" · {w('needs_parent')}" if item["needs_parent"] else ""))  # fmt: skip
     width = L.STEM_RIGHT - L.LEFT
     pdf.set_xy(L.LEFT, slot.y)

@@ -63,6 +63,7 @@ QUERIES = {
     "/v1/classes/{class_id}/burden": {"from": str(NIGHT), "to": str(NIGHT)},
     "/v1/classes/{class_id}/mastery": {"subject": "math", "night": str(NIGHT)},
     "/v1/students/{student_id}/exemptions": {"night": str(NIGHT)},
+    "/v1/classes/{class_id}/review": {"subject": "math", "night": str(NIGHT)},
 }
 BODIES = {
     ("post", "/v1/classes/{class_id}/plans"): {"subject": "math", "night": str(NIGHT)},
@@ -77,12 +78,20 @@ BODIES = {
     ("post", "/v1/students/{student_id}/exemptions"): {"night": str(NIGHT)},
     ("post", "/v1/students/{student_id}/evening-stops"): {"night": str(NIGHT)},
     ("post", "/v1/students/{student_id}/evening-reports"): {"night": str(NIGHT), "minutes": 30},
+    ("post", "/v1/scans/reviews/{review_id}"): {"answer": "right"},
 }  # fmt: skip
 # Routes that are about the data, not about anyone's object: only the data team may use them.
 DATA_TEAM_ROUTES = {
     ("post", "/v1/imports"), ("get", "/v1/model"), ("post", "/v1/model/reload"),
-    ("get", "/v1/exports/{kind}"), ("delete", "/v1/students/{student_id}"),
+    ("get", "/v1/exports/{kind}"), ("delete", "/v1/students/{student_id}"), ("get", "/v1/model/health"),
 }  # fmt: skip
+# A marker's own upload and own review queue: about no one's object in the URL. Whose sheets an
+# upload holds is decided page by page by the keyed code and the marker's classes (tests/test_scans.py);
+# the queue lists only boxes of the marker's classes and subjects (tests/api/test_scans_api.py).
+MARKER_ROUTES = {("post", "/v1/scans"), ("get", "/v1/scans/reviews")}
+MARKERS = {"teacher", "head_teacher", "school_admin"}
+# Objects of no account here: a district none of them oversees, a review of no one's box.
+ELSEWHERE = {"district_id": "d-elsewhere", "file_format": "csv", "review_id": "rev-of-no-one"}
 OPEN_ROUTES = {("post", "/v1/token"), ("get", "/v1/me"), ("post", "/v1/logout")}  # about the caller only
 
 
@@ -141,7 +150,7 @@ def test_every_route_refuses_every_role_someone_else_s_objects(
         ).first()[0]  # fmt: skip
     params = {"class_id": OTHER_CLASS, "student_id": other_student, "plan_id": other_plan, "weekday": "1",
               "night": str(NIGHT), "kind": "attempts", "job_id": other_job.json()["job_id"],
-              "item_id": other_item}  # fmt: skip
+              "item_id": other_item, **ELSEWHERE}  # fmt: skip
     callers = {"student": student, "parent": parent, "teacher": teacher, "head_teacher": head_teacher,
                "school_admin": school_admin, "data_team": data_team}  # fmt: skip
     checked = 0
@@ -149,6 +158,8 @@ def test_every_route_refuses_every_role_someone_else_s_objects(
         for role, caller in callers.items():
             if role == "data_team" and (method, path) in DATA_TEAM_ROUTES:
                 continue  # the data team's own work, not someone else's object
+            if role in MARKERS and (method, path) in MARKER_ROUTES:
+                continue  # a marker's own pile and queue
             r = caller.request(method.upper(), url, **kwargs)
             assert r.status_code in (403, 404), (method, url, role, r.status_code, r.text[:200])
             assert r.headers["content-type"] == PROBLEM
@@ -174,6 +185,7 @@ SUBJECT_TEACHER_MAY = {
     ("get", "/v1/students/{student_id}/tonight"): "answered with their subjects' items only (checked below)",
     ("get", "/v1/students/{student_id}/error-book"): "answered with their subjects' entries only (below)",
     ("get", "/v1/students/{student_id}/error-book/points"): "the same, by knowledge point (below)",
+    ("get", "/v1/scans/reviews"): "their own review queue: boxes of their classes and subjects only",
 }
 FAMILY_MAY = {("get", "/v1/classes/{class_id}/notice"): "the class's families read its weekly notice (R3)"}
 
@@ -211,9 +223,11 @@ def test_every_route_keeps_a_teacher_to_their_subjects_and_a_family_to_their_own
         ).first()[0]  # fmt: skip
     mine = {"class_id": "east-5-1", "student_id": world.student, "plan_id": draft, "weekday": "1",
             "night": str(NIGHT), "kind": "attempts", "job_id": "job-of-no-one",
-            "item_id": theirs_only}  # fmt: skip
+            "item_id": theirs_only, **ELSEWHERE}  # fmt: skip
     answered = {}
     for method, path, url, kwargs in _every_route(anonymous, mine):
+        if (method, path) == ("post", "/v1/scans"):
+            continue  # their own pile (MARKER_ROUTES)
         r = english.request(method.upper(), url, **kwargs)
         if (method, path) in SUBJECT_TEACHER_MAY:
             assert r.status_code == 200, (method, url, r.status_code, r.text[:200])

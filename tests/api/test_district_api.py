@@ -142,7 +142,8 @@ def test_a_district_account_reaches_no_student_or_class_route(
     with world.engine.connect() as conn:
         item = conn.execute(select(t.plan_items.c.item_id).where(t.plan_items.c.plan_id == "plan-d-0")).scalars().first()  # fmt: skip
     values = {"student_id": district_world.students[0], "class_id": "east-5-1", "plan_id": "plan-d-0",
-              "item_id": item, "night": NIGHT.isoformat(), "weekday": "1", "kind": "attempts", "job_id": "job-x"}  # fmt: skip
+              "item_id": item, "night": NIGHT.isoformat(), "weekday": "1", "kind": "attempts", "job_id": "job-x",
+              "review_id": "rev-x"}  # fmt: skip
     open_to_all = {"/v1/token", "/v1/logout", "/v1/me"}
     tried = 0
     for path, operations in world.paths().items():

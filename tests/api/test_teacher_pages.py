@@ -373,6 +373,7 @@ def test_the_edit_page_keeps_choices_and_reasons_browses_the_bank_and_takes_a_wo
         assert line is not None and line.reason_zh == "教师选题" and line.typical_minutes >= 6
     else:  # it did not fit: refused by the same rules, and kept ticked for the next try
         assert own.item_id in r.text[r.text.index('id="add"') :]
+        assert "T10" not in r.text  # not because the models could not time the new item
     mine = plans.bank_items(db=site.engine, school_id="sch-east", subject="math", grade=5, words="练习册")
     theirs = plans.bank_items(db=site.engine, school_id="sch-west", subject="math", grade=5, words="练习册")
     assert [i["item_id"] for i in mine.items] == [own.item_id] and theirs.items == []
