@@ -112,7 +112,7 @@ def _pdf(found: DistrictSummary, signed: str, png: bytes, font: Path, cjk_font: 
     pdf.cell(0, 6, f"{found.start.isoformat()} – {found.end.isoformat()}", new_x="LMARGIN", new_y="NEXT")
     f = found.figures
     lines = [
-        f"班级数 classes: {f.classes}",
+        f"班级数 classes: {f.classes}（{district.totals_note(found.withheld_classes)}）",
         f"按预计时长未超时班级占比 within the cap (estimated): {_pct(f.share_within_cap_estimated)}",
         f"按实际时长未超时班级占比 within the cap (reported, R4): {_pct(f.share_within_cap_reported)}",
         f"实际超时晚数 reported evenings over the cap: {f.evenings_over_cap_reported}"

@@ -98,7 +98,7 @@ def test_a_district_sees_prints_and_downloads_its_figures(page: Page, site: Site
         assert one.mediabox.width == pytest.approx(A4_POINTS[0], abs=1.5)
         assert one.mediabox.height == pytest.approx(A4_POINTS[1], abs=1.5)
     printed = "".join(pages[0].extract_text().split())
-    assert "城东教育局" in printed and "按实际时长未超时班级0%" in printed  # 0 of the 2 classes with reports
+    assert "城东教育局" in printed and "按实际时长未超时班级0%" in printed  # 0 of 1 shown
     assert "选择" not in printed  # the period form is not printed
     assert not page.locator("form.no-print").is_hidden()  # on screen; hidden in print by the print CSS
     with page.expect_download() as csv_download:
