@@ -236,6 +236,32 @@ def test_the_report_is_signed_charted_and_archived(db: Engine, world: DistrictWo
         assert not [s for s in world.students + world.small_students if s in e.public]
 
 
+def test_a_report_is_archived_once_for_what_it_says(db: Engine, world: DistrictWorld) -> None:
+    def made(username: str, now: datetime, min_class_size: int = 10) -> district_report.Report:
+        return district_report.make_report(
+            db=db, book=BOOK, district_id="d-east", start=START, end=END, min_class_size=min_class_size,
+            file_format="xlsx", username=username, now=now, font=FONTS.pdf_font, cjk_font=FONTS.pdf_cjk_font,
+        )  # fmt: skip
+
+    def entries() -> list[str]:
+        with db.connect() as conn:
+            assert verify(conn).first is None
+            return list(conn.execute(select(t.archive_entries.c.public).where(t.archive_entries.c.kind == REPORT)).scalars())  # fmt: skip
+
+    first = made("bureau-1", datetime(2026, 11, 17, 8, 30, tzinfo=UTC))
+    again = made("bureau-2", datetime(2026, 11, 17, 9, 45, tzinfo=UTC))  # downloaded again, later, by another
+    assert first.archived is not None and again.archived is None
+    assert again.content == first.content and again.sha256 == first.sha256  # the report issued, as signed
+    sheet = openpyxl.load_workbook(io.BytesIO(again.content))["汇总"]
+    assert "bureau-1" in sheet["A2"].value and "2026-11-17T08:30:00" in sheet["A2"].value
+    assert len(entries()) == 1 and first.sha256 in entries()[0]
+    # What the report says changes (here: small classes shown together): a new report, archived.
+    other = made("bureau-2", datetime(2026, 11, 17, 10, 0, tzinfo=UTC), min_class_size=5)
+    assert other.archived is not None and other.sha256 != first.sha256 and len(entries()) == 2
+    assert made("bureau-1", datetime(2026, 11, 18, tzinfo=UTC), min_class_size=5).archived is None
+    assert len(entries()) == 2
+
+
 def test_cli_district_account_and_report(db: Engine, world: DistrictWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     runner = CliRunner()
     url = str(db.url)
@@ -259,6 +285,13 @@ def test_cli_district_account_and_report(db: Engine, world: DistrictWorld, tmp_p
     r = runner.invoke(app, [*args, "--as", "t-1"])
     assert r.exit_code == 1 and not out.exists()  # a teacher signs off no district's report
     r = runner.invoke(app, [*args, "--as", "bureau"])
+    assert r.exit_code == 0, r.output
+    assert "archive entry" in r.output
+    first = out.read_bytes()
+    r = runner.invoke(app, [*args, "--as", "bureau"])  # the same report again: the one issued, archived once
+    assert r.exit_code == 0 and "already in the archive" in r.output, r.output
+    assert out.read_bytes() == first
+    r = runner.invoke(app, ["archive", "verify", "--database", url])
     assert r.exit_code == 0, r.output
     sheet = openpyxl.load_workbook(out)["汇总"]
     assert "bureau" in sheet["A2"].value
