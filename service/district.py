@@ -6,8 +6,10 @@ kinds (C7), exemptions (T12), and every class's weekly notice (R3).
 Classes are the smallest unit: no figure here is about one student. A class with fewer students
 than the threshold (settings.district_min_class_size) is not shown on its own: it is merged into its
 school's "other classes", whose figures are withheld too if fewer students than the threshold stand
-behind them. A school below the threshold as a whole is withheld the same way; the district's own
-totals count every class.
+behind them. A school below the threshold as a whole is withheld the same way. The school's and the
+district's totals are over the shown units only (their `withheld_classes` says how many classes are
+left out): a total that still held a withheld class would give its figures away by subtraction
+(school total minus the classes listed).
 
 The evenings are judged as the head teacher's burden monitoring judges them (service.evenings: the
 same caps, the same planned and reported minutes, the same over-cap test), and the notices are the
@@ -306,14 +308,15 @@ def _tallies(db: Engine, book: PolicyBook, district_id: str, classes: list[Class
 def summary(
     *, db: Engine, book: PolicyBook, district_id: str, start: date, end: date, min_class_size: int
 ) -> DistrictSummary:
-    """The district's figures over the period: the district's totals (every class), each school's,
-    and each class's (small classes merged into "other classes", withheld below the threshold)."""
+    """The district's figures over the period: the district's totals, each school's, and each
+    class's (small classes merged into "other classes", withheld below the threshold). The totals
+    are over the shown units only, so no total minus the units listed gives a withheld unit away."""
     _check_period(start, end)
     name = district_name(db=db, district_id=district_id)
     schools = district_schools(db=db, district_id=district_id)
     classes = _classes(db, district_id)
     tally = _tallies(db, book, district_id, classes, start, end)
-    whole = _Tally()
+    whole, withheld_all = _Tally(), 0
     out_schools, over_units, over_schools = [], [], []
     by_school: dict[str, list[ClassRow]] = defaultdict(list)
     for c in classes:
@@ -323,34 +326,41 @@ def summary(
         school_tally, small, small_tally = _Tally(), [], _Tally()
         units = []
         for c in mine:
-            school_tally.add(tally[c.class_id])
             if c.students < min_class_size:
                 small.append(c)
                 small_tally.add(tally[c.class_id])
                 continue
             units.append(DistrictUnit(unit_id=c.class_id, name=c.name, grade=c.grade, classes=1,
                                       students=c.students, suppressed=False, figures=tally[c.class_id].figures()))  # fmt: skip
+            school_tally.add(tally[c.class_id])
             if tally[c.class_id].over_reported:
                 over_units.append(c.class_id)
+        withheld = 0
         if small:
             count = sum(c.students for c in small)
             hidden = count < min_class_size
+            if hidden:  # left out of every total too, not only unlisted
+                withheld = len(small)
+            else:
+                school_tally.add(small_tally)
             units.append(DistrictUnit(
                 unit_id=f"{school.school_id}/other", name="其他班级 / other classes", grade=None, classes=len(small),
                 students=None if hidden else count, suppressed=hidden, figures=None if hidden else small_tally.figures(),
             ))  # fmt: skip
             if not hidden and small_tally.over_reported:
                 over_units.append(f"{school.school_id}/other")
-        whole.add(school_tally)
+        # A school below the threshold as a whole has every class withheld (so nothing in its tally).
         hidden_school = sum(c.students for c in mine) < min_class_size
+        whole.add(school_tally)
+        withheld_all += withheld
         if school_tally.over_reported and not hidden_school:
             over_schools.append(school.school_id)
         out_schools.append(DistrictSchool(school_id=school.school_id, name=school.name, classes=len(mine),
-                                          suppressed=hidden_school,
+                                          suppressed=hidden_school, withheld_classes=withheld,
                                           figures=None if hidden_school else school_tally.figures(), units=units))  # fmt: skip
     return DistrictSummary(district_id=district_id, name=name, start=start, end=end, min_class_size=min_class_size,
-                           figures=whole.figures(), schools=out_schools, over_cap_units=over_units,
-                           over_cap_schools=over_schools)  # fmt: skip
+                           figures=whole.figures(), withheld_classes=withheld_all, schools=out_schools,
+                           over_cap_units=over_units, over_cap_schools=over_schools)  # fmt: skip
 
 
 def notices(
@@ -379,6 +389,11 @@ def weeks_of(start: date, end: date) -> list[date]:
         out.append(monday)
         monday += timedelta(days=7)
     return out
+
+
+def totals_note(withheld: int) -> str:
+    """What a total is over: the shown classes only (a withheld class is in no total)."""
+    return f"合计只含列出的班级；{withheld} 个班级人数不足，未计入 / totals over shown classes only; {withheld} classes withheld"
 
 
 def summary_rows(found: DistrictSummary) -> tuple[list[str], list[list[Any]]]:
@@ -411,19 +426,17 @@ def summary_rows(found: DistrictSummary) -> tuple[list[str], list[list[Any]]]:
                 f.evenings_over_cap_reported, f.nights_over_cap_reported, f.over_cap_mean_minutes, f.tiering_share,
                 f.non_written_share, f.exemptions, note]  # fmt: skip
 
-    rows.append(line(found.name, "全区合计", None, found.figures.classes, None, found.figures, ""))
+    rows.append(line(found.name, "全区合计", None, found.figures.classes, None, found.figures,
+                     totals_note(found.withheld_classes)))  # fmt: skip
     for s in found.schools:
-        rows.append(
-            line(
-                s.name,
-                "全校合计",
-                None,
-                s.classes,
-                None,
-                s.figures,
-                "人数不足，不单列" if s.suppressed else "",
-            )
+        note = (
+            "人数不足，不单列"
+            if s.suppressed
+            else totals_note(s.withheld_classes)
+            if s.withheld_classes
+            else ""
         )
+        rows.append(line(s.name, "全校合计", None, s.classes, None, s.figures, note))
         for u in s.units:
             rows.append(line(s.name, u.name, u.grade, u.classes, u.students, u.figures,
                              "人数不足，不单列" if u.suppressed else ""))  # fmt: skip

@@ -758,6 +758,10 @@ class DistrictSchool(BaseModel):
     name: str
     classes: int
     suppressed: bool
+    withheld_classes: int = Field(
+        description="classes withheld (too few students) and so left out of the school's figures: the "
+        "totals are over the shown classes only, so no subtraction gives a withheld class away"
+    )
     figures: UnitFigures | None
     units: list[DistrictUnit]
 
@@ -768,7 +772,10 @@ class DistrictSummary(BaseModel):
     start: date
     end: date
     min_class_size: int = Field(description="classes with fewer students are merged or withheld")
-    figures: UnitFigures
+    figures: UnitFigures = Field(description="the district's totals, over the shown classes only")
+    withheld_classes: int = Field(
+        description="classes withheld (too few students) and left out of every total, the district's too"
+    )
     schools: list[DistrictSchool]
     over_cap_units: list[str] = Field(description="classes (units) with reported evenings over the cap (R4)")
     over_cap_schools: list[str] = Field(description="schools with reported evenings over the cap (R4)")

@@ -81,18 +81,68 @@ def test_a_class_is_counted_as_its_head_teacher_counts_it(any_db: Engine) -> Non
     assert sum(1 for d in burden.days if d.over_cap) == f.nights_over_cap_reported
 
 
-def test_district_totals_count_every_class_and_schools_are_theirs(db: Engine, world: DistrictWorld) -> None:
+ADDITIVE = ("classes", "classes_with_sets", "classes_with_reports", "classes_within_cap_estimated",
+            "classes_within_cap_reported", "evenings_estimated", "evenings_over_cap_estimated", "evenings_reported",
+            "evenings_over_cap_reported", "sets", "sets_both_tiers", "items", "non_written_items", "exemptions")  # fmt: skip
+
+
+def assert_nothing_withheld_by_subtraction(found: DistrictSummary) -> None:
+    """Every total is the sum of the units shown under it: a total minus the units listed is zero,
+    so it gives no withheld unit's counts away (over-cap evenings, exemptions, items, ...)."""
+    shown_schools = [s for s in found.schools if s.figures is not None]
+    for name in ADDITIVE:
+        for s in shown_schools:
+            listed = sum(getattr(u.figures, name) for u in s.units if u.figures is not None)
+            assert getattr(s.figures, name) - listed == 0, (s.school_id, name)
+        schools = sum(getattr(s.figures, name) for s in shown_schools)
+        assert getattr(found.figures, name) - schools == 0, name
+    for s in shown_schools:  # nor the average minutes over: the shown units' evenings weighted
+        units = [
+            u.figures
+            for u in s.units
+            if u.figures is not None and u.figures.over_cap_mean_minutes is not None
+        ]
+        if units:
+            weighted = sum(f.over_cap_mean_minutes * f.evenings_over_cap_reported for f in units)  # type: ignore[operator]
+            assert s.figures.over_cap_mean_minutes == pytest.approx(  # type: ignore[union-attr]
+                weighted / sum(f.evenings_over_cap_reported for f in units), abs=0.1
+            )
+
+
+def test_a_withheld_class_cannot_be_recovered_by_subtraction(db: Engine, world: DistrictWorld) -> None:
+    found = summary(db, min_class_size=10)  # east-s-a (4, one reported evening over the cap) and east-s-b (3)
+    school = found.schools[0]
+    assert unit(found, "sch-east/other").suppressed
+    assert_nothing_withheld_by_subtraction(found)
+    # The totals say what they are over: the shown classes, the withheld ones counted.
+    assert (school.withheld_classes, found.withheld_classes) == (len(SMALL), len(SMALL))
+    assert school.classes == 3 + len(SMALL) and school.figures.classes == 3  # type: ignore[union-attr]
+    header, rows = district.summary_rows(found)
+    notes = {r[1]: r[header.index("说明")] for r in rows if r[1] in ("全区合计", "全校合计")}
+    assert all("totals over shown classes only; 2 classes withheld" in n for n in notes.values()), notes
+    # Shown together (4 + 3 >= 5), the small classes are back in the totals.
+    merged = summary(db, min_class_size=5)
+    assert merged.withheld_classes == 0 and merged.figures.classes == 3 + len(SMALL)
+    assert merged.figures.evenings_over_cap_reported == 3
+    assert_nothing_withheld_by_subtraction(merged)
+    assert_nothing_withheld_by_subtraction(summary(db, min_class_size=4))  # east-s-a alone, east-s-b withheld
+    assert_nothing_withheld_by_subtraction(summary(db, min_class_size=1000))  # the whole school withheld
+
+
+def test_district_totals_are_the_shown_classes_and_schools_are_theirs(
+    db: Engine, world: DistrictWorld
+) -> None:
     found = summary(db)
     assert [s.school_id for s in found.schools] == ["sch-east"]  # d-west's school is not d-east's
-    assert found.figures.classes == 3 + len(SMALL)
-    # The small class's reported evening over the cap counts in the totals, though not shown alone.
-    assert found.figures.evenings_over_cap_reported == 3
+    assert found.figures.classes == 3 and found.withheld_classes == len(SMALL)
+    # The small class's reported evening over the cap is withheld with it: not in the totals either.
+    assert found.figures.evenings_over_cap_reported == 2
     assert found.over_cap_schools == ["sch-east"]
     assert found.over_cap_units == [CLASS]
-    # Only east-5-1 and east-s-a have reports in the period, both with one over the cap; only
+    # Of the shown classes only east-5-1 has reports in the period, one over the cap; only
     # east-5-1 has sets, one planned over the cap: no class is "within" for having nothing.
     f = found.figures
-    assert (f.classes_with_reports, f.classes_within_cap_reported, f.share_within_cap_reported) == (2, 0, 0.0)
+    assert (f.classes_with_reports, f.classes_within_cap_reported, f.share_within_cap_reported) == (1, 0, 0.0)
     assert (f.classes_with_sets, f.classes_within_cap_estimated, f.share_within_cap_estimated) == (1, 0, 0.0)
     quiet = unit(found, "east-8-1").figures
     assert (quiet.classes_with_reports, quiet.share_within_cap_reported) == (0, None)
@@ -186,6 +236,32 @@ def test_the_report_is_signed_charted_and_archived(db: Engine, world: DistrictWo
         assert not [s for s in world.students + world.small_students if s in e.public]
 
 
+def test_a_report_is_archived_once_for_what_it_says(db: Engine, world: DistrictWorld) -> None:
+    def made(username: str, now: datetime, min_class_size: int = 10) -> district_report.Report:
+        return district_report.make_report(
+            db=db, book=BOOK, district_id="d-east", start=START, end=END, min_class_size=min_class_size,
+            file_format="xlsx", username=username, now=now, font=FONTS.pdf_font, cjk_font=FONTS.pdf_cjk_font,
+        )  # fmt: skip
+
+    def entries() -> list[str]:
+        with db.connect() as conn:
+            assert verify(conn).first is None
+            return list(conn.execute(select(t.archive_entries.c.public).where(t.archive_entries.c.kind == REPORT)).scalars())  # fmt: skip
+
+    first = made("bureau-1", datetime(2026, 11, 17, 8, 30, tzinfo=UTC))
+    again = made("bureau-2", datetime(2026, 11, 17, 9, 45, tzinfo=UTC))  # downloaded again, later, by another
+    assert first.archived is not None and again.archived is None
+    assert again.content == first.content and again.sha256 == first.sha256  # the report issued, as signed
+    sheet = openpyxl.load_workbook(io.BytesIO(again.content))["汇总"]
+    assert "bureau-1" in sheet["A2"].value and "2026-11-17T08:30:00" in sheet["A2"].value
+    assert len(entries()) == 1 and first.sha256 in entries()[0]
+    # What the report says changes (here: small classes shown together): a new report, archived.
+    other = made("bureau-2", datetime(2026, 11, 17, 10, 0, tzinfo=UTC), min_class_size=5)
+    assert other.archived is not None and other.sha256 != first.sha256 and len(entries()) == 2
+    assert made("bureau-1", datetime(2026, 11, 18, tzinfo=UTC), min_class_size=5).archived is None
+    assert len(entries()) == 2
+
+
 def test_cli_district_account_and_report(db: Engine, world: DistrictWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     runner = CliRunner()
     url = str(db.url)
@@ -209,6 +285,13 @@ def test_cli_district_account_and_report(db: Engine, world: DistrictWorld, tmp_p
     r = runner.invoke(app, [*args, "--as", "t-1"])
     assert r.exit_code == 1 and not out.exists()  # a teacher signs off no district's report
     r = runner.invoke(app, [*args, "--as", "bureau"])
+    assert r.exit_code == 0, r.output
+    assert "archive entry" in r.output
+    first = out.read_bytes()
+    r = runner.invoke(app, [*args, "--as", "bureau"])  # the same report again: the one issued, archived once
+    assert r.exit_code == 0 and "already in the archive" in r.output, r.output
+    assert out.read_bytes() == first
+    r = runner.invoke(app, ["archive", "verify", "--database", url])
     assert r.exit_code == 0, r.output
     sheet = openpyxl.load_workbook(out)["汇总"]
     assert "bureau" in sheet["A2"].value
@@ -252,7 +335,8 @@ def test_a_sample_district_imports_and_is_reported(tmp_path: Path) -> None:
     finally:
         engine.dispose()
     assert [s.school_id for s in found.schools] == ["sch-003", "sch-004", "sch-005", "sch-east", "sch-west"]
-    assert found.figures.classes == 16 and found.figures.evenings_reported > 0
+    assert found.figures.classes == 15 and found.withheld_classes == 1 and found.figures.evenings_reported > 0
     small = next(u for s in found.schools for u in s.units if u.unit_id == "sch-005/other")
     assert small.suppressed and small.classes == 1  # its 6 students are never shown on their own
+    assert_nothing_withheld_by_subtraction(found)  # nor given away by their school's or the district's totals
     assert found.figures.evenings_over_cap_reported > 0  # grade 2: time reported on evenings capped at 0 (T1)

@@ -19,7 +19,7 @@ import pytest
 import uvicorn
 from playwright.sync_api import Page, expect
 from pypdf import PdfReader
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from service.app import create_app
 from service.auth import create_user
@@ -84,7 +84,8 @@ def test_a_district_sees_prints_and_downloads_its_figures(page: Page, site: Site
     sign_in(page, site, "bureau", f"/district?{PERIOD}")  # type: ignore[arg-type]
     expect(page.locator("h1")).to_contain_text("城东教育局")
     expect(page.locator("h1")).to_contain_text("作业监测")
-    expect(page.locator("#d-classes")).to_have_text("5")
+    expect(page.locator("#d-classes")).to_have_text("3")  # the shown classes: the 2 withheld are in no total
+    expect(page.locator("#d-shown-only")).to_contain_text("合计只含列出的班级；2 个班级人数不足")
     expect(page.locator(".district-table")).to_contain_text("五年级1班")
     expect(page.locator(".district-table")).to_contain_text("人数不足，不单列")  # the small classes together
     no_student(site, page.content())
@@ -98,7 +99,7 @@ def test_a_district_sees_prints_and_downloads_its_figures(page: Page, site: Site
         assert one.mediabox.width == pytest.approx(A4_POINTS[0], abs=1.5)
         assert one.mediabox.height == pytest.approx(A4_POINTS[1], abs=1.5)
     printed = "".join(pages[0].extract_text().split())
-    assert "城东教育局" in printed and "按实际时长未超时班级0%" in printed  # 0 of the 2 classes with reports
+    assert "城东教育局" in printed and "按实际时长未超时班级0%" in printed  # 0 of 1 shown
     assert "选择" not in printed  # the period form is not printed
     assert not page.locator("form.no-print").is_hidden()  # on screen; hidden in print by the print CSS
     with page.expect_download() as csv_download:
@@ -117,6 +118,11 @@ def test_a_district_sees_prints_and_downloads_its_figures(page: Page, site: Site
     with site.engine.connect() as conn:
         signed = conn.execute(select(t.archive_entries.c.public).where(t.archive_entries.c.kind == REPORT)).scalars().all()  # fmt: skip
     assert len(signed) == 1 and '"signed_by":"bureau"' in signed[0]
+    with page.expect_download() as again:  # the same report downloaded again: the one issued, not a new entry
+        page.get_by_role("link", name="PDF").click()
+    assert Path(again.value.path()).read_bytes() == Path(report_download.value.path()).read_bytes()
+    with site.engine.connect() as conn:
+        assert conn.execute(select(func.count()).where(t.archive_entries.c.kind == REPORT)).scalar() == 1
 
 
 def test_every_class_notice_and_refusals(page: Page, site: Site) -> None:  # noqa: F811

@@ -445,5 +445,9 @@ WORDS |= {
         "Classes and schools as a whole, no individual data; classes under {n} students are merged into "
         "'other classes', and withheld if still too few.",
     ),
+    "district_shown_only": (
+        "合计只含列出的班级；{n} 个班级人数不足，不单列也不计入合计",
+        "totals over shown classes only; {n} classes withheld",
+    ),
     "district_chart": ("各校未超时班级占比", "Share of each school's classes within the cap"),
 }

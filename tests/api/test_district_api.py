@@ -24,6 +24,7 @@ from service.app import create_app
 from service.auth import create_user
 from service.settings import Settings
 from service.store import tables as t
+from service.store.archive import verify
 from tests.api.conftest import PASSWORD, Caller
 from tests.conftest import SAMPLES, FixedModels
 from tests.district_fixtures import END, NIGHT, START, DistrictWorld, build
@@ -164,3 +165,21 @@ def test_a_district_account_reaches_no_student_or_class_route(
             assert not [n for n in district_world.names if n in r.text], (method, url)
             assert not [s for s in district_world.students[1:] if s in r.text], (method, url)
     assert tried >= 20
+
+
+def test_downloading_the_same_report_again_archives_it_once(
+    world: World, district_world: DistrictWorld
+) -> None:
+    east = world.sign_in("bureau-east")
+    url = "/v1/districts/d-east/report.pdf"
+    first, again = east.get(url, params=PERIOD), east.get(url, params=PERIOD)
+    assert first.status_code == again.status_code == 200, again.text
+    # The report already issued, byte for byte: the SHA-256 the archive holds.
+    assert (
+        first.content == again.content
+        and first.headers["X-Report-SHA256"] == again.headers["X-Report-SHA256"]
+    )
+    with world.engine.connect() as conn:
+        entries = conn.execute(select(t.archive_entries.c.public).where(t.archive_entries.c.kind == "report")).scalars().all()  # fmt: skip
+        assert verify(conn).first is None
+    assert len(entries) == 1 and first.headers["X-Report-SHA256"] in entries[0]

@@ -109,12 +109,12 @@ def test_planning_past_an_account_s_or_the_pool_s_share_is_refused_at_once(world
         _refused_at_once(mastery, gate)
         assert "account" in mastery.json()["detail"]
         session = {"Cookie": "jianfu_session=" + mine.headers["Authorization"].removeprefix("Bearer ")}
-        page = world.client.get(  # the page's mastery levels of tonight's drafts: the same pool
+        page = world.client.get(  # the preview reads the levels stored at planning: no model, no pool
             "/teacher",
             params={"class_id": "east-5-1", "subject": "math", "night": str(NIGHT)},
             headers=session,
         )
-        assert page.status_code == 429 and gate.closed and int(page.headers["retry-after"]) >= 1
+        assert page.status_code == 200 and gate.closed  # answered while the account's share is full
 
         # (b) two more accounts: two requests wait in the queue (2 places), the third finds it full
         others = [threads.submit(c.post, "/v1/checks", json=body) for c in (head, head, colleague)]
