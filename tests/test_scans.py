@@ -442,3 +442,34 @@ def test_one_scan_import_at_a_time_per_school_whoever_starts_it(school: Engine, 
             who=Principal("u-2", "u-2", "teacher", classes={other: frozenset({"math"})}),
         )
     assert refused.value.extra["job_id"] == first.job_id
+
+
+def test_withdrawing_a_right_answer_opens_again_the_entry_it_resolved(school: Engine) -> None:
+    """The other half of undoing a misread answer (service.store.attempts.withdraw_answer): a right
+    answer that resolved an error-book entry is taken back, so the entry is open again; taking back
+    the wrong answer that opened it then removes it (nothing else caused it)."""
+    from service.store.attempts import Answer, record_answers, withdraw_answer
+    from service.store.db import writing
+
+    with school.connect() as conn:
+        student = conn.execute(
+            select(t.students.c.student_id).where(t.students.c.class_id == CLASS).limit(1)
+        ).scalar_one()
+        booked = select(t.error_book.c.item_id).where(t.error_book.c.student_id == student)
+        item = conn.execute(select(t.items.c.item_id).where(t.items.c.grade == 5, t.items.c.item_id.not_in(booked))
+                            .order_by(t.items.c.item_id.desc()).limit(1)).scalar_one()  # fmt: skip
+    wrong_at, right_at = datetime(2026, 11, 20, 19, 0, tzinfo=UTC), datetime(2026, 11, 21, 19, 0, tzinfo=UTC)
+    record_answers(school, student, [Answer("ev-w", item, NIGHT, wrong_at, False, None, 0.0, "app")])
+    record_answers(school, student, [Answer("ev-r", item, NIGHT, right_at, True, None, 1.0, "paper")])
+
+    def entry() -> Any:
+        with school.connect() as conn:
+            return conn.execute(select(t.error_book).where(t.error_book.c.event_id == "ev-w")).first()
+
+    assert entry().resolved_at == right_at
+    with writing(school) as conn:
+        assert withdraw_answer(conn, "ev-r")
+    assert entry().resolved_at is None  # open again: the right answer was never given
+    with writing(school) as conn:
+        assert withdraw_answer(conn, "ev-w") and not withdraw_answer(conn, "ev-none")
+    assert entry() is None
