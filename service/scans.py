@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from service import evenings
 from service.errors import Invalid, NotFound
@@ -36,7 +37,7 @@ from service.scanning import layout as L
 from service.scanning import read as R
 from service.scanning.sheets import SheetCode, SheetCodeError, verify
 from service.store import tables as t
-from service.store.attempts import Answer, record_answers
+from service.store.attempts import Answer, record_answers, store_answers, withdraw_answer
 from service.store.db import writing
 
 SCORES = {"right": 1.0, "half": 0.5, "wrong": 0.0}
@@ -324,8 +325,8 @@ def reviews(
     with db.connect() as conn:
         rows = [r._asdict() for r in conn.execute(query)]
     if subjects is not None:
-        rows = [r for r in rows if r["subject"] == "" or not subjects.get(r["class_id"]) or "" in subjects[r["class_id"]]
-                or r["subject"] in subjects[r["class_id"]]]  # fmt: skip
+        rows = [r for r in rows if not subjects.get(r["class_id"]) or "" in subjects[r["class_id"]]
+                or _needs(db, r["kind"], r["sheet"], r["subject"]) <= subjects[r["class_id"]]]  # fmt: skip
     for r in rows:
         r["name"] = r.pop("display_name") or r["student_id"]
         r["choices"] = (
@@ -344,33 +345,68 @@ def review_crop(*, db: Engine, review_id: str) -> tuple[bytes, str]:
     return bytes(row.crop), row.class_id
 
 
-def review_class(*, db: Engine, review_id: str) -> tuple[str, str]:
+def may_review(*, db: Engine, who: Any, review_id: str) -> None:
+    """NotFound unless this account may settle the review (and so sees it in its queue): a box's or a
+    correction's if it marks the item's subject in that class; a time's (the sheet's, every subject
+    on it) if it marks every subject on the sheet — a head teacher, the school's administrator, a
+    teacher of all those subjects — as importing the sheet asks (Sheets.layout_of)."""
     with db.connect() as conn:
-        row = conn.execute(select(t.scan_reviews.c.class_id, t.scan_reviews.c.subject)
-                           .where(t.scan_reviews.c.review_id == review_id)).first()  # fmt: skip
+        row = conn.execute(select(t.scan_reviews.c.class_id, t.scan_reviews.c.subject, t.scan_reviews.c.kind,
+                                  t.scan_reviews.c.sheet).where(t.scan_reviews.c.review_id == review_id)).first()  # fmt: skip
     if row is None:
         raise NotFound("review", review_id)
-    return row.class_id, row.subject
+    may = may_mark(db=db, who=who)
+    if not all(may(row.class_id, s) for s in _needs(db, row.kind, row.sheet, row.subject)):
+        raise NotFound("review", review_id)
+
+
+def _needs(db: Engine, kind: str, sheet: str, subject: str) -> set[str]:
+    """The subjects one must mark to settle a review: the item's; for a time, every subject on the
+    sheet ({""}: every subject, when the sheet's plans are gone)."""
+    if kind != "time":
+        return {subject}
+    from service.store.queries import HANDED_OUT
+
+    letter, _, ref = sheet.partition(".")
+    with db.connect() as conn:
+        plan = conn.execute(select(t.plans.c.student_id, t.plans.c.night, t.plans.c.subject)
+                            .where(t.plans.c.plan_id == ref)).first()  # fmt: skip
+        if plan is None:
+            return {""}
+        if letter == "p":
+            return {plan.subject}
+        found = conn.execute(select(t.plans.c.subject).where(
+            t.plans.c.student_id == plan.student_id, t.plans.c.night == plan.night,
+            t.plans.c.status.in_(HANDED_OUT))).scalars()  # fmt: skip
+        return set(found) or {""}
 
 
 def resolve(*, db: Engine, review_id: str, answer: str, by: str, now: datetime) -> dict[str, Any]:
     """Settle one review with the teacher's one click: a box's mark (right / wrong / half / not_done),
-    a correction's "confirm" or "keep", or a time's minutes (digits). Stores as a certain scan would."""
+    a correction's "confirm" or "keep", or a time's minutes (digits). Stores as a certain scan would;
+    a confirmed correction replaces the misread attempt (and what it did to the error book) with the
+    corrected one, in one transaction. A second click, even at the same moment, changes nothing."""
+    try:
+        return _resolve(db=db, review_id=review_id, answer=answer, by=by, now=now)
+    except IntegrityError:  # lost a race (another click, a rescan) that stored the same: look again
+        return _resolve(db=db, review_id=review_id, answer=answer, by=by, now=now)
+
+
+def _resolve(*, db: Engine, review_id: str, answer: str, by: str, now: datetime) -> dict[str, Any]:
     with db.connect() as conn:
         row = conn.execute(select(t.scan_reviews).where(t.scan_reviews.c.review_id == review_id)).first()
-        if row is None:
-            raise NotFound("review", review_id)
-        stored = None
-        if row.item_id is not None:
-            stored = conn.execute(select(t.scan_marks.c.mark).where(
-                t.scan_marks.c.sheet == row.sheet, t.scan_marks.c.item_id == row.item_id)).scalar()  # fmt: skip
+    if row is None:
+        raise NotFound("review", review_id)
+    already = {"review_id": review_id, "resolution": row.resolution, "already": True}
     if row.resolved_at is not None:
-        return {"review_id": review_id, "resolution": row.resolution, "already": True}
+        return already
     if row.kind == "time":
         if not answer.isdigit() or not 0 <= int(answer) <= 720:
             raise Invalid(f"/answer: minutes are a whole number from 0 to 720, not {answer!r}",
                           f"/answer：分钟数应为 0 到 720 的整数，而不是 {answer!r}")  # fmt: skip
         with writing(db) as conn:
+            if not _close(conn, review_id, by, now, answer):
+                return already  # settled meanwhile (a double click)
             found = conn.execute(
                 select(t.scan_times.c.sheet).where(t.scan_times.c.sheet == row.sheet)
             ).first()
@@ -383,7 +419,6 @@ def resolve(*, db: Engine, review_id: str, answer: str, by: str, now: datetime) 
                 )
             else:
                 conn.execute(update(t.scan_times).where(t.scan_times.c.sheet == row.sheet).values(**values))
-            _close(conn, review_id, by, now, answer)
         _report_time(db, student_id=row.student_id, night=row.night, by=by, now=now)
         return {"review_id": review_id, "resolution": answer, "already": False}
     if row.kind == "correction":
@@ -396,32 +431,47 @@ def resolve(*, db: Engine, review_id: str, answer: str, by: str, now: datetime) 
             raise Invalid(f"/answer: one of {', '.join(L.MARKS)}, not {answer!r}",
                           f"/answer：应为 {', '.join(L.MARKS)} 之一，而不是 {answer!r}")  # fmt: skip
         mark = answer
-    if mark is not None and mark != stored:
-        event = None
-        if mark in SCORES:
-            with db.connect() as conn:
+    marks = t.scan_marks
+    with writing(db) as conn:
+        if not _close(conn, review_id, by, now, answer):
+            return already  # settled meanwhile (a double click): nothing else is written
+        stored = conn.execute(
+            select(marks.c.mark, marks.c.event_id).where(marks.c.sheet == row.sheet, marks.c.item_id == row.item_id)
+        ).first()  # fmt: skip
+        if mark is not None and (stored is None or mark != stored.mark):
+            answered_at = now
+            if stored is not None and stored.event_id is not None:  # the misread answer goes
+                answered_at = (
+                    conn.execute(
+                        select(t.attempts.c.submitted_at).where(t.attempts.c.event_id == stored.event_id)
+                    ).scalar()
+                    or now
+                )
+                withdraw_answer(conn, stored.event_id)
+            event = None
+            if mark in SCORES:
                 n = conn.execute(select(t.scan_reviews.c.review_id).where(
                     t.scan_reviews.c.sheet == row.sheet, t.scan_reviews.c.item_id == row.item_id)).all()  # fmt: skip
-            event = _event_id(row.sheet, row.item_id, len(n) if stored is not None else 0)
-            record_answers(db, row.student_id, [_answer(event, row.item_id, row.night, now, mark)])
-        with writing(db) as conn:
+                event = _event_id(row.sheet, row.item_id, len(n) if stored is not None else 0)
+                store_answers(
+                    conn, row.student_id, [_answer(event, row.item_id, row.night, answered_at, mark)]
+                )
             values = {"mark": mark, "event_id": event, "scanned_at": now}
             if stored is None:
-                conn.execute(insert(t.scan_marks).values(sheet=row.sheet, item_id=row.item_id,
-                                                         student_id=row.student_id, night=row.night, **values))  # fmt: skip
+                conn.execute(insert(marks).values(sheet=row.sheet, item_id=row.item_id,
+                                                  student_id=row.student_id, night=row.night, **values))  # fmt: skip
             else:
-                conn.execute(update(t.scan_marks).where(t.scan_marks.c.sheet == row.sheet,
-                                                        t.scan_marks.c.item_id == row.item_id).values(**values))  # fmt: skip
-            _close(conn, review_id, by, now, answer)
-    else:
-        with writing(db) as conn:
-            _close(conn, review_id, by, now, answer)
+                conn.execute(update(marks).where(marks.c.sheet == row.sheet,
+                                                 marks.c.item_id == row.item_id).values(**values))  # fmt: skip
     return {"review_id": review_id, "resolution": answer, "already": False}
 
 
-def _close(conn: Any, review_id: str, by: str, now: datetime, answer: str) -> None:
-    conn.execute(update(t.scan_reviews).where(t.scan_reviews.c.review_id == review_id, t.scan_reviews.c.resolved_at.is_(None))
-                 .values(resolved_at=now, resolved_by=by, resolution=answer[:16]))  # fmt: skip
+def _close(conn: Any, review_id: str, by: str, now: datetime, answer: str) -> bool:
+    """Mark the review settled, first in its transaction; False if it already was (another click got
+    there first: on PostgreSQL this waits for that click's transaction, then finds the row settled)."""
+    done = conn.execute(update(t.scan_reviews).where(t.scan_reviews.c.review_id == review_id, t.scan_reviews.c.resolved_at.is_(None))
+                        .values(resolved_at=now, resolved_by=by, resolution=answer[:16]))  # fmt: skip
+    return bool(done.rowcount)
 
 
 # -- who may, and the background job -----------------------------------------------------------
@@ -454,7 +504,8 @@ def review_scope(*, db: Engine, who: Any) -> tuple[list[str], dict[str, set[str]
                 select(t.classes.c.class_id).where(t.classes.c.school_id.in_(sorted(who.schools)))
             )
             return list(ids.scalars()), None
-    return sorted(who.classes), {c: set(s) for c, s in who.classes.items()}
+    every = who.role == "head_teacher"  # every subject of their classes, as may_mark says
+    return sorted(who.classes), {c: set() if every else set(s) for c, s in who.classes.items()}
 
 
 def upload_path(*, folder: Path, field: str, filename: str | None, taken: set[str]) -> Path:
@@ -478,9 +529,25 @@ def job_view(job: Any) -> dict[str, Any]:
             "result": job.result, "created_at": job.created_at, "finished_at": job.finished_at}  # fmt: skip
 
 
-def begin_scan(*, jobs: Any, who: Any, school_id: str) -> Any:
-    """A queued scan job of this account, with a folder for its files (one at a time per school)."""
-    return jobs.create(kind=SCAN, owner_id=who.user_id, school_id=school_id, params={"files": []})
+def begin_scan(*, jobs: Any, db: Engine, who: Any) -> Any:
+    """A queued scan job of this account, with a folder for its files: one at a time per school (two
+    markers importing one pile would otherwise store the same sheets side by side), Conflict naming
+    the job that holds it. The school: the account's, or its classes' if it has exactly one; else
+    every school (an account across schools waits for, and holds, all)."""
+    return jobs.create(kind=SCAN, owner_id=who.user_id, school_id=scan_school(db=db, who=who),
+                       params={"files": []})  # fmt: skip
+
+
+def scan_school(*, db: Engine, who: Any) -> str:
+    from service import access
+    from service.jobs import EVERY_SCHOOL
+
+    schools = set(who.schools)
+    for class_id in who.classes:
+        found = access.class_ref(db, class_id)
+        if found is not None:
+            schools.add(found.school_id)
+    return next(iter(schools)) if len(schools) == 1 else EVERY_SCHOOL
 
 
 def run_scan(*, jobs: Any, db: Engine, job: Any, paths: Sequence[Path], key: str, who: Any) -> dict[str, Any]:

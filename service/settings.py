@@ -84,7 +84,8 @@ class Settings(BaseSettings):
     log_json: bool = True
     log_level: str = "INFO"
     # Request bodies, refused with 413 while they are read (before parsing or signing in): JSON and
-    # form bodies at most max_body_bytes; uploads (POST /v1/imports) at most max_upload_bytes.
+    # form bodies at most max_body_bytes; uploads (POST /v1/imports, POST /v1/scans and the /scans
+    # page's form) at most max_upload_bytes.
     max_body_bytes: int = 1 << 20
     max_upload_bytes: int = 512 << 20
     # /metrics: open in development; elsewhere it needs `Authorization: Bearer <metrics_token>`, and

@@ -8,7 +8,8 @@ a rescan is held as a correction until the teacher confirms it."""
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -244,16 +245,15 @@ def test_an_unclear_box_waits_for_one_click_and_a_changed_mark_waits_as_a_correc
     )
     scans.resolve(db=school, review_id=correction["review_id"], answer="confirm", by="t-math", now=NOW)
     latest = [r for r in _paper(school) if r.item_id == second.item_id]
-    assert sorted(r.correct for r in latest) == [False, True]  # the history kept, the correction added
+    assert [r.correct for r in latest] == [False]  # the misread answer replaced by the corrected one
     with school.connect() as conn:
-        assert (
-            conn.execute(select(t.scan_marks.c.mark).where(t.scan_marks.c.item_id == second.item_id)).scalar()
-            == "wrong"
-        )
+        assert conn.execute(
+            select(t.scan_marks.c.mark, t.scan_marks.c.event_id).where(t.scan_marks.c.item_id == second.item_id)
+        ).one() == ("wrong", latest[0].event_id)  # fmt: skip
     with pytest.raises(NotFound):
         scans.resolve(db=school, review_id="rv-none", answer="right", by="t-math", now=NOW)
     again = scans.resolve(db=school, review_id=box["review_id"], answer="right", by="t-math", now=NOW)
-    assert again["already"] and len(_paper(school)) == 3  # a second click changes nothing
+    assert again["already"] and len(_paper(school)) == 2  # a second click changes nothing
 
 
 def test_marking_a_page_draws_where_the_layout_reads() -> None:
@@ -281,3 +281,195 @@ def test_marking_a_page_draws_where_the_layout_reads() -> None:
         if page.time is not None:
             time = R.read_time(grey, page.time, R.Thresholds())
             assert time.certain and time.minutes == truth["minutes"]
+
+
+def _one_page(school: Engine, tmp_path: Path) -> tuple[Any, Any, Callable[[str, str, str], Path]]:
+    """One student's sheet (its first page's layout) and a scanner of it marked as asked."""
+    sheet = _sheets(school, 1)[:1]
+    pdf, printed, _ = _pdf(sheet)
+    page = printed[0].layout
+    rng = random.Random(11)
+
+    def scanned(first_mark: str, second_mark: str, name: str) -> Path:
+        img = render(pdf, 200)[0]
+        _draw_mark(img, rng, page.slots[0].marks[first_mark], "fill", 200 / 25.4)
+        _draw_mark(img, rng, page.slots[1].marks[second_mark], "fill", 200 / 25.4)
+        return _scan(img, tmp_path / name)
+
+    return sheet[0], page, scanned
+
+
+def test_a_confirmed_correction_replaces_the_misread_attempt_and_the_entry_it_opened(
+    school: Engine, tmp_path: Path
+) -> None:
+    """Wrong read first, right on the rescan, confirmed: one attempt (right) is left, and the error-book
+    entry the misread wrong answer opened is gone (it had no other cause), in one transaction."""
+    sheet, page, scanned = _one_page(school, tmp_path)
+    item = page.slots[0].item_id
+    first = scans.import_scans(
+        db=school, key=KEY, paths=[scanned("wrong", "right", "a.jpg")], by="t-math", now=NOW
+    )
+    assert first.attempts_stored == 2
+    (old,) = [r for r in _paper(school) if r.item_id == item]
+    assert old.correct is False
+    with school.connect() as conn:
+        opened = conn.execute(
+            select(t.error_book.c.entry_id).where(t.error_book.c.event_id == old.event_id)
+        ).all()
+    assert len(opened) == 1  # the wrong paper answer opened an entry (R1, grade 5)
+
+    later = datetime(2026, 11, 12, 8, 0, tzinfo=UTC)
+    rescan = scans.import_scans(
+        db=school, key=KEY, paths=[scanned("right", "right", "b.jpg")], by="t-math", now=later
+    )
+    assert rescan.corrections == 1 and len(_paper(school)) == 2  # nothing changed yet
+    correction = next(r for r in scans.reviews(db=school, class_ids=[CLASS]) if r["kind"] == "correction")
+    scans.resolve(db=school, review_id=correction["review_id"], answer="confirm", by="t-math", now=later)
+
+    (now_stored,) = [r for r in _paper(school) if r.item_id == item]
+    assert now_stored.correct is True and now_stored.event_id != old.event_id
+    with school.connect() as conn:
+        assert conn.execute(select(t.attempts).where(t.attempts.c.event_id == old.event_id)).first() is None
+        assert (
+            conn.execute(select(t.error_book).where(t.error_book.c.entry_id == opened[0].entry_id)).first()
+            is None
+        )
+        assert conn.execute(
+            select(t.scan_marks.c.mark, t.scan_marks.c.event_id).where(t.scan_marks.c.item_id == item)
+        ).one() == ("right", now_stored.event_id)  # fmt: skip
+    assert sheet["student_id"] == now_stored.student_id
+
+
+def test_two_clicks_at_once_on_one_review_store_it_once(school: Engine, tmp_path: Path) -> None:
+    """A double click: both requests read the review open at the same moment; one settles it, the
+    other answers `already`, and the box is stored once (no error from the second)."""
+    sheet = _sheets(school, 1)[:1]
+    pdf, printed, _ = _pdf(sheet)
+    page = printed[0].layout
+    img, rng = render(pdf, 200)[0], random.Random(5)
+    for slot in page.slots:  # every box unclear: two marks filled
+        for mark in ("right", "wrong"):
+            _draw_mark(img, rng, slot.marks[mark], "fill", 200 / 25.4)
+    found = scans.import_scans(
+        db=school, key=KEY, paths=[_scan(img, tmp_path / "a.jpg")], by="t-math", now=NOW
+    )
+    boxes = [r for r in scans.reviews(db=school, class_ids=[CLASS]) if r["kind"] == "box"]
+    assert found.attempts_stored == 0 and len(boxes) == len(page.slots)
+
+    def twice(review_id: str) -> list[Any]:
+        barrier, answers = threading.Barrier(2), list[Any]()
+
+        def click() -> None:
+            barrier.wait()
+            try:
+                answers.append(
+                    scans.resolve(db=school, review_id=review_id, answer="wrong", by="t-math", now=NOW)
+                )
+            except Exception as e:
+                answers.append(e)
+
+        threads = [threading.Thread(target=click) for _ in range(2)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        return answers
+
+    for box in boxes:
+        answers = twice(box["review_id"])
+        assert all(isinstance(a, dict) for a in answers), answers
+        assert sorted(a["already"] for a in answers) == [False, True]
+        assert len([r for r in _paper(school) if r.item_id == box["item_id"]]) == 1
+
+
+def test_a_time_review_is_shown_to_and_settled_by_those_who_mark_every_subject_on_the_sheet(
+    school: Engine,
+) -> None:
+    """The minutes on a maths sheet: its maths teacher and the head teacher see and settle them; the
+    class's Chinese teacher neither sees nor may settle them (a 404, as for any review not theirs)."""
+    from service.auth import Principal
+
+    (sheet,) = _sheets(school, 1)
+    with school.begin() as conn:
+        conn.execute(insert(t.scan_reviews).values(
+            review_id="rv-time-1", kind="time", sheet=f"{sheet['sheet'][0]}.{sheet['sheet'][1]}", item_id=None,
+            student_id=sheet["student_id"], class_id=CLASS, subject="", night=NIGHT, number=0,
+            fills={"tens": [], "units": []}, crop=b"\x89PNG", created_at=NOW, read_mark=None, stored_mark=None))  # fmt: skip
+
+    def who(name: str, role: str, subject: str) -> Principal:
+        return Principal(user_id=name, username=name, role=role, classes={CLASS: frozenset({subject})})
+
+    def sees(p: Principal) -> bool:
+        classes, subjects = scans.review_scope(db=school, who=p)
+        return any(
+            r["review_id"] == "rv-time-1"
+            for r in scans.reviews(db=school, class_ids=classes, subjects=subjects)
+        )
+
+    maths, chinese, head = (
+        who("t-m", "teacher", "math"),
+        who("t-c", "teacher", "chinese"),
+        who("h", "head_teacher", ""),
+    )
+    assert sees(maths) and sees(head) and not sees(chinese)
+    with pytest.raises(NotFound):
+        scans.may_review(db=school, who=chinese, review_id="rv-time-1")
+    scans.may_review(db=school, who=head, review_id="rv-time-1")
+    scans.may_review(db=school, who=maths, review_id="rv-time-1")  # no 404 in their own queue
+    done = scans.resolve(db=school, review_id="rv-time-1", answer="25", by="t-m", now=NOW)
+    assert done["already"] is False
+
+
+def test_one_scan_import_at_a_time_per_school_whoever_starts_it(school: Engine, tmp_path: Path) -> None:
+    """Two markers of one school importing the same pile: the second waits (Conflict naming the
+    first job) instead of storing the same sheets side by side."""
+    from service.auth import Principal
+    from service.errors import Conflict
+    from service.jobs import JobRunner
+
+    with school.connect() as conn:
+        other = conn.execute(select(t.classes.c.class_id).where(
+            t.classes.c.school_id == select(t.classes.c.school_id).where(t.classes.c.class_id == CLASS).scalar_subquery(),
+            t.classes.c.class_id != CLASS).limit(1)).scalar_one()  # fmt: skip
+    runner = JobRunner(school, tmp_path / "jobs")
+    first = scans.begin_scan(
+        jobs=runner, db=school, who=Principal("u-1", "u-1", "teacher", classes={CLASS: frozenset({"math"})})
+    )
+    with pytest.raises(Conflict) as refused:
+        scans.begin_scan(
+            jobs=runner,
+            db=school,
+            who=Principal("u-2", "u-2", "teacher", classes={other: frozenset({"math"})}),
+        )
+    assert refused.value.extra["job_id"] == first.job_id
+
+
+def test_withdrawing_a_right_answer_opens_again_the_entry_it_resolved(school: Engine) -> None:
+    """The other half of undoing a misread answer (service.store.attempts.withdraw_answer): a right
+    answer that resolved an error-book entry is taken back, so the entry is open again; taking back
+    the wrong answer that opened it then removes it (nothing else caused it)."""
+    from service.store.attempts import Answer, record_answers, withdraw_answer
+    from service.store.db import writing
+
+    with school.connect() as conn:
+        student = conn.execute(
+            select(t.students.c.student_id).where(t.students.c.class_id == CLASS).limit(1)
+        ).scalar_one()
+        booked = select(t.error_book.c.item_id).where(t.error_book.c.student_id == student)
+        item = conn.execute(select(t.items.c.item_id).where(t.items.c.grade == 5, t.items.c.item_id.not_in(booked))
+                            .order_by(t.items.c.item_id.desc()).limit(1)).scalar_one()  # fmt: skip
+    wrong_at, right_at = datetime(2026, 11, 20, 19, 0, tzinfo=UTC), datetime(2026, 11, 21, 19, 0, tzinfo=UTC)
+    record_answers(school, student, [Answer("ev-w", item, NIGHT, wrong_at, False, None, 0.0, "app")])
+    record_answers(school, student, [Answer("ev-r", item, NIGHT, right_at, True, None, 1.0, "paper")])
+
+    def entry() -> Any:
+        with school.connect() as conn:
+            return conn.execute(select(t.error_book).where(t.error_book.c.event_id == "ev-w")).first()
+
+    assert entry().resolved_at == right_at
+    with writing(school) as conn:
+        assert withdraw_answer(conn, "ev-r")
+    assert entry().resolved_at is None  # open again: the right answer was never given
+    with writing(school) as conn:
+        assert withdraw_answer(conn, "ev-w") and not withdraw_answer(conn, "ev-none")
+    assert entry() is None

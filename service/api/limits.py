@@ -20,21 +20,23 @@ from service.settings import Settings
 
 @dataclass(frozen=True)
 class BodyLimit:
-    """Requests with this method to this path (or below it) take at most `max_bytes` of body."""
+    """Requests with this method to exactly this path take at most `max_bytes` of body (not the paths
+    below it: POST /v1/scans/reviews/{id} is a small JSON body, however large POST /v1/scans may be)."""
 
     method: str
-    prefix: str
+    path: str
     max_bytes: int
 
     def covers(self, method: str, path: str) -> bool:
-        return method == self.method and (path == self.prefix or path.startswith(self.prefix + "/"))
+        return method == self.method and path == self.path
 
 
 def body_limits(settings: Settings) -> tuple[BodyLimit, ...]:
     """The routes whose bodies may be bigger than settings.max_body_bytes (every other route's limit)."""
     return (
         BodyLimit("POST", "/v1/imports", settings.max_upload_bytes),
-        BodyLimit("POST", "/v1/scans", settings.max_upload_bytes),  # answer sheets' scans, when they come
+        BodyLimit("POST", "/v1/scans", settings.max_upload_bytes),  # marked worksheets' scans
+        BodyLimit("POST", "/scans", settings.max_upload_bytes),  # the same, from the teacher's /scans page
     )
 
 

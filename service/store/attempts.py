@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from service.store import tables as t
@@ -56,6 +56,13 @@ def record_answers(engine: Engine, student_id: str, answers: Sequence[Answer]) -
 
 
 def _record(engine: Engine, student_id: str, answers: Sequence[Answer]) -> dict[str, Any]:
+    with writing(engine) as conn:
+        return store_answers(conn, student_id, answers)
+
+
+def store_answers(conn: Any, student_id: str, answers: Sequence[Answer]) -> dict[str, Any]:
+    """`record_answers` inside the caller's write transaction (begun by service.store.db.writing), for
+    a caller that changes more in the same transaction (a scan's correction replacing an attempt)."""
     problems = []
     seen: set[str] = set()
     for k, a in enumerate(answers):
@@ -68,73 +75,125 @@ def _record(engine: Engine, student_id: str, answers: Sequence[Answer]) -> dict[
             problems.append({"pointer": f"/attempts/{k}/submitted_at", "detail": "needs a UTC offset"})
         if a.seconds is not None and not 1 <= a.seconds <= MAX_SECONDS:
             problems.append({"pointer": f"/attempts/{k}/seconds", "detail": f"between 1 and {MAX_SECONDS}"})
-    with writing(engine) as conn:
-        grade = conn.execute(
-            select(t.classes.c.grade)
-            .join(t.students, t.students.c.class_id == t.classes.c.class_id)
-            .where(t.students.c.student_id == student_id)
-        ).scalar()
-        if grade is None:
-            raise AnswerError([{"pointer": "", "detail": f"no student {student_id}"}])
-        ids = sorted({a.item_id for a in answers})
-        known = set(conn.execute(select(t.items.c.item_id).where(t.items.c.item_id.in_(ids))).scalars())
-        for k, a in enumerate(answers):
-            if a.item_id not in known:
-                problems.append(
-                    {"pointer": f"/attempts/{k}/item_id", "detail": f"no item {a.item_id} in the bank"}
-                )
-        existing = {
-            r.event_id: r
-            for r in conn.execute(
-                select(t.attempts.c.event_id, t.attempts.c.student_id, t.attempts.c.item_id).where(
-                    t.attempts.c.event_id.in_(sorted(seen))
-                )
+    grade = conn.execute(
+        select(t.classes.c.grade)
+        .join(t.students, t.students.c.class_id == t.classes.c.class_id)
+        .where(t.students.c.student_id == student_id)
+    ).scalar()
+    if grade is None:
+        raise AnswerError([{"pointer": "", "detail": f"no student {student_id}"}])
+    ids = sorted({a.item_id for a in answers})
+    known = set(conn.execute(select(t.items.c.item_id).where(t.items.c.item_id.in_(ids))).scalars())
+    for k, a in enumerate(answers):
+        if a.item_id not in known:
+            problems.append(
+                {"pointer": f"/attempts/{k}/item_id", "detail": f"no item {a.item_id} in the bank"}
             )
-        }
-        for k, a in enumerate(answers):
-            old = existing.get(a.event_id)
-            if old is not None and (old.student_id != student_id or old.item_id != a.item_id):
-                problems.append(
-                    {"pointer": f"/attempts/{k}/event_id", "detail": f"{a.event_id} is another answer's id"}
-                )
-        if problems:
-            raise AnswerError(problems)  # nothing written: the transaction is rolled back
-        new = sorted(
-            (a for a in answers if a.event_id not in existing), key=lambda a: (a.submitted_at, a.event_id)
+    existing = {
+        r.event_id: r
+        for r in conn.execute(
+            select(t.attempts.c.event_id, t.attempts.c.student_id, t.attempts.c.item_id).where(
+                t.attempts.c.event_id.in_(sorted(seen))
+            )
         )
-        if new:
-            conn.execute(
-                insert(t.attempts),
-                [
-                    {
-                        "event_id": a.event_id,
-                        "student_id": student_id,
-                        "item_id": a.item_id,
-                        "night": a.night,
-                        "submitted_at": a.submitted_at,
-                        "submitted_offset_min": _offset(a.submitted_at),
-                        "correct": a.correct,
-                        "seconds": a.seconds,
-                        "score": a.score,
-                        "source": a.source,
-                    }
-                    for a in new
-                ],
+    }
+    for k, a in enumerate(answers):
+        old = existing.get(a.event_id)
+        if old is not None and (old.student_id != student_id or old.item_id != a.item_id):
+            problems.append(
+                {"pointer": f"/attempts/{k}/event_id", "detail": f"{a.event_id} is another answer's id"}
             )
-            marks = [a for a in new if a.answer_source is not None]
-            if marks:
-                conn.execute(
-                    insert(t.answer_marks),
-                    [{"event_id": a.event_id, "student_id": student_id, "answer_source": a.answer_source,
-                      "typed": a.typed} for a in marks],
-                )  # fmt: skip
-        opened, closed = _error_book(conn, student_id, grade, new)
+    if problems:
+        raise AnswerError(problems)  # nothing written: the transaction is rolled back
+    new = sorted(
+        (a for a in answers if a.event_id not in existing), key=lambda a: (a.submitted_at, a.event_id)
+    )
+    if new:
+        conn.execute(
+            insert(t.attempts),
+            [
+                {
+                    "event_id": a.event_id,
+                    "student_id": student_id,
+                    "item_id": a.item_id,
+                    "night": a.night,
+                    "submitted_at": a.submitted_at,
+                    "submitted_offset_min": _offset(a.submitted_at),
+                    "correct": a.correct,
+                    "seconds": a.seconds,
+                    "score": a.score,
+                    "source": a.source,
+                }
+                for a in new
+            ],
+        )
+        marks = [a for a in new if a.answer_source is not None]
+        if marks:
+            conn.execute(
+                insert(t.answer_marks),
+                [{"event_id": a.event_id, "student_id": student_id, "answer_source": a.answer_source,
+                  "typed": a.typed} for a in marks],
+            )  # fmt: skip
+    opened, closed = _error_book(conn, student_id, grade, new)
     return {
         "stored": len(new),
         "already_stored": len(answers) - len(new),
         "error_book_opened": opened,
         "error_book_resolved": closed,
     }
+
+
+def withdraw_answer(conn: Any, event_id: str) -> bool:
+    """Remove a stored answer that turned out to be misread (a scan's correction), inside the caller's
+    write transaction, and undo what it did to the error book (see `_error_book`): a wrong answer's
+    entry goes unless a later wrong answer on the item, before the entry was resolved, would have
+    opened it (then it is that answer's); an entry a right answer resolved is open again unless a
+    later right answer would have resolved it (then it is resolved then). False: no such answer."""
+    a, book = t.attempts, t.error_book
+    old = conn.execute(select(a).where(a.c.event_id == event_id)).first()
+    if old is None:
+        return False
+    conn.execute(delete(t.answer_marks).where(t.answer_marks.c.event_id == event_id))
+    conn.execute(delete(a).where(a.c.event_id == event_id))
+    same = (a.c.student_id == old.student_id, a.c.item_id == old.item_id, a.c.correct.is_(bool(old.correct)))
+    if not old.correct:
+        entry = conn.execute(
+            select(book).where(book.c.student_id == old.student_id, book.c.event_id == event_id)
+        ).first()
+        if entry is None:
+            return True
+        later = select(a).where(*same, a.c.submitted_at >= entry.created_at)
+        if entry.resolved_at is not None:
+            later = later.where(a.c.submitted_at <= entry.resolved_at)
+        cause = conn.execute(later.order_by(a.c.submitted_at, a.c.event_id).limit(1)).first()
+        if cause is None:
+            conn.execute(delete(book).where(book.c.entry_id == entry.entry_id))
+        else:
+            conn.execute(update(book).where(book.c.entry_id == entry.entry_id).values(
+                event_id=cause.event_id, created_at=cause.submitted_at,
+                created_offset_min=cause.submitted_offset_min))  # fmt: skip
+        return True
+    entry = conn.execute(
+        select(book).where(
+            book.c.student_id == old.student_id,
+            book.c.item_id == old.item_id,
+            book.c.resolved_at == old.submitted_at,
+        )
+    ).first()
+    still_open = conn.execute(
+        select(book.c.entry_id).where(
+            book.c.student_id == old.student_id, book.c.item_id == old.item_id, book.c.resolved_at.is_(None)
+        )
+    ).first()
+    if entry is not None and still_open is None:  # (one open entry per item at most)
+        closer = conn.execute(
+            select(a).where(*same, a.c.submitted_at >= entry.created_at)
+            .order_by(a.c.submitted_at, a.c.event_id).limit(1)
+        ).first()  # fmt: skip
+        conn.execute(update(book).where(book.c.entry_id == entry.entry_id).values(
+            resolved_at=None if closer is None else closer.submitted_at,
+            resolved_offset_min=None if closer is None else closer.submitted_offset_min))  # fmt: skip
+    return True
 
 
 def _error_book(conn: Any, student_id: str, grade: int, new: Sequence[Answer]) -> tuple[int, int]:

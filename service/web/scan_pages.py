@@ -12,7 +12,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from service import access, scans
-from service.errors import NotFound
 from service.web.pages import _posted, _render, _services, _try
 from service.web.session import signed_in
 
@@ -45,7 +44,7 @@ async def scans_upload(
 
     def start() -> Any:
         access.require(who, *MARKERS)
-        job = scans.begin_scan(jobs=svc.jobs, who=who, school_id=f"scan:{who.user_id}")
+        job = scans.begin_scan(jobs=svc.jobs, db=svc.engine, who=who)
         folder, taken = svc.jobs.folder_of(job.job_id), set[str]()
         try:
             paths = []
@@ -69,9 +68,7 @@ async def scans_upload(
 
 def _may_review(svc: Any, who: Any, review_id: str) -> None:
     access.require(who, *MARKERS)
-    class_id, subject = scans.review_class(db=svc.engine, review_id=review_id)
-    if not scans.may_mark(db=svc.engine, who=who)(class_id, subject or ""):
-        raise NotFound("review", review_id)
+    scans.may_review(db=svc.engine, who=who, review_id=review_id)
 
 
 @router.get("/scans/reviews/{review_id}/crop.png")

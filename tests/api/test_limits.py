@@ -94,14 +94,17 @@ def test_an_unauthenticated_body_over_the_limit_is_refused_while_it_is_read(decl
 
 
 def test_uploads_have_their_own_larger_limit_and_small_bodies_pass(anonymous: Caller) -> None:
-    """The table: POST /v1/imports (and /v1/scans to come) take up to max_upload_bytes; every other
-    body max_body_bytes. A body within its limit goes on to sign-in as before (401 here)."""
+    """The table: POST /v1/imports, POST /v1/scans and the /scans page's upload take up to
+    max_upload_bytes (exactly those paths, not the routes below them); every other body max_body_bytes. A body within its limit goes on to sign-in as before (401 here)."""
     from service.api.limits import BodyLimits, body_limits
 
     settings = Settings(max_body_bytes=100, max_upload_bytes=1000)
     limits = BodyLimits(lambda *_: None, default=settings.max_body_bytes, routes=body_limits(settings))
     assert limits.limit_for("POST", "/v1/imports") == 1000
     assert limits.limit_for("POST", "/v1/scans") == 1000
+    assert limits.limit_for("POST", "/scans") == 1000  # the same upload from the teacher's page
+    assert limits.limit_for("POST", "/v1/scans/reviews/rv-1") == 100  # one answer, not an upload
+    assert limits.limit_for("POST", "/scans/reviews/rv-1") == 100
     assert limits.limit_for("POST", "/v1/importsx") == 100
     assert limits.limit_for("PUT", "/v1/imports") == 100
     assert limits.limit_for("POST", "/v1/checks") == 100

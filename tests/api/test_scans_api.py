@@ -130,3 +130,38 @@ def test_the_upload_scans_page_shows_the_form_and_the_queue_with_one_button_per_
     assert 'value="right"' in page.text and 'value="wrong"' in page.text and "/crop.png" in page.text
     crop = re.search(r'src="(/scans/reviews/[^"]+/crop.png)"', page.text)
     assert crop is not None and c.get(crop.group(1)).content.startswith(b"\x89PNG")
+
+
+def test_a_scanner_pdf_over_a_mib_goes_through_the_page_and_a_review_answer_that_large_does_not(
+    client: tuple[TestClient, Settings],
+) -> None:
+    """The /scans page takes uploads as large as POST /v1/scans does (a real scanner PDF is several
+    MiB): refused, if at all, for what it is, never for its size; a review's answer (POST
+    /v1/scans/reviews/{id}) is a small body: over 1 MiB is 413. The crop is documented as PNG."""
+    c, settings = client
+    assert settings.max_body_bytes == 1 << 20
+    big = b"%PDF-1.4\n" + bytes(random.Random(3).getrandbits(8) for _ in range((1 << 20) + 4096))
+    form = c.get("/login").text
+    token = re.search(r'name="csrf" value="([^"]+)"', form)
+    assert token is not None
+    c.post(
+        "/login", data={"username": "t-math", "password": PASSWORD, "next": "/scans", "csrf": token.group(1)}
+    )
+    csrf = re.search(r'name="csrf" value="([^"]+)"', c.get("/scans").text)
+    assert csrf is not None
+    sent = c.post("/scans", data={"csrf": csrf.group(1)}, files=[("files", ("pile.pdf", big, "application/pdf"))],
+                  follow_redirects=False)  # fmt: skip
+    assert sent.status_code == 303, sent.text  # a job started (it will find no page it can read)
+    job = sent.headers["location"].split("job=")[1]
+    deadline = time.monotonic() + 60  # let the job end before the app stops
+    jobs = c.app.state.services.jobs  # type: ignore[attr-defined]
+    while (found := jobs.find(job)) is not None and found.state in ("queued", "running"):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+
+    teacher = _caller(c, "t-math")
+    answer = teacher.post("/v1/scans/reviews/rv-none", content=b'{"answer": "' + b"x" * (1 << 20) + b'"}',
+                          headers={"Content-Type": "application/json"})  # fmt: skip
+    assert answer.status_code == 413, answer.text
+    crop = c.get("/openapi.json").json()["paths"]["/v1/scans/reviews/{review_id}/crop.png"]["get"]
+    assert list(crop["responses"]["200"]["content"]) == ["image/png"]

@@ -16,7 +16,6 @@ from service import access, scans
 from service.api.deps import ServicesDep, role
 from service.api.uploads import receive_files
 from service.auth import Principal
-from service.errors import NotFound
 
 router = APIRouter(tags=["scanned worksheets"])
 Marker = Annotated[Principal, role("teacher", *access.COORDINATORS)]
@@ -53,9 +52,7 @@ class Resolution(BaseModel):
              "error book and the evening's time from what is certain; unclear boxes to the review queue",
              openapi_extra=SCAN_BODY)  # fmt: skip
 async def upload_scans(request: Request, response: Response, who: Marker, svc: ServicesDep) -> dict[str, Any]:
-    job = await run_in_threadpool(
-        lambda: scans.begin_scan(jobs=svc.jobs, who=who, school_id=f"scan:{who.user_id}")
-    )
+    job = await run_in_threadpool(lambda: scans.begin_scan(jobs=svc.jobs, db=svc.engine, who=who))
     folder, taken = svc.jobs.folder_of(job.job_id), set[str]()
     try:
         paths = await receive_files(request, max_file_bytes=MAX_SCAN,
@@ -78,12 +75,11 @@ def review_queue(who: Marker, svc: ServicesDep) -> list[dict[str, Any]]:
 
 
 def _may_review(svc: Any, who: Principal, review_id: str) -> None:
-    class_id, subject = scans.review_class(db=svc.engine, review_id=review_id)
-    if not scans.may_mark(db=svc.engine, who=who)(class_id, subject or ""):
-        raise NotFound("review", review_id)
+    scans.may_review(db=svc.engine, who=who, review_id=review_id)
 
 
-@router.get("/scans/reviews/{review_id}/crop.png", summary="A review's boxes as scanned (PNG)")
+@router.get("/scans/reviews/{review_id}/crop.png", summary="A review's boxes as scanned (PNG)",
+            response_class=Response, responses={200: {"content": {"image/png": {}}}})  # fmt: skip
 def review_crop(review_id: str, who: Marker, svc: ServicesDep) -> Response:
     _may_review(svc, who, review_id)
     png, _ = scans.review_crop(db=svc.engine, review_id=review_id)
