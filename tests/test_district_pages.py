@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import io
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import openpyxl
 import pytest
-import uvicorn
 from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 from sqlalchemy import Engine, func, select
@@ -29,7 +26,7 @@ from service.store.archive import REPORT
 from service.store.db import make_engine
 from tests.conftest import SAMPLES, FixedModels
 from tests.district_fixtures import END, START, DistrictWorld, build
-from tests.test_pages import PASSWORD, _port, accessible, browser, page, sign_in  # noqa: F401  (fixtures)
+from tests.test_pages import PASSWORD, accessible, browser, page, serving, sign_in  # noqa: F401  (fixtures)
 
 A4_POINTS = (595, 842)  # 210 × 297 mm
 
@@ -56,19 +53,10 @@ def site(samples_sqlite: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         data_dir=folder / "var", jwt_secret="p" * 40, policy_dir=SAMPLES / "policies", log_json=False
     )
     app = create_app(settings, engine=engine, models=FixedModels(None))
-    port = _port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
     try:
-        yield Site(f"http://127.0.0.1:{port}", engine, world, ids)
+        with serving(app) as base:
+            yield Site(base, engine, world, ids)
     finally:
-        server.should_exit = True
-        thread.join(timeout=30)
         engine.dispose()
 
 

@@ -19,6 +19,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -77,6 +78,24 @@ def _port() -> int:
         return port
 
 
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """The app served by uvicorn on a free loopback port in a thread; its base URL while it runs."""
+    port = _port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
 @pytest.fixture(scope="module")
 def site(samples_sqlite: str, bundle: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     folder = tmp_path_factory.mktemp("pages")
@@ -101,21 +120,12 @@ def site(samples_sqlite: str, bundle: Any, tmp_path_factory: pytest.TempPathFact
         data_dir=folder / "var", jwt_secret="p" * 40, policy_dir=SAMPLES / "policies", log_json=False
     )
     app = create_app(settings, engine=engine, models=FixedModels(bundle))
-    port = _port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
     shots = Path(os.environ.get("JIANFU_SCREENSHOTS") or folder / "screenshots")
     shots.mkdir(parents=True, exist_ok=True)
     try:
-        yield Site(f"http://127.0.0.1:{port}", engine, students, shots)
+        with serving(app) as base:
+            yield Site(base, engine, students, shots)
     finally:
-        server.should_exit = True
-        thread.join(timeout=30)
         engine.dispose()
 
 
