@@ -19,7 +19,8 @@ error the version was registered with, beyond what chance alone gives that many 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -52,6 +53,7 @@ class _Log:
     sources: list[str]
     nights: list[date]
     log: AnswerLog
+    fingerprint: list[tuple[Any, ...]]  # (event, correct, seconds) of every answer, in order
 
 
 def _among(schools: Sequence[str] | None) -> list[Any]:
@@ -60,7 +62,8 @@ def _among(schools: Sequence[str] | None) -> list[Any]:
 
 def _read(db: Engine, schools: Sequence[str] | None) -> _Log:
     query = (
-        select(t.attempts.c.student_id, t.attempts.c.item_id, t.attempts.c.correct, t.attempts.c.submitted_at,
+        select(t.attempts.c.event_id, t.attempts.c.student_id, t.attempts.c.item_id, t.attempts.c.correct,
+               t.attempts.c.submitted_at,
                t.attempts.c.seconds, t.attempts.c.night, t.attempts.c.source, t.classes.c.school_id,
                t.items.c.subject)
         .join(t.students, t.students.c.student_id == t.attempts.c.student_id)
@@ -78,7 +81,7 @@ def _read(db: Engine, schools: Sequence[str] | None) -> _Log:
         [float(r.seconds) if r.seconds is not None else math.nan for r in rows], info,
     )  # fmt: skip
     return _Log([r.school_id for r in rows], [r.subject for r in rows], [r.source for r in rows],
-                [r.night for r in rows], log)  # fmt: skip
+                [r.night for r in rows], log, [(r.event_id, r.correct, r.seconds) for r in rows])  # fmt: skip
 
 
 def _reported(
@@ -106,6 +109,53 @@ def _reported(
     return out
 
 
+@dataclass(frozen=True)
+class _Replayed:
+    """What the whole history gives once replayed with one model: P(correct) of every answer (from
+    the student's history before it) and, for every sitting with time spent, its first row and
+    whether its seconds stayed within the model's evening bound. Kept per process for the latest few
+    (model, answers) pairs, so asking again about other windows of the same data replays nothing."""
+
+    p: np.ndarray
+    evening_first: list[int]
+    evening_within: list[bool]
+    bundle: Bundle  # held while kept: its id() in the key is never another model's
+
+
+_REPLAYED: OrderedDict[tuple[Any, ...], _Replayed] = OrderedDict()
+_REPLAYED_KEPT = 4
+_REPLAYED_LOCK = threading.Lock()
+
+
+def _replayed(data: _Log, bundle: Bundle, version: str) -> _Replayed:
+    key = (version, id(bundle), hash(tuple(data.fingerprint)))
+    with _REPLAYED_LOCK:
+        if key in _REPLAYED:
+            _REPLAYED.move_to_end(key)
+            return _REPLAYED[key]
+    # One pass over the whole history: each answer's time features (as known when its sitting
+    # began) and correctness features (from just before it), as training's evaluation has them.
+    sessions = sessions_of(data.log, EVENING_GAP_MINUTES)
+    correctness: list[list[float]] = []
+    X_time = replay_time(data.log, sessions, bundle.priors, correctness)
+    p = bundle.p_correct(feature_matrix(correctness)) if correctness else np.zeros(0)
+    seconds = np.asarray(data.log.seconds, dtype=np.float64)
+    evenings = evening_rows(data.log, sessions)
+    out = _Replayed(
+        p=np.asarray(p, dtype=np.float64),
+        evening_first=[rows[0] for rows in evenings],
+        evening_within=[
+            bool(np.nansum(seconds[rows]) <= bundle.duration.set_bound(X_time[rows])) for rows in evenings
+        ],
+        bundle=bundle,
+    )
+    with _REPLAYED_LOCK:
+        _REPLAYED[key] = out
+        while len(_REPLAYED) > _REPLAYED_KEPT:
+            _REPLAYED.popitem(last=False)
+    return out
+
+
 def _share(within: list[bool]) -> float | None:
     return float(np.mean(within)) if within else None
 
@@ -130,14 +180,8 @@ def model_health(
     flags: list[HealthFlag] = []
     coverage: list[SchoolCoverage] = []
     if window.any():
-        # One pass over the whole history: each answer's time features (as known when its sitting
-        # began) and correctness features (from just before it), as training's evaluation has them.
-        sessions = sessions_of(data.log, EVENING_GAP_MINUTES)
-        correctness: list[list[float]] = []
-        X_time = replay_time(data.log, sessions, bundle.priors, correctness)
-        p = bundle.p_correct(
-            feature_matrix([row for row, keep in zip(correctness, window, strict=True) if keep])
-        )
+        replayed = _replayed(data, bundle, version)
+        p = replayed.p[window]
         y = np.asarray(data.log.correct, dtype=np.float64)[window]
         keys = list(zip(np.asarray(data.schools)[window], np.asarray(data.subjects)[window], strict=True))
         sources = np.asarray(data.sources)[window]
@@ -162,12 +206,10 @@ def model_health(
                     detail_zh=f"校准误差 {ece:.3f}，超过模型版本 {version} 注册时 {reference:.3f} 的 {ECE_FLAG_RATIO:g} 倍"
                               f"（{len(rows)} 条作答）",
                 ))  # fmt: skip
-        seconds = np.asarray(data.log.seconds, dtype=np.float64)
         within_by: dict[str, list[bool]] = defaultdict(list)
-        for rows in evening_rows(data.log, sessions, window):
-            within_by[data.schools[rows[0]]].append(
-                bool(np.nansum(seconds[rows]) <= bundle.duration.set_bound(X_time[rows]))
-            )
+        for first, within in zip(replayed.evening_first, replayed.evening_within, strict=True):
+            if window[first]:  # an evening counts in the window its first answer's night is in
+                within_by[data.schools[first]].append(bool(within))
         reported = _reported(db, schools, start, until)
         for school in sorted(set(within_by) | set(reported)):
             timed, said = within_by.get(school, []), reported.get(school, [])

@@ -33,6 +33,7 @@ from service.policy.evenings import evening_specs as evenings_specs
 from service.policy.gate import context, submit_edit, with_timing
 from service.policy.ledger import LedgerError, discard, evening_views, publish
 from service.policy.minutes import SetMinutes, set_minutes
+from service.policy.minutes import shown as shown  # how pages write minutes: the domain's one way
 from service.policy.policy import PolicyBook
 from service.policy.proposal import PlannedItem, Proposal
 from service.policy.verifier import verify

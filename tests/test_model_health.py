@@ -20,7 +20,6 @@ from service.model_health import COVERAGE_FLAG, model_health
 from service.schemas import ModelHealth
 from service.store import tables as t
 from service.store.db import make_engine
-from tests.api.conftest import Caller, World
 
 END = date(2026, 11, 1)  # the sample's last night with answers
 START = date(2026, 10, 19)
@@ -128,25 +127,3 @@ def test_reported_evenings_are_judged_against_the_published_sets_bound(
     assert sum(n * s for n, s in reported.values() if s is not None) == pytest.approx(
         2
     )  # 20 and 44 within 45
-
-
-def test_the_data_team_reads_the_health_and_no_one_else_does(data_team: Caller, teacher: Caller) -> None:
-    r = data_team.get("/v1/model/health", params={"days": 7, "until": "2026-11-01"})
-    assert r.status_code == 200, r.text
-    body = r.json()
-    assert body["version"] == "7" and body["start"] == "2026-10-26" and body["answers"] > 0
-    assert body["groups"] and all(0 <= g["ece"] <= 1 for g in body["groups"])
-    assert teacher.get("/v1/model/health").status_code == 403
-    assert data_team.get("/v1/model/health", params={"days": 0}).status_code == 422
-    assert data_team.get("/v1/model/health", params={"until": "1 Nov"}).status_code == 422
-
-
-def test_the_data_team_s_page_draws_a_reliability_curve_for_every_group(
-    world: World, sample_health: ModelHealth
-) -> None:
-    token = world.token("data")["Authorization"].removeprefix("Bearer ")
-    page = world.client.get("/data/health", params={"until": "2026-11-01"}, cookies={"jianfu_session": token})
-    assert page.status_code == 200, page.text
-    assert "模型健康" in page.text and "可靠性曲线" in page.text
-    assert page.text.count("<polyline") == len(sample_health.groups) > 0
-    assert 'href="/data/health"' in world.client.get("/data", cookies={"jianfu_session": token}).text

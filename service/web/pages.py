@@ -31,7 +31,7 @@ from service.access import COORDINATORS, STAFF
 from service.api.problems import STATUS, Problem
 from service.auth import AuthError, Principal, TooManySignIns
 from service.errors import Busy, DomainError, Invalid
-from service.policy.minutes import shown
+from service.plans import shown
 from service.runtime import Services
 from service.schemas import AllocationIn, AttemptIn, EditRequest, PlanRequest
 from service.web import i18n

@@ -15,7 +15,7 @@ import segno
 from fpdf import FPDF
 
 from service.api.problems import Problem
-from service.policy.minutes import shown
+from service.plans import shown
 from service.scanning import layout as L
 from service.scanning import sheets
 from service.web import i18n
