@@ -354,7 +354,7 @@ def _due_reviews(
         delta = (facts.evening_at - e.last_at) / DAY
         if delta < 1.0:
             continue  # the same day: not a review yet
-        since = (facts.evening_at - e.error_at) / DAY
+        since = max(0.0, (facts.evening_at - e.error_at) / DAY)  # an error recorded later: not negative
         if e.item_id not in by_id:
             continue
         info = by_id[e.item_id].info
@@ -407,7 +407,8 @@ def learning_values(
         record = student.state.kps.get(kp)
         practised = (record.right + record.wrong) if record is not None else 0
         last = record.last_time if record is not None else math.nan
-        days = (facts.evening_at - last) / DAY if last == last else math.inf
+        # (an answer recorded after this evening — a late upload — counts as practised now, never negative)
+        days = max(0.0, (facts.evening_at - last) / DAY) if last == last else math.inf
         right = record.right if record is not None else 0
         wrong = record.wrong if record is not None else 0
         logit = math.log(float(np.mean(pk)) / (1 - float(np.mean(pk))))
@@ -441,7 +442,7 @@ def _half_life(bundle: Bundle, right: int, wrong: int, logit: float, days: float
     """Days for recall to halve, by the review model (half-life regression) when there is one."""
     if bundle.review is None:
         return 2.0 * (1 + right)
-    since = 0.0 if days == math.inf else days
+    since = 0.0 if days == math.inf else max(0.0, days)
     return max(0.25, bundle.review.half_life(Revisit(since, right, max(wrong, 1), logit, since, 1, 0)))
 
 
