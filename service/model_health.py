@@ -33,6 +33,7 @@ from models.bundle import Bundle
 from models.calibration import chance_error, expected_calibration_error, reliability
 from models.duration import evening_rows, replay_time, sessions_of
 from models.features import AnswerLog, feature_matrix
+from service.errors import Invalid
 from service.planner.context import item_info
 from service.schemas import HealthFlag, HealthGroup, ModelHealth, ReliabilityBin, SchoolCoverage
 from service.store import tables as t
@@ -172,6 +173,9 @@ def model_health(
     if until is None:
         seen = [n for n in data.nights if n <= today]
         until = max(seen) if seen else today
+    if until < date(2000, 1, 1) + timedelta(days=days):
+        raise Invalid(f"/until: {until} is before any homework this service can hold",
+                      f"/until：{until} 早于本系统可能有的任何作业")  # fmt: skip
     start = until - timedelta(days=days - 1)
     window = (nights >= np.datetime64(start)) & (nights <= np.datetime64(until))
     reference = bundle.metrics.get("ece")
