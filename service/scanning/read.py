@@ -240,7 +240,7 @@ def _find_marker(grey: np.ndarray, where: np.ndarray, mm: float, reach_mm: float
         return None
     window = grey[ay0:ay1, ax0:ax1]
     # dark: well below the paper nearby (a shadow over the corner or a dark table beside it are not)
-    paper = float(np.percentile(window, 90))
+    paper = float(np.quantile(window, 0.9))
     dark = (window < 0.5 * paper).astype(np.uint8)
     count, _, stats, centroids = cv2.connectedComponentsWithStats(dark, connectivity=8)
     expected = (L.MARKER * mm) ** 2
@@ -269,7 +269,7 @@ def _fill(flat: np.ndarray, box: L.Box, t: Thresholds, inset: float, paper: floa
 
 
 def _paper(region: np.ndarray) -> float:
-    return max(float(np.percentile(region, 90)), 40.0)
+    return max(float(np.quantile(region, 0.9)), 40.0)
 
 
 def _register_row(
@@ -315,8 +315,8 @@ def read_slot(flat: np.ndarray, slot: L.Slot, t: Thresholds) -> BoxRead:
     paper = _paper(row)
     dx, dy, borders = _register_row(flat, list(slot.marks.values()), paper, t)
     fills = {m: round(_fill(flat, _moved(b, dx, dy), t, 0.9, paper), 4) for m, b in slot.marks.items()}
-    ranked = sorted(fills.values(), reverse=True)
-    top, second = ranked[0], (ranked[1] if len(ranked) > 1 else 0.0)
+    by_fill = sorted(fills.values(), reverse=True)
+    top, second = by_fill[0], (by_fill[1] if len(by_fill) > 1 else 0.0)
     certain = bool(top >= t.marked and second <= t.empty and borders >= 0.75)
     mark = max(fills, key=lambda m: fills[m]) if certain else None
     return BoxRead(slot.item_id, slot.number, mark, certain, fills, row.copy())
@@ -337,9 +337,9 @@ def read_time(flat: np.ndarray, time: L.TimeBubbles, t: Thresholds) -> TimeRead:
     units = tuple(round(_fill(flat, b, t, 1.25, paper), 4) for b in time.units)
 
     def digit(fills: tuple[float, ...]) -> int | None:
-        ranked = sorted(range(len(fills)), key=lambda k: fills[k], reverse=True)
-        if fills[ranked[0]] >= t.bubble_filled and fills[ranked[1]] <= t.bubble_empty:
-            return ranked[0]
+        by_fill = sorted(range(len(fills)), key=lambda k: fills[k], reverse=True)
+        if fills[by_fill[0]] >= t.bubble_filled and fills[by_fill[1]] <= t.bubble_empty:
+            return by_fill[0]
         return None
 
     d_tens, d_units = digit(tens), digit(units)
