@@ -247,3 +247,11 @@ def test_independent_violations_are_all_reported_not_only_the_first() -> None:
     assert _run(req, hw_set=noon) == ["T7", "C5"]
     exempt_noon = read_check(CHECKS / "violates-T12.json")
     assert set(_run(exempt_noon, hw_set=replace(exempt_noon.hw_set, slot="noon"))) == {"T7", "T12"}
+
+
+def test_the_verifier_writes_minutes_as_the_pages_do() -> None:
+    from service.policy import verifier
+    from service.policy.minutes import shown
+
+    for x in (0.0, 0.04, 0.05, 1.0, 1.25, 12.5, 25.0, 34.46, 34.5, 59.95, 60.0, 89.99):
+        assert verifier._m(x) == shown(x), x

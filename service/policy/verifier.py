@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from models.schema import ITEM_KINDS, SUBJECTS
-from service.policy.minutes import shown
 from service.policy.policy import Policy
 
 TIERS = ("basic", "extension")
@@ -111,7 +110,9 @@ class Violation:
 
 
 def _m(x: float) -> str:
-    return shown(x)  # minutes written as everywhere else (service.policy.minutes)
+    """Minutes as every page writes them (one decimal at most: 25, 34.5), written here again on
+    purpose: the verifier shares no code with the planner (tests/test_verifier.py checks both agree)."""
+    return f"{round(x, 1):.1f}".rstrip("0").rstrip(".")
 
 
 def verify(
