@@ -467,18 +467,19 @@ def class_mastery(
                         levels=levels, attention=attention)  # fmt: skip
 
 
+def _recently_taught_query(class_id: str, subject: str, night: date) -> Any:
+    """The class's points of the subject taught in the two weeks up to the night."""
+    return select(t.teaching_progress.c.kp_id).where(
+        t.teaching_progress.c.class_id == class_id,
+        t.teaching_progress.c.subject == subject,
+        t.teaching_progress.c.taught_on <= night,
+        t.teaching_progress.c.taught_on > night - timedelta(days=14),
+    )
+
+
 def _recently_taught(db: Engine, class_id: str, subject: str, night: date) -> set[str]:
     with db.connect() as conn:
-        return set(
-            conn.execute(
-                select(t.teaching_progress.c.kp_id).where(
-                    t.teaching_progress.c.class_id == class_id,
-                    t.teaching_progress.c.subject == subject,
-                    t.teaching_progress.c.taught_on <= night,
-                    t.teaching_progress.c.taught_on > night - timedelta(days=14),
-                )
-            ).scalars()
-        )
+        return set(conn.execute(_recently_taught_query(class_id, subject, night)).scalars())
 
 
 # --- what the planning page shows -------------------------------------------------------------
@@ -793,16 +794,7 @@ def class_preview(*, db: Engine, book: PolicyBook, class_id: str, subject: str, 
                    t.evening_levels.c.subject == subject)
         ):  # fmt: skip
             kept_levels[sid][kp] = level
-        recent = set(
-            conn.execute(
-                select(t.teaching_progress.c.kp_id).where(
-                    t.teaching_progress.c.class_id == class_id,
-                    t.teaching_progress.c.subject == subject,
-                    t.teaching_progress.c.taught_on <= night,
-                    t.teaching_progress.c.taught_on > night - timedelta(days=14),
-                )
-            ).scalars()
-        )
+        recent = set(conn.execute(_recently_taught_query(class_id, subject, night)).scalars())
         ids = [s.student_id for s in students]
         views = evening_views(conn, dict.fromkeys(ids, night))
         missing = [sid for sid in ids if sid not in views]
