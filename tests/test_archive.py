@@ -357,6 +357,7 @@ def test_two_processes_appending_at_once_keep_one_chain(engine: Engine) -> None:
             [sys.executable, "-c", APPENDER, url, who, str(count)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
             env=env,
             cwd=ROOT,
@@ -370,8 +371,8 @@ def test_two_processes_appending_at_once_keep_one_chain(engine: Engine) -> None:
         p.stdin.write("go\n")
         p.stdin.flush()
     for p in procs:
-        out, _ = p.communicate(timeout=300)
-        assert p.returncode == 0 and out.strip() == "done"
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0 and out.strip() == "done", err[-3000:]
     verdict = _verify(engine)
     assert verdict.ok, [p.line() for p in verdict.problems]
     assert verdict.entries == 2 * count
@@ -381,9 +382,13 @@ def test_two_processes_appending_at_once_keep_one_chain(engine: Engine) -> None:
 
 
 @pytest.mark.postgres
-def test_postgres_an_append_that_lost_the_race_retries_after_the_winner(postgres_server: str) -> None:
-    """PostgreSQL: B reads the same head as A's open transaction; B's insert waits for A, fails on
-    the unique place when A commits, and is retried after A's entry: one chain, B's at place 2."""
+@pytest.mark.parametrize("outcome", ["commit", "rollback"])
+def test_postgres_an_append_waits_for_the_open_one_and_goes_after_it(
+    postgres_server: str, outcome: str
+) -> None:
+    """PostgreSQL: while A's transaction holds an appended entry, B's append waits (the archive's
+    lock) without reading the head; when A commits, B reads A's entry as the head and inserts once,
+    at place 2; when A rolls back, B takes place 1. One chain either way."""
     from sqlalchemy import event
 
     from service.store.db import upgrade
@@ -412,14 +417,18 @@ def test_postgres_an_append_that_lost_the_race_retries_after_the_winner(postgres
         worker = threading.Thread(target=second)
         worker.start()
         worker.join(timeout=2.0)
-        assert worker.is_alive()  # waiting on A's uncommitted place 1
-        first.commit()
+        assert worker.is_alive() and attempts == []  # waiting for A's transaction, nothing tried yet
+        if outcome == "commit":
+            first.commit()
+        else:
+            first.rollback()
         first.close()
-        worker.join(timeout=30)
-        assert not worker.is_alive() and placed["b"].seq == 2
-        assert len(attempts) == 2  # lost once, then placed after A
+        worker.join(timeout=60)
+        assert not worker.is_alive()
+        assert placed["b"].seq == (2 if outcome == "commit" else 1)
+        assert len(attempts) == 1  # placed at the first try
         verdict = _verify(engine)
-        assert verdict.ok and verdict.entries == 2
+        assert verdict.ok and verdict.entries == placed["b"].seq
     finally:
         engine.dispose()
 

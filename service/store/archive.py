@@ -28,11 +28,14 @@ SHARE); and an entry appended afterwards leaves out the part of a student who is
 read before the deletion and archived after it).
 
 **Appending** reads the head (the highest `seq`) and inserts `seq + 1` with the head's hash, in the
-caller's transaction (so the entry commits or rolls back with the thing archived). `seq` is the key
-and `prev_hash` is unique, so two processes that read the same head cannot both insert after it:
-on PostgreSQL the second insert waits for the first transaction and then fails, inside a savepoint,
-and is retried on the new head; on SQLite every writer holds the database's one write lock
-(`BEGIN IMMEDIATE`, service.store.db.writing), so appends never interleave.
+caller's transaction (so the entry commits or rolls back with the thing archived). Appends take
+turns: on PostgreSQL each takes the archive's advisory lock (service.store.db.serialise, held to the
+end of its transaction) before it reads the head, so the next appender reads the head only after the
+previous one committed or rolled back; on SQLite every writer holds the database's one write lock
+(`BEGIN IMMEDIATE`, service.store.db.writing). `seq` is the key and `prev_hash` is unique, so even a
+writer that skipped the lock could not fork the chain: its insert would fail. (Retrying a failed
+insert on the new head instead of taking turns was tried: under two busy appenders one of them kept
+losing to the other's next append, twenty times in a row.)
 
 **What verify cannot see on its own**: someone who can write to the database could remove the last
 entries, or rewrite the chain from some entry on and recompute every hash after it. Both are found
@@ -52,13 +55,13 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 from service.store import tables as t
+from service.store.db import serialise
 
 GENESIS = "0" * 64  # the hash "before" the first entry
 SALT_BYTES = 32
-APPEND_ATTEMPTS = 20  # PostgreSQL: tries at one append when other processes keep taking the head
+ARCHIVE_LOCK_KEY = int.from_bytes(b"archive", "big")  # appends take turns (PostgreSQL advisory lock)
 PUBLISHED_SET, WEEKLY_NOTICE, EVENING_REPORT, BURDEN_REPORT, REPORT, ERASURE = (
     "published_set",
     "weekly_notice",
@@ -136,29 +139,20 @@ def append(
     salts = [os.urandom(SALT_BYTES).hex() for _ in parts]
     commitments = canonical([commitment(s, b) for s, b in zip(salts, bodies, strict=True)])
     recorded_at = now.astimezone(UTC).isoformat(timespec="microseconds")
-    for attempt in range(1, APPEND_ATTEMPTS + 1):
-        seq, prev = _head(conn)
-        seq += 1
-        digest = entry_hash(seq=seq, kind=kind, topic=topic, recorded_at=recorded_at, public=public_text,
-                            commitments=commitments, prev_hash=prev)  # fmt: skip
-        entry = {"seq": seq, "kind": kind, "topic": topic, "recorded_at": recorded_at, "public": public_text,
-                 "commitments": commitments, "prev_hash": prev, "entry_hash": digest}  # fmt: skip
-        rows = [
-            {"seq": seq, "part": i, "student_id": p.student_id, "salt": s, "body": b}
-            for i, (p, s, b) in enumerate(zip(parts, salts, bodies, strict=True))
-        ]
-        if conn.dialect.name == "sqlite":  # one writer at a time: no race to lose
-            _insert(conn, entry, rows)
-            return Appended(seq, digest)
-        try:
-            with conn.begin_nested():
-                _insert(conn, entry, rows)
-            return Appended(seq, digest)
-        except IntegrityError:
-            if attempt == APPEND_ATTEMPTS:
-                raise
-            continue  # another process took this place: read the new head and try after it
-    raise AssertionError("unreachable")
+    if conn.dialect.name != "sqlite":  # SQLite: this transaction already holds the one write lock
+        serialise(conn, ARCHIVE_LOCK_KEY)
+    seq, prev = _head(conn)
+    seq += 1
+    digest = entry_hash(seq=seq, kind=kind, topic=topic, recorded_at=recorded_at, public=public_text,
+                        commitments=commitments, prev_hash=prev)  # fmt: skip
+    entry = {"seq": seq, "kind": kind, "topic": topic, "recorded_at": recorded_at, "public": public_text,
+             "commitments": commitments, "prev_hash": prev, "entry_hash": digest}  # fmt: skip
+    rows = [
+        {"seq": seq, "part": i, "student_id": p.student_id, "salt": s, "body": b}
+        for i, (p, s, b) in enumerate(zip(parts, salts, bodies, strict=True))
+    ]
+    _insert(conn, entry, rows)
+    return Appended(seq, digest)
 
 
 def _of_students_still_there(conn: Connection, parts: Sequence[Part]) -> list[Part]:
