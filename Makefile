@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test install lint clean examples screenshots
+.PHONY: run test install lint clean examples screenshots scan-images
 
 # Debian packages the project uses: chromium for the browser tests, fonts with Chinese characters
 # for the pages and the worksheets' PDF, wrk for `jianfu bench serve`. Installed once (as root, or
@@ -49,6 +49,11 @@ examples: install
 # the README's screenshots: the browser tests, saving their screenshots into docs/screenshots
 screenshots: install
 	JIANFU_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/test_pages.py
+
+# the README's scan images: a marked scan as the reader receives it and the review queue, from the
+# browser test of the whole scan flow (print, mark, scan, upload, confirm)
+scan-images: install
+	JIANFU_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/test_scan_flow.py
 
 clean:
 	rm -rf $(VENV) var

@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks.scan_gen import CONDITIONS, PrintedPage, make_scans
+from benchmarks.scan_gen import CONDITIONS, PrintedPage, make_scans, printed_pages
 
 NIGHT = date(2026, 11, 10)
 NOW = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
@@ -77,24 +77,18 @@ def school(folder: Path) -> Any:
 
 
 def printed_sheets(engine: Any, key: str) -> tuple[bytes, list[PrintedPage], dict[str, str], int]:
-    """The class's maths sheets as one PDF (one student after another), what each page is, the
-    items' kinds, and how many students."""
+    """The class's maths sheets as one PDF (one student after another), what each of its pages is
+    (every page of every student's sheet: 1-3 a student), the items' kinds, and how many students."""
     from service import plans
-    from service.scanning import layout as L
     from service.settings import Settings
-    from service.web.pdf import sheet_items, worksheets_pdf
+    from service.web.pdf import worksheets_pdf
 
     sheets = plans.worksheet_pages(db=engine, night=NIGHT, class_id=CLASS, subject="math")
     settings = Settings()
     pdf = worksheets_pdf(
         {"pages": sheets, "night": NIGHT}, "zh", settings.pdf_font, settings.pdf_cjk_font, key
     )
-    printed = [
-        PrintedPage(f"{s['sheet'][0]}.{s['sheet'][1]}", page)
-        for s in sheets
-        for page in L.paginate(sheet_items(s))
-    ]
-    kinds = {i["item_id"]: i["kind"] for s in sheets for i in s["items"]}
+    printed, kinds = printed_pages(sheets)  # make_scans checks they are the PDF's pages, one for one
     return pdf, printed, kinds, len(sheets)
 
 

@@ -124,15 +124,33 @@ def render(pdf: bytes, dpi: int) -> list[np.ndarray]:
         document.close()
 
 
+def printed_pages(sheets: Sequence[dict[str, Any]]) -> tuple[list[PrintedPage], dict[str, str]]:
+    """What each page of the worksheet PDF of `sheets` (service.plans.worksheet_pages, printed in that
+    order by service.web.pdf) is, and the kind of each item on them."""
+    from service.web.pdf import sheet_items
+
+    printed = [PrintedPage(f"{s['sheet'][0]}.{s['sheet'][1]}", page) for s in sheets
+               for page in L.paginate(sheet_items(s))]  # fmt: skip
+    return printed, {i["item_id"]: i["kind"] for s in sheets for i in s["items"]}
+
+
 def mark_page(
-    img: np.ndarray, rng: random.Random, page: L.PageLayout, kinds: dict[str, str], dpi: int
-) -> dict[str, Any]:
+    img: np.ndarray, rng: random.Random, page: L.PageLayout, kinds: dict[str, str], dpi: int,
+    unclear: float = 0.0,
+) -> dict[str, Any]:  # fmt: skip
+    """Mark every item (and the time on the last page); `unclear`: the share of items the teacher
+    marks twice (the meant mark and a slip in another box), which no reader may take as certain. The
+    truth: each item's meant mark, the items marked twice, the minutes."""
     s = dpi / 25.4
-    truth: dict[str, Any] = {"marks": {}, "minutes": None}
+    truth: dict[str, Any] = {"marks": {}, "minutes": None, "unclear": []}
     for slot in page.slots:
         mark = _choose_mark(rng, kinds[slot.item_id])
         _draw_mark(img, rng, slot.marks[mark], rng.choices(STYLES, STYLE_SHARES)[0], s)
         truth["marks"][slot.item_id] = mark
+        if unclear and rng.random() < unclear:  # (no draw at 0: the benchmark's marks stay as they were)
+            slip = rng.choice([m for m in slot.marks if m != mark])
+            _draw_mark(img, rng, slot.marks[slip], rng.choice(("tick", "cross")), s)
+            truth["unclear"].append(slot.item_id)
     if page.time is not None:
         minutes = rng.randint(5, 95)
         _fill_bubble(img, rng, page.time.tens[minutes // 10], s)
@@ -222,21 +240,22 @@ def degrade(img: np.ndarray, rng: random.Random, *, phone: bool, flip: bool) -> 
 
 def make_scans(
     pdf: bytes, printed: Sequence[PrintedPage], kinds: dict[str, str], out: Path, *, condition: str, seed: int,
-    extra_pages: bool = True, use: Sequence[int] | None = None,
+    extra_pages: bool = True, use: Sequence[int] | None = None, unclear: float = 0.0,
 ) -> tuple[list[Path], list[dict[str, Any]]]:  # fmt: skip
     """Mark and degrade every page of `pdf` (its pages are `printed`, in order) as `condition` says;
-    write them under `out`; return the files and the truth, one entry per output page in file order."""
+    write them under `out`; return the files and the truth, one entry per output page in file order.
+    `use`: only these pages of the PDF; `unclear`: the share of items marked twice (mark_page)."""
     rng = random.Random(seed)
     spec = CONDITIONS[condition]
     dpi, phone = spec["dpi"], spec["phone"]
     images = render(pdf, dpi)
+    if len(images) != len(printed):  # (the whole PDF, before any pages are chosen)
+        raise ValueError(f"the PDF has {len(images)} pages, the layout {len(printed)}")
     if use is not None:  # only these pages of the PDF
         images, printed = [images[n] for n in use], [printed[n] for n in use]
-    if len(images) != len(printed):
-        raise ValueError(f"the PDF has {len(images)} pages, the layout {len(printed)}")
     pages: list[tuple[np.ndarray, dict[str, Any]]] = []
     for img, p in zip(images, printed, strict=True):
-        truth = mark_page(img, rng, p.layout, kinds, dpi)
+        truth = mark_page(img, rng, p.layout, kinds, dpi, unclear)
         pages.append((img, {"sheet": p.sheet, "page": p.layout.page, **truth}))
     if extra_pages:
         pages.append((_blank(dpi, rng), {"sheet": "blank"}))

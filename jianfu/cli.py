@@ -1177,8 +1177,8 @@ def bench_scan(
         ),
     ] = None,
 ) -> None:
-    """Scanned worksheets: 45 students x 2 pages, marked and degraded three ways (flatbed 300 and 150
-    dpi, phone photos), read back; the targets of issue 16."""
+    """Scanned worksheets: every page of a class's 45 maths sheets (1-3 pages a student), marked and
+    degraded three ways (flatbed 300 and 150 dpi, phone photos), read back; the targets of issue 16."""
     from benchmarks.scan import run as run_scan
 
     result = run_scan(seed=seed, school_db=school)

@@ -169,3 +169,7 @@ class FixedModels:
 
     def check_once(self, retry_refused: bool = False) -> str:
         return "unchanged"
+
+
+# the browser tests' fixtures (tests/browser.py): the served app, chromium, a page
+from tests.browser import browser, page, site  # noqa: E402, F401

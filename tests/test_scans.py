@@ -16,17 +16,18 @@ from typing import Any
 
 import cv2
 import numpy as np
+import pypdfium2 as pdfium
 import pytest
 from sqlalchemy import Engine, func, insert, select
 
-from benchmarks.scan_gen import PrintedPage, _draw_mark, make_scans, mark_page, render
+from benchmarks.scan_gen import PrintedPage, _draw_mark, make_scans, mark_page, printed_pages, render
 from service import plans, scans
 from service.errors import NotFound
 from service.scanning import layout as L
 from service.scanning.sheets import SheetCodeError, encode, parse, verify
 from service.settings import Settings
 from service.store import tables as t
-from service.web.pdf import sheet_items, worksheets_pdf
+from service.web.pdf import worksheets_pdf
 from tests.conftest import school_of_own
 
 CLASS = "east-5-1"
@@ -92,13 +93,7 @@ def _pdf(sheets: list[dict[str, Any]], key: str = KEY) -> tuple[bytes, list[Prin
     pdf = worksheets_pdf(
         {"pages": sheets, "night": NIGHT}, "zh", settings.pdf_font, settings.pdf_cjk_font, key
     )
-    printed = [
-        PrintedPage(f"{s['sheet'][0]}.{s['sheet'][1]}", page)
-        for s in sheets
-        for page in L.paginate(sheet_items(s))
-    ]
-    kinds = {i["item_id"]: i["kind"] for s in sheets for i in s["items"]}
-    return pdf, printed, kinds
+    return pdf, *printed_pages(sheets)
 
 
 def _paper(engine: Engine) -> list[Any]:
@@ -473,3 +468,31 @@ def test_withdrawing_a_right_answer_opens_again_the_entry_it_resolved(school: En
     with writing(school) as conn:
         assert withdraw_answer(conn, "ev-w") and not withdraw_answer(conn, "ev-none")
     assert entry() is None
+
+
+def test_a_scanner_s_pages_are_read_from_their_jpeg_as_from_rendering(
+    school: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scanner's PDF page (one JPEG covering the page) is decoded straight from the PDF, not rendered
+    (the reader's speed): the page image is the rendered one's size, and every page reads the same."""
+    from service.scanning import read as R
+
+    sheets = _sheets(school, 2)
+    pdf, printed, kinds = _pdf(sheets)
+    files, truths = make_scans(pdf, printed, kinds, tmp_path / "scan", condition="flatbed_300dpi", seed=9)
+    document = pdfium.PdfDocument(str(files[0]))
+    direct = R._scanned_jpeg(document[0], R.RENDER_DPI)
+    rendered = document[0].render(scale=R.RENDER_DPI / 72, grayscale=True).to_numpy()
+    document.close()
+    assert direct is not None and direct.shape == rendered.shape[:2]
+    assert R._scanned_jpeg(pdfium.PdfDocument(pdf)[0], R.RENDER_DPI) is None  # a printed page is rendered
+
+    def read() -> list[Any]:
+        pages = scans.read_files(files, scans.Sheets(school, KEY, scans.MAY_ALL))
+        return [(p.source, p.ok, p.code, [(b.item_id, b.mark, b.certain) for b in p.boxes],
+                 p.time and (p.time.minutes, p.time.certain)) for p in pages]  # fmt: skip
+
+    fast = read()
+    monkeypatch.setattr(R, "_scanned_jpeg", lambda page, dpi: None)
+    assert read() == fast
+    assert sum(1 for f in fast if f[1]) == len(printed) == len(truths) - 2

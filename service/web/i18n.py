@@ -105,6 +105,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "scans_confirm": ("确认", "Confirm"),
     "scans_keep": ("保留原记录", "Keep"),
     "scans_crop_alt": ("{name} 第 {n} 题的批改格", "{name}'s boxes of item {n}"),
+    "scans_time_alt": ("{name} 涂写的实际用时", "{name}'s time bubbles"),
     "time_spent": ("实际用时：______ 分钟", "Time spent: ______ min"),
     "parent_sign": (
         "家长签字（如今晚免写，请注明）：",
