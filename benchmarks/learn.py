@@ -49,15 +49,14 @@ from typing import Any
 
 import numpy as np
 from scipy.stats import bootstrap
-from sqlalchemy import insert, select, update
 
+from benchmarks.simulate import do_sets
 from models.bundle import Bundle
 from service.planner.context import StateCache, StudentToPlan
 from service.planner.plan import DAY, PlannerConfig, _Scored, plan_class
 from service.policy.evenings import set_allocation
 from service.policy.ledger import publish
 from service.policy.policy import PolicyBook
-from service.store import tables as t
 from service.store.db import make_engine
 from training.learners import Learner, load_learner
 from training.synth.world import CST, SCHOOLS, World, build_world, homework_nights, log_end, subjects_tonight
@@ -125,51 +124,6 @@ def _values(policy: str, run: _Run, night: date, test_at: datetime, points: set[
         return v, v.copy()
 
     return None if policy == "jianfu" else values
-
-
-def _do(run: _Run, sets: dict[str, list[str]], night: date, grades: dict[str, int]) -> dict[str, float]:
-    """The hidden students do their sets; answers and new errors go into the run's database."""
-    spent: dict[str, float] = defaultdict(float)
-    attempts, entries, resolved = [], [], []
-    with run.engine.connect() as conn:
-        open_items = {
-            (e.student_id, e.item_id): e.entry_id
-            for e in conn.execute(
-                select(t.error_book.c.entry_id, t.error_book.c.student_id, t.error_book.c.item_id).where(
-                    t.error_book.c.resolved_at.is_(None), t.error_book.c.student_id.in_(list(sets))
-                )
-            )
-        }
-    for sid in sorted(sets):
-        at = datetime.combine(night, time(18, 30), CST) + timedelta(seconds=int(run.rng.integers(0, 3600)))
-        for item_id in sets[sid]:
-            correct, seconds = run.learner.answer(run.rng, sid, item_id, at)
-            at += timedelta(seconds=round(seconds))
-            spent[sid] += seconds / 60.0
-            run.items += 1
-            run.events += 1
-            event = f"learn-{run.policy}-{run.events:08d}"
-            attempts.append({"event_id": event, "student_id": sid, "item_id": item_id, "night": night,
-                             "submitted_at": at, "submitted_offset_min": 480, "correct": correct,
-                             "seconds": max(1, min(21600, round(seconds))), "score": None, "source": "app"})  # fmt: skip
-            key = (sid, item_id)
-            if correct and key in open_items:
-                resolved.append((open_items.pop(key), at))
-            elif not correct and key not in open_items and grades[sid] >= 3:  # R1: from grade 3
-                run.entries += 1
-                entry = f"learn-{run.policy}-e{run.entries:07d}"
-                open_items[key] = entry
-                entries.append({"entry_id": entry, "student_id": sid, "item_id": item_id, "created_at": at,
-                                "created_offset_min": 480, "error_type": "concept", "event_id": event})  # fmt: skip
-    with run.engine.begin() as conn:
-        if attempts:
-            conn.execute(insert(t.attempts), attempts)
-        if entries:
-            conn.execute(insert(t.error_book), entries)
-        for entry_id, at in resolved:
-            conn.execute(update(t.error_book).where(t.error_book.c.entry_id == entry_id)
-                         .values(resolved_at=at, resolved_offset_min=480))  # fmt: skip
-    return spent
 
 
 def _days(start: date, end: date) -> list[date]:
@@ -378,7 +332,9 @@ def _period(
                         sets[sp.student_id] = [i.item_id for i in sp.items]
                         available[sp.student_id] += sp.available_minutes
                         bound[sp.student_id] += sp.conservative_minutes
-                for sid, minutes in _do(r, sets, day, grades).items():
+                for sid, minutes in do_sets(
+                    r, sets, day, grades, r.learner.answer, f"learn-{r.policy}"
+                ).items():
                     spent[sid] += minutes
         for sid, minutes in spent.items():
             r.evenings += 1

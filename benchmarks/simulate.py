@@ -28,10 +28,11 @@ import statistics
 import tempfile
 import time as clock
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from sqlalchemy import Engine, insert, select, update
@@ -64,7 +65,7 @@ class _Run:
     minutes: float = 0.0
     evenings: int = 0
     over_cap: int = 0
-    items_done: int = 0
+    items: int = 0
     events: int = 0
     entries: int = 0
     plan_seconds: float = 0.0
@@ -160,7 +161,7 @@ def run(
                 "student_evenings": r.evenings,
                 "true_over_cap": r.over_cap,
                 "true_over_cap_share": r.over_cap / r.evenings if r.evenings else 0.0,
-                "items_done": r.items_done,
+                "items_done": r.items,
                 "planning_seconds": round(r.plan_seconds, 1),
             }
             r.engine.dispose()
@@ -196,7 +197,10 @@ def _night(
             began = clock.perf_counter()
             sets = _sets(r, bundle, book, cls.class_id, subject, night, focus)
             r.plan_seconds += clock.perf_counter() - began
-            _do(r, sets, night, spent)
+            done = do_sets(r, sets, night, r.grades, lambda rng, sid, item, at: r.truth.answer(rng, sid, item, at)[:2],
+                           f"sim-{r.name}")  # fmt: skip
+            for sid, minutes in done.items():
+                spent[sid] += minutes
     for sid, minutes in spent.items():
         r.evenings += 1
         r.minutes += minutes
@@ -259,10 +263,26 @@ def _sets(r: _Run, bundle: Bundle, book: PolicyBook, class_id: str, subject: str
     return out
 
 
-def _do(r: _Run, sets: dict[str, list[str]], night: date, spent: dict[str, float]) -> None:
-    """The hidden students do their sets; answers and new errors go into the policy's database."""
+class Answering(Protocol):
+    """What a simulated run keeps while its hidden students answer (benchmarks.simulate, .learn)."""
+
+    engine: Engine
+    rng: np.random.Generator
+    items: int
+    events: int
+    entries: int
+
+
+def do_sets(
+    run: Answering, sets: dict[str, list[str]], night: date, grades: dict[str, int],
+    answer: Callable[[np.random.Generator, str, str, datetime], tuple[int, float]], prefix: str,
+) -> dict[str, float]:  # fmt: skip
+    """The hidden students do their sets (each from a random time between 18:30 and 19:30, in
+    order), answering with `answer`; answers and new errors go into the run's database (R1: error
+    book entries from grade 3), a right answer resolves an open entry. Returns minutes per student."""
+    spent: dict[str, float] = defaultdict(float)
     attempts, entries, resolved = [], [], []
-    with r.engine.connect() as conn:
+    with run.engine.connect() as conn:
         open_items = {
             (e.student_id, e.item_id): e.entry_id
             for e in conn.execute(
@@ -272,27 +292,27 @@ def _do(r: _Run, sets: dict[str, list[str]], night: date, spent: dict[str, float
             )
         }
     for sid in sorted(sets):
-        at = datetime.combine(night, time(18, 30), CST) + timedelta(seconds=int(r.rng.integers(0, 3600)))
+        at = datetime.combine(night, time(18, 30), CST) + timedelta(seconds=int(run.rng.integers(0, 3600)))
         for item_id in sets[sid]:
-            correct, seconds, _ = r.truth.answer(r.rng, sid, item_id, at)
+            correct, seconds = answer(run.rng, sid, item_id, at)
             at += timedelta(seconds=round(seconds))
             spent[sid] += seconds / 60.0
-            r.items_done += 1
-            r.events += 1
-            event = f"sim-{r.name}-{r.events:08d}"
+            run.items += 1
+            run.events += 1
+            event = f"{prefix}-{run.events:08d}"
             attempts.append({"event_id": event, "student_id": sid, "item_id": item_id, "night": night,
                              "submitted_at": at, "submitted_offset_min": 480, "correct": correct,
                              "seconds": max(1, min(21600, round(seconds))), "score": None, "source": "app"})  # fmt: skip
             key = (sid, item_id)
             if correct and key in open_items:
                 resolved.append((open_items.pop(key), at))
-            elif not correct and key not in open_items and r.grades[sid] >= 3:  # R1: from grade 3
-                r.entries += 1
-                entry = f"sim-{r.name}-e{r.entries:07d}"
+            elif not correct and key not in open_items and grades[sid] >= 3:  # R1: from grade 3
+                run.entries += 1
+                entry = f"{prefix}-e{run.entries:07d}"
                 open_items[key] = entry
                 entries.append({"entry_id": entry, "student_id": sid, "item_id": item_id, "created_at": at,
                                 "created_offset_min": 480, "error_type": "concept", "event_id": event})  # fmt: skip
-    with r.engine.begin() as conn:
+    with run.engine.begin() as conn:
         if attempts:
             conn.execute(insert(t.attempts), attempts)
         if entries:
@@ -300,3 +320,4 @@ def _do(r: _Run, sets: dict[str, list[str]], night: date, spent: dict[str, float
         for entry_id, at in resolved:
             conn.execute(update(t.error_book).where(t.error_book.c.entry_id == entry_id)
                          .values(resolved_at=at, resolved_offset_min=480))  # fmt: skip
+    return spent
