@@ -11,7 +11,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from service import access, scans
+from service import access, plans, scans
 from service.web.pages import _posted, _render, _services, _try
 from service.web.session import signed_in
 
@@ -28,7 +28,9 @@ def scans_page(request: Request, job: str = "") -> Response:
         access.require(who, *MARKERS)
         classes, subjects = scans.review_scope(db=svc.engine, who=who)
         found = scans.scan_job(jobs=svc.jobs, who=who, job_id=job) if job else None
-        return {"job": found, "reviews": scans.reviews(db=svc.engine, class_ids=classes, subjects=subjects)}
+        reviews = scans.reviews(db=svc.engine, class_ids=classes, subjects=subjects)
+        names = plans.class_names(db=svc.engine, class_ids=sorted({r["class_id"] for r in reviews}))
+        return {"job": found, "reviews": reviews, "class_names": names}
 
     found = _try(request, load)
     if isinstance(found, HTMLResponse):
