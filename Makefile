@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test install lint clean examples screenshots
+.PHONY: run test install lint clean examples screenshots time-to-ready
 
 # Debian packages the project uses: chromium for the browser tests, fonts with Chinese characters
 # for the pages and the worksheets' PDF, wrk for `jianfu bench serve`. Installed once (as root, or
@@ -49,6 +49,10 @@ examples: install
 # the README's screenshots: the browser tests, saving their screenshots into docs/screenshots
 screenshots: install
 	JIANFU_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/test_pages.py
+
+# a newcomer's time to a ready service: `make run` on a fresh clone into /tmp/fresh-run (a new .venv)
+time-to-ready:
+	tools/time_to_ready.sh /tmp/fresh-run
 
 clean:
 	rm -rf $(VENV) var
