@@ -48,7 +48,7 @@ examples: install
 
 # the README's screenshots: the browser tests, saving their screenshots into docs/screenshots
 screenshots: install
-	JIANFU_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/test_pages.py
+	JIANFU_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/test_pages.py tests/test_first_evening.py
 
 # a newcomer's time to a ready service: `make run` on a fresh clone into /tmp/fresh-run (a new .venv)
 time-to-ready:
