@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test install lint clean examples screenshots scan-images
+.PHONY: run test install lint clean examples screenshots scan-images time-to-ready
 
 # Debian packages the project uses: chromium for the browser tests, fonts with Chinese characters
 # for the pages and the worksheets' PDF, wrk for `jianfu bench serve`. Installed once (as root, or
@@ -48,7 +48,11 @@ examples: install
 
 # the README's screenshots: the browser tests, saving their screenshots into docs/screenshots
 screenshots: install
-	JIANFU_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/test_pages.py
+	JIANFU_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/test_pages.py tests/test_first_evening.py
+
+# a newcomer's time to a ready service: `make run` on a fresh clone into /tmp/fresh-run (a new .venv)
+time-to-ready:
+	tools/time_to_ready.sh /tmp/fresh-run
 
 # the README's scan images: a marked scan as the reader receives it and the review queue, from the
 # browser test of the whole scan flow (print, mark, scan, upload, confirm)

@@ -14,9 +14,7 @@ from urllib.parse import urlparse
 from playwright.sync_api import Page, Route, expect
 
 from service.auth import create_user
-from tests.test_pages import PASSWORD, Site, accessible, browser, page, sign_in, site
-
-__all__ = ["browser", "page", "site"]  # the fixtures this module uses from test_pages.py
+from tests.browser import PASSWORD, Site, accessible, sign_in
 
 LOCAL = {"127.0.0.1", "localhost"}
 

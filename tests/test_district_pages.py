@@ -24,9 +24,9 @@ from service.settings import Settings
 from service.store import tables as t
 from service.store.archive import REPORT
 from service.store.db import make_engine
+from tests.browser import PASSWORD, accessible, serving, sign_in
 from tests.conftest import SAMPLES, FixedModels
 from tests.district_fixtures import END, START, DistrictWorld, build
-from tests.test_pages import PASSWORD, accessible, browser, page, serving, sign_in  # noqa: F401  (fixtures)
 
 A4_POINTS = (595, 842)  # 210 × 297 mm
 
@@ -68,7 +68,7 @@ def no_student(site: Site, text: str) -> None:
 PERIOD = f"start={START.isoformat()}&end={END.isoformat()}"
 
 
-def test_a_district_sees_prints_and_downloads_its_figures(page: Page, site: Site) -> None:  # noqa: F811
+def test_a_district_sees_prints_and_downloads_its_figures(page: Page, site: Site) -> None:
     sign_in(page, site, "bureau", f"/district?{PERIOD}")  # type: ignore[arg-type]
     expect(page.locator("h1")).to_contain_text("城东教育局")
     expect(page.locator("h1")).to_contain_text("作业监测")
@@ -113,7 +113,7 @@ def test_a_district_sees_prints_and_downloads_its_figures(page: Page, site: Site
         assert conn.execute(select(func.count()).where(t.archive_entries.c.kind == REPORT)).scalar() == 1
 
 
-def test_every_class_notice_and_refusals(page: Page, site: Site) -> None:  # noqa: F811
+def test_every_class_notice_and_refusals(page: Page, site: Site) -> None:
     sign_in(page, site, "bureau", "/district/notices?week_of=2026-11-10")  # type: ignore[arg-type]
     expect(page.locator("article.notice")).to_have_count(3)
     expect(page.locator("main")).to_contain_text("east-5-1")

@@ -119,6 +119,8 @@ def _render(request: Request, name: str, status: int = 200, **context: Any) -> H
             "status_name": lambda x: i18n.status_name(lang, x),
             "error_name": lambda e: i18n.error_name(lang, e),
             "weekdays": [zh if lang == "zh" else en for zh, en in i18n.WEEKDAYS],
+            # a class as the school writes it (五年级1班), never its id, on every page that names one
+            "class_name": lambda c: plans.class_names(db=svc.engine, class_ids=[c])[c],
             "who": who,
             "csrf": csrf_token(svc, request),
             "path": _here(request),
