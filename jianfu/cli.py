@@ -431,6 +431,50 @@ def bench_abuse(
     typer.echo(f"wrote {out}")
 
 
+@bench_app.command("district")
+def bench_district(
+    out: Annotated[Path, typer.Option("--out", help="JSON result file.")],
+    schools: Annotated[int, typer.Option("--schools", min=2, help="Schools in the district.")] = 200,
+    students: Annotated[
+        int, typer.Option("--students", min=1, help="About this many students in all.")
+    ] = 100_000,
+    weeks: Annotated[int, typer.Option("--weeks", min=1, max=20, help="Weeks of homework logs.")] = 8,
+    clients: Annotated[
+        int, typer.Option("--clients", min=1, help="Concurrent teacher clients planning.")
+    ] = 8,
+    seed: Annotated[int, typer.Option("--seed", help="The district sample's seed.")] = 7,
+    postgres_url: Annotated[
+        str | None, typer.Option("--postgres-url", help="PostgreSQL to use (default: start a throwaway one).")
+    ] = None,
+) -> None:
+    """A district on PostgreSQL: generate and import it, plan every class and subject for one night
+    through 2 replicas (evenings over the cap: target 0), the half-month district report (target
+    <= 5 s and <= 1 GB), the database's size."""
+    from benchmarks.district import run as run_district
+
+    result = run_district(schools=schools, students=students, weeks=weeks, clients=clients, seed=seed,
+                          postgres_url=postgres_url, say=typer.echo)  # fmt: skip
+    _write_result(out, result)
+    s, i, p, r = result["setup"], result["import"], result["plan_all"], result["report"]
+    typer.echo(f"district: {s['schools']} schools, {s['students']:,} students, {s['weeks']} weeks "
+               f"({'the full size' if s['full_size_run'] else 'NOT the full size of 200 schools / 100,000 students / 8 weeks'})")  # fmt: skip
+    typer.echo(
+        f"import: {i['attempts_per_second']:,.0f} attempts/s ({i['attempts']:,} in {i['seconds']:.0f} s)"
+    )
+    typer.echo(
+        f"plan_all: {p['classes']} classes ({p['class_subjects']} class-subjects) in {p['seconds']:.0f} s with "
+        f"{s['clients']} clients on 2 replicas: {p['classes_per_second_per_core']:.3f} classes/s per core, "
+        f"{p['cores_for_30_minutes']} cores for this district in 30 min ({p['cores_for_full_district_30_minutes']} "
+        f"for 100,000 students); {p['over_cap_evenings']} evenings over the cap (target 0), {p['failed']} plans failed"
+    )
+    typer.echo(f"report: {r['seconds']:.2f} s (target 5), peak {r['peak_rss_mb']:.0f} MB (target 1024)")
+    typer.echo(f"database: {result['database']['size_mb']:.0f} MB")
+    typer.echo(f"wrote {out}")
+    if not all(result["targets_met"].values()):
+        typer.echo(f"targets NOT met: {[k for k, ok in result['targets_met'].items() if not ok]}")
+        raise typer.Exit(1)
+
+
 def _write_result(out: Path, result: dict[str, Any]) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
