@@ -51,6 +51,7 @@ from service.schemas import (
     Released,
     StopOut,
     StudentEvening,
+    SubjectTonight,
     Tonight,
     TonightItem,
 )
@@ -261,8 +262,11 @@ def _no_time_words(
 
 
 def class_evening(*, db: Engine, book: PolicyBook, class_id: str, night: date) -> ClassEvening:
-    """Each student's evening across subjects: cap, what each subject holds and has planned, an
-    exemption, the reported time."""
+    """Each student's evening across subjects: cap, each subject's minutes (the same typical and
+    bound figures as every page and the API: service.policy.minutes.set_minutes of the stored sets),
+    the subjects whose work is handed out tonight, an exemption, the reported time; and per subject,
+    how many students have it handed out or drafted. An excused evening (T12) counts no minutes and
+    no subject: its work is not to be done."""
     with db.connect() as conn:
         students = conn.execute(
             select(t.students.c.student_id, t.students.c.display_name)
@@ -277,20 +281,11 @@ def class_evening(*, db: Engine, book: PolicyBook, class_id: str, night: date) -
                 )
             ).all()
         )
-        held: dict[str, dict[str, float]] = defaultdict(dict)
-        for sid, subject, minutes in conn.execute(
-            select(t.ledger_lines.c.student_id, t.ledger_lines.c.subject, func.sum(t.ledger_lines.c.minutes))
-            .where(t.ledger_lines.c.student_id.in_(ids), t.ledger_lines.c.night == night)
-            .group_by(t.ledger_lines.c.student_id, t.ledger_lines.c.subject)
-        ):
-            held[sid][subject] = round(float(minutes), 1)
-        planned: dict[str, dict[str, float]] = defaultdict(dict)
-        for sid, subject, minutes in conn.execute(
-            select(t.plans.c.student_id, t.plans.c.subject, func.sum(t.plans.c.typical_minutes))
+        sets = conn.execute(
+            select(t.plans.c.student_id, t.plans.c.subject, t.plans.c.status, t.plans.c.typical_minutes,
+                   t.plans.c.conservative_minutes)
             .where(t.plans.c.student_id.in_(ids), t.plans.c.night == night, t.plans.c.status.in_(SETS_ITEMS))
-            .group_by(t.plans.c.student_id, t.plans.c.subject)
-        ):
-            planned[sid][subject] = round(float(minutes), 1)
+        ).all()  # fmt: skip
         exempt = set(
             conn.execute(
                 select(t.exemptions.c.student_id).where(
@@ -300,23 +295,39 @@ def class_evening(*, db: Engine, book: PolicyBook, class_id: str, night: date) -
         )
         reported = reported_minutes(conn, ids, night, night)
         specs = {sid: evening_spec(conn, book, sid, night) for sid in ids if sid not in caps}
-    return ClassEvening(
-        class_id=class_id,
-        night=night,
-        students=[
+    minutes: dict[str, dict[str, SetMinutes]] = defaultdict(dict)
+    handed: dict[str, set[str]] = defaultdict(set)
+    drafted: dict[str, set[str]] = defaultdict(set)
+    for p in sets:
+        if p.student_id in exempt:  # an excused evening counts no minutes (T12)
+            continue
+        one = set_minutes(typical=p.typical_minutes, conservative=p.conservative_minutes)
+        held = minutes[p.student_id]
+        held[p.subject] = held[p.subject] + one if p.subject in held else one
+        (handed if p.status in HANDED_OUT else drafted)[p.subject].add(p.student_id)
+    rows = []
+    for s in students:
+        mine = minutes.get(s.student_id, {})
+        whole = sum(mine.values(), SetMinutes(0.0, 0.0))
+        rows.append(
             StudentEvening(
                 student_id=s.student_id,
                 display_name=s.display_name,
                 cap_minutes=caps.get(s.student_id) or specs[s.student_id].cap_minutes,
-                # an excused evening (T12) counts no minutes: its work is not to be done
-                reserved_minutes={} if s.student_id in exempt else held.get(s.student_id, {}),
-                planned_minutes={} if s.student_id in exempt else planned.get(s.student_id, {}),
+                reserved_minutes={sub: m.bound for sub, m in sorted(mine.items())},
+                planned_minutes={sub: m.typical for sub, m in sorted(mine.items())},
                 exempt=s.student_id in exempt,
                 reported_minutes=reported.get((s.student_id, night)),
+                typical_minutes=whole.typical,
+                bound_minutes=whole.bound,
+                subjects=sorted(sub for sub, who in handed.items() if s.student_id in who),
             )
-            for s in students
-        ],
-    )
+        )
+    homework = [
+        SubjectTonight(subject=sub, handed_out=len(handed.get(sub, ())), drafts=len(drafted.get(sub, set()) - handed.get(sub, set())))
+        for sub in sorted(set(handed) | set(drafted))
+    ]  # fmt: skip
+    return ClassEvening(class_id=class_id, night=night, students=rows, homework=homework, excused=len(exempt))
 
 
 def reported_minutes(
@@ -598,21 +609,23 @@ def weekly_notice(
     *, db: Engine, book: PolicyBook, class_id: str, week_of: date, now: datetime | None = None
 ) -> Notice:
     """The week's public notice: per day and subject the class's average minutes and items, and the
-    cap. Averages only: no individual data (R3). Each notice produced is archived (R2), once for as
-    long as it says the same (`now`: when; default the clock)."""
+    cap. Averages only: no individual data (R3). The minutes are the sets' typical figures as every
+    page shows them (service.policy.minutes.set_minutes); an excused evening's set counts nowhere
+    (T12). Each notice produced is archived (R2), once for as long as it says the same (`now`: when;
+    default the clock)."""
     monday = week_of - timedelta(days=week_of.weekday())
     with db.connect() as conn:
         grade, policy = class_policy(conn, book, class_id)
         rows = conn.execute(
             select(t.plans.c.night, t.plans.c.subject, t.plans.c.student_id, t.plans.c.typical_minutes,
-                   func.count(t.plan_items.c.item_id))
+                   t.plans.c.conservative_minutes, func.count(t.plan_items.c.item_id).label("items"))
             .join(t.students, t.students.c.student_id == t.plans.c.student_id)
             .join(t.plan_items, t.plan_items.c.plan_id == t.plans.c.plan_id)
             .where(t.students.c.class_id == class_id, t.plans.c.status.in_(HANDED_OUT),
                    t.plans.c.night >= monday, t.plans.c.night <= monday + timedelta(days=6),
                    ~_excused_plan())
             .group_by(t.plans.c.plan_id, t.plans.c.night, t.plans.c.subject, t.plans.c.student_id,
-                      t.plans.c.typical_minutes)
+                      t.plans.c.typical_minutes, t.plans.c.conservative_minutes)
         ).all()  # fmt: skip
         size = conn.execute(select(func.count()).where(t.students.c.class_id == class_id)).scalar_one()
     days = []
@@ -622,13 +635,15 @@ def weekly_notice(
         today = [r for r in rows if r.night == night]
         by_subject: dict[str, float] = defaultdict(float)
         for r in today:
-            by_subject[r.subject] += r.typical_minutes
+            by_subject[r.subject] += set_minutes(
+                typical=r.typical_minutes, conservative=r.conservative_minutes
+            ).typical
         days.append(
             NoticeDay(
                 night=night,
                 subjects={s: round(m / per, 1) for s, m in sorted(by_subject.items())},
                 total_minutes=round(sum(by_subject.values()) / per, 1),
-                items=round(sum(r[4] for r in today) / per, 1),
+                items=round(sum(r.items for r in today) / per, 1),
             )
         )
     notice = Notice(

@@ -31,7 +31,7 @@ from service.planner.timing import model_timing
 from service.policy.evenings import class_policy
 from service.policy.evenings import evening_specs as evenings_specs
 from service.policy.gate import context, submit_edit, with_timing
-from service.policy.ledger import LedgerError, discard, evening_views, publish
+from service.policy.ledger import LedgerError, Taken, discard, evening_views, publish
 from service.policy.minutes import SetMinutes, set_minutes
 from service.policy.minutes import shown as shown  # how pages write minutes: the domain's one way
 from service.policy.policy import PolicyBook
@@ -96,38 +96,42 @@ def plan_class(
 
     Planning again is explicit. When the class already has live sets for the subject and night,
     `replan` must say what to do, else the request is refused (Conflict) saying what is there:
-    "missing" plans only the students without a set; "replace_drafts" discards the drafts and
-    plans every student without a published set. Published work is never touched."""
+    "missing" plans only the students without a set; "replace_drafts" plans every student without a
+    published set again, all or nothing: the new sets and the discarding of the drafts they replace
+    are one transaction, so a failure midway leaves the old drafts as they were and writes nothing
+    (a student for whom no new set is made keeps their draft). Published work is never touched.
+
+    Two requests for the same class, subject and night at once (two teachers, two clicks, two
+    replicas) never give a student two sets: the booking holds the class's planning lock and looks
+    again (service.policy.ledger.book_class). Whoever books second is refused as if they had come
+    second (Conflict), or with "missing" leaves the students planned meanwhile as they are."""
     there = planning_state(db=db, class_id=class_id, subject=subject, night=night)
     only: set[str] | None = None
+    replacing: dict[str, list[str]] = {}
     if there.published or there.drafts:
         if replan is None:
-            raise Conflict(
-                f"class {class_id} already has {subject} sets for {night}: {there.published} published, "
-                f"{there.drafts} drafts, {there.without_set} students without a set. Say replan='missing' "
-                "to plan only the students without a set, or replan='replace_drafts' to discard the drafts "
-                "and plan again (published sets are never changed).",
-                f"本班 {night} 的{SUBJECTS.get(subject, subject)}作业已经生成过：已发布 {there.published} 份，草稿 "
-                f"{there.drafts} 份，{there.without_set} 名学生还没有作业。请选择“只给还没有作业的学生生成”或"
-                "“替换草稿重新生成”（已发布的作业不会改动）。",
-                published=there.published, drafts=there.drafts, without_set=there.without_set,
-                options=["missing", "replace_drafts"],
-            )  # fmt: skip
+            raise _planned_already(class_id, subject, night, there)
         if replan == "replace_drafts":
-            for plan_id in there.draft_ids:
-                discard(db, plan_id)  # its minutes go back to the evening before planning again
             only = set(there.students) - set(there.with_published)
+            replacing = {sid: ids for sid, ids in there.drafts_of.items() if sid in only}
         else:
             only = set(there.students) - set(there.with_published) - set(there.with_draft)
     try:  # (the planner holds the class's states itself, only while it reads them)
         result: ClassPlan = _plan_class(
             db, model.bundle, book, class_id, subject, night, list(focus_kps), teacher_id, now=now,
             share_minutes=share_minutes, model_version=model.version, cache=model.states, only=only,
+            replacing=replacing, keep_taken=replan == "missing",
         )  # fmt: skip
+    except Taken:  # planned by someone else meanwhile: nothing was written
+        now_there = planning_state(db=db, class_id=class_id, subject=subject, night=night)
+        raise _planned_already(class_id, subject, night, now_there, meanwhile=True) from None
     except LedgerError as exc:
         raise _rule(exc) from None
     except ValueError as exc:
         raise Invalid(str(exc)) from None
+    for sp in result.students:
+        if sp.student_id in replacing and sp.plan_id is None:
+            sp.notes.append("no new set was made: the earlier draft is kept as it was")
     _keep_levels(db, subject, night, result)
     # the API's figures are the ones every page shows: from the stored plans, through set_minutes
     with db.connect() as conn:
@@ -148,6 +152,30 @@ def plan_class(
         out.no_time = evenings.no_time(db=db, book=book, class_id=class_id, subject=subject, night=night,
                                        students=empty)  # fmt: skip
     return out
+
+
+def _planned_already(
+    class_id: str, subject: str, night: date, there: PlanningState, *, meanwhile: bool = False
+) -> Conflict:
+    """The refusal of planning a class again without saying how (or of a plan that lost the race to
+    another for the same class, subject and night), saying what is there and what may be done."""
+    en_when = (
+        "was given sets by someone else meanwhile, while you planned (nothing of yours was written)"
+        if meanwhile
+        else "already has sets"
+    )
+    zh_when = "在你生成期间已由别人生成（你的这次生成没有写入任何内容）" if meanwhile else "已经生成过"
+    return Conflict(
+        f"class {class_id} {en_when}: {subject} for {night}: {there.published} published, "
+        f"{there.drafts} drafts, {there.without_set} students without a set. Say replan='missing' "
+        "to plan only the students without a set, or replan='replace_drafts' to discard the drafts "
+        "and plan again (published sets are never changed).",
+        f"本班 {night} 的{SUBJECTS.get(subject, subject)}作业{zh_when}：已发布 {there.published} 份，草稿 "
+        f"{there.drafts} 份，{there.without_set} 名学生还没有作业。请选择“只给还没有作业的学生生成”或"
+        "“替换草稿重新生成”（已发布的作业不会改动）。",
+        published=there.published, drafts=there.drafts, without_set=there.without_set,
+        options=["missing", "replace_drafts"],
+    )  # fmt: skip
 
 
 def _keep_levels(db: Engine, subject: str, night: date, result: ClassPlan) -> None:
@@ -190,6 +218,7 @@ class PlanningState:
     with_draft: list[str]
     draft_ids: list[str]
     exempt: list[str]
+    drafts_of: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # student -> their drafts
 
     @property
     def published(self) -> int:
@@ -235,6 +264,9 @@ def planning_state(*, db: Engine, class_id: str, subject: str, night: date) -> P
         with_draft=sorted({r.student_id for r in drafts}),
         draft_ids=[r.plan_id for r in drafts],
         exempt=sorted(exempt),
+        drafts_of={
+            sid: [r.plan_id for r in drafts if r.student_id == sid] for sid in {r.student_id for r in drafts}
+        },
     )
 
 

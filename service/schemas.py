@@ -489,12 +489,36 @@ class StudentEvening(BaseModel):
     )
     exempt: bool
     reported_minutes: float | None
+    typical_minutes: float = Field(
+        0.0,
+        description="typical minutes of the evening's sets, all subjects (service.policy.minutes); 0 if excused",
+    )
+    bound_minutes: float = Field(
+        0.0, description="conservative bound of the evening's sets, all subjects (保守估计); 0 if excused"
+    )
+    subjects: list[str] = Field(
+        default_factory=list,
+        description="subjects whose set is handed out to the student tonight (none if excused)",
+    )
+
+
+class SubjectTonight(BaseModel):
+    subject: str
+    handed_out: int = Field(
+        description="students whose set of the subject is handed out tonight (not excused)"
+    )
+    drafts: int = Field(description="students with a draft of the subject not yet published (not excused)")
 
 
 class ClassEvening(BaseModel):
     class_id: str
     night: date
     students: list[StudentEvening]
+    homework: list[SubjectTonight] = Field(
+        default_factory=list,
+        description="the subjects with sets tonight (handed out or drafted), and for how many students",
+    )
+    excused: int = Field(0, description="students whose evening a parent excused (T12): no minutes counted")
 
 
 class NoticeDay(BaseModel):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -96,7 +96,11 @@ def load_class(
     night: date,
     priors: Priors,
     cache: StateCache | None = None,
+    *,
+    ignoring: Collection[str] = (),
 ) -> ClassToPlan:
+    """The class's facts for planning a subject on a night; `ignoring`: plans left out of what was
+    set recently (drafts about to be replaced)."""
     klass = class_place(conn, class_id)
     if klass is None:
         raise LookupError(f"no class {class_id}")
@@ -147,7 +151,9 @@ def load_class(
             continue
         info = ItemInfo(kps, row.kind, row.grade, row.est_minutes, row.subject)
         candidates.append(Candidate(row.item_id, row.kind, kps, row.dup_group, info))
-    students = _students(conn, class_id, subject, night, priors, policy.repeat_days, klass.timezone, cache)
+    students = _students(
+        conn, class_id, subject, night, priors, policy.repeat_days, klass.timezone, cache, ignoring
+    )
     return ClassToPlan(
         class_id, grade, klass.school_id, klass.policy_name, klass.timezone, subject, night,
         evening_epoch(night, klass.timezone), candidates, kp_meta, students,
@@ -163,6 +169,7 @@ def _students(
     repeat_days: int,
     timezone: str,
     cache: StateCache | None = None,
+    ignoring: Collection[str] = (),
 ) -> list[StudentToPlan]:
     rows = class_members(conn, class_id)
     ids = [r.student_id for r in rows]
@@ -192,6 +199,7 @@ def _students(
             t.plans.c.status.in_(SETS_ITEMS),
             t.plans.c.night >= since,
             t.plans.c.night <= night + timedelta(days=repeat_days),  # set for a later night counts too (C4)
+            t.plans.c.plan_id.not_in(list(ignoring)),
         )
     ):
         _latest(recent[sid], item_id, planned)

@@ -16,7 +16,7 @@ import math
 import statistics
 import uuid
 from collections import Counter
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -33,12 +33,24 @@ from service.planner.context import Candidate, ClassToPlan, StateCache, StudentT
 from service.planner.optimise import Knapsack, solve
 from service.planner.timing import set_bounds, typical_minutes
 from service.policy.evenings import class_policy, evening_specs
-from service.policy.gate import submit_many
-from service.policy.ledger import EveningSpec, EveningView, evening_views
+from service.policy.gate import verify_many
+from service.policy.ledger import (
+    EveningSpec,
+    EveningView,
+    OverBudget,
+    Taken,
+    book_class,
+    evening_views,
+    expire_drafts,
+    with_sets,
+)
 from service.policy.policy import Policy, PolicyOf
 from service.policy.proposal import PlannedItem, Proposal
+from service.store.db import lock_key
 
 DAY = 86_400.0
+# A class's booking that found an evening changed meanwhile is verified again on what is there now.
+BOOKING_ATTEMPTS = 4
 LEVELS = (("A", 0.85), ("B", 0.70), ("C", 0.50), ("D", 0.0))
 NON_WRITTEN_BONUS = {"practical": 0.6, "reading": 0.5, "oral": 0.3, "physical": 0.5}  # C7
 
@@ -115,20 +127,31 @@ def plan_class(
     config: PlannerConfig | None = None,
     cache: StateCache | None = None,
     only: Collection[str] | None = None,
+    replacing: Mapping[str, Sequence[str]] | None = None,
+    keep_taken: bool = False,
 ) -> ClassPlan:
     """Draft plans for every student of the class, each verified and reserved (or said why not);
     with `only`, for those students alone (the others are listed with status "kept": their sets
-    tonight stay as they are)."""
+    tonight stay as they are).
+
+    The class's sets are booked in one transaction (ledger.book_class), all or nothing, under the
+    class's planning lock for the subject and night, which looks again at who has a set: a student
+    given one by someone else meanwhile never gets a second (with `keep_taken` they are listed as
+    "kept", else ledger.Taken is raised and nothing is written). `replacing`: student -> their
+    drafts to replace; they are planned as if those drafts were not there (their minutes free, their
+    items not repeats), and a draft is discarded, in the same transaction, only for a new set."""
     config = config or PlannerConfig()
+    replacing = replacing or {}
+    ignore = sorted({plan_id for ids in replacing.values() for plan_id in ids})
     if cache is not None and cache.priors is not bundle.priors:
         raise ValueError("the state cache was built with another model's priors; use a new cache")
     # The class's students' states are brought up to date and read by one request at a time.
     with cache.lock_for(class_id) if cache is not None else nullcontext():
         with engine.connect() as conn:  # the class's facts and evenings, read once for all its students
             _, policy = class_policy(conn, policy_of, class_id)
-            facts = load_class(conn, policy, class_id, subject, night, bundle.priors, cache)
+            facts = load_class(conn, policy, class_id, subject, night, bundle.priors, cache, ignoring=ignore)
             specs = evening_specs(conn, policy_of, facts.places(), night)
-            views = evening_views(conn, dict.fromkeys(specs, night))
+            views = evening_views(conn, dict.fromkeys(specs, night), ignore=ignore)
         unknown = [kp for kp in focus_kps if kp not in facts.kp_meta]
         if unknown:
             raise ValueError(f"unknown knowledge points for {subject}: {', '.join(unknown)}")
@@ -154,7 +177,8 @@ def plan_class(
         prepared = list(workers.map(one, range(len(facts.students))))
     plans = [plan for plan, _ in prepared]
     chosen = {k: c for k, (_, c) in enumerate(prepared) if c}
-    _gate(engine, bundle, policy_of, facts, specs, plans, scored, chosen, teacher_id, now, model_version)
+    booking = _Booking(teacher_id, now, model_version, replacing, keep_taken)
+    _gate(engine, bundle, policy_of, facts, specs, plans, scored, chosen, booking)
     return ClassPlan(class_id, subject, night, model_version, plans, _summary(plans, set(focus_kps)))
 
 
@@ -208,6 +232,15 @@ def _prepare(
     return plan, chosen
 
 
+@dataclass(frozen=True)
+class _Booking:
+    teacher_id: str
+    now: datetime
+    model_version: str | None
+    replacing: Mapping[str, Sequence[str]]
+    keep_taken: bool
+
+
 def _gate(
     engine: Engine,
     bundle: Bundle,
@@ -217,51 +250,90 @@ def _gate(
     plans: list[StudentPlan],
     scored: list[_Scored],
     chosen: dict[int, list[int]],
-    teacher_id: str,
-    now: datetime,
-    model_version: str | None,
+    booking: _Booking,
 ) -> None:
-    """Verify every chosen set against the database and reserve it; a refused set loses its least
-    useful item and goes round again (the fallback's shrink), until it passes or is empty."""
+    """Verify every chosen set against the database (a refused set loses its least useful item and
+    goes round again, the fallback's shrink, until it passes or is empty), then book the sets that
+    passed in one transaction with the drafts they replace. If an evening changed meanwhile so that
+    a set no longer fits (a colleague's set of another subject took its minutes), nothing was
+    written: the sets are verified again on what is there now, and booked again."""
     plan_ids = {k: f"plan-{uuid.uuid4().hex[:16]}" for k in chosen}
     removed = dict.fromkeys(chosen, 0)
-    while chosen:
-        order = sorted(chosen)
-        proposals, sets = [], []
-        for k in order:
-            s = scored[k]
-            items = [s.item(i) for i in chosen[k]]
-            whole, basic = _bounds(bundle, s, chosen[k])
-            proposals.append(
-                Proposal(plan_ids[k], teacher_id, plans[k].student_id, facts.night, facts.subject, items,
-                         whole, basic, model_version=model_version)
+    ignore = sorted({plan_id for ids in booking.replacing.values() for plan_id in ids})
+    pending = dict(chosen)
+    for attempt in range(1, BOOKING_ATTEMPTS + 1):
+        passed: dict[int, tuple[list[int], Proposal]] = {}
+        while pending:
+            order = sorted(pending)
+            proposals = []
+            for k in order:
+                whole, basic = _bounds(bundle, scored[k], pending[k])
+                items = [scored[k].item(i) for i in pending[k]]
+                whole = max(whole, sum(i.typical_minutes for i in items))  # held: never below the typical sum
+                proposals.append(
+                    Proposal(plan_ids[k], booking.teacher_id, plans[k].student_id, facts.night, facts.subject,
+                             items, whole, basic, model_version=booking.model_version)
+                )  # fmt: skip
+            # The minutes are the duration model's own (no floor to put under them).
+            findings = verify_many(
+                engine, policy_of, proposals, specs=[specs[p.student_id] for p in proposals], ignore=ignore
+            )
+            # A set refused because someone else gave the student one meanwhile is not shrunk: the
+            # student has a set (looked at after the verifier did, so every set it saw is seen).
+            with engine.connect() as conn:
+                taken = with_sets(
+                    conn, [p.student_id for p in proposals], facts.subject, facts.night, ignore=ignore
+                )
+            if taken and not booking.keep_taken:
+                raise Taken(taken)
+            for k, proposal, found in zip(order, proposals, findings, strict=True):
+                if proposal.student_id in taken:
+                    _kept(plans[k])
+                    del pending[k]
+                    continue
+                if not found:
+                    passed[k] = (pending.pop(k), proposal)
+                    continue
+                plans[k].violations = [f"{v.rule}: {v.en}" for v in found]
+                pending[k] = _drop_least(scored[k], pending[k])
+                removed[k] += 1
+                if not pending[k]:
+                    plans[k].status = "refused"
+                    del pending[k]
+        replaced = [pid for k in passed for pid in booking.replacing.get(plans[k].student_id, ())]
+        try:
+            taken = book_class(
+                engine, [(proposal, specs[proposal.student_id]) for _, proposal in passed.values()],
+                now=booking.now, lock=lock_key("plan", facts.class_id, facts.subject, facts.night),
+                replacing=replaced, keep_taken=booking.keep_taken,
             )  # fmt: skip
-            sets.append((items, whole))
-        # The minutes are the duration model's own (no floor to put under them: timings None).
-        outcomes = submit_many(
-            engine, policy_of, proposals, now=now, timings=[None] * len(proposals),
-            specs=[specs[p.student_id] for p in proposals],
-        )  # fmt: skip
-        for k, outcome, (items, whole) in zip(order, outcomes, sets, strict=True):
+        except OverBudget:
+            if attempt == BOOKING_ATTEMPTS:
+                raise
+            expire_drafts(engine, booking.now, night=facts.night)  # drafts past their hold give minutes back
+            pending = {k: indices for k, (indices, _) in passed.items()}
+            continue
+        for k, (_, proposal) in passed.items():
             plan = plans[k]
-            if outcome.ok:
-                plan.plan_id = plan_ids[k]
-                plan.items = items
-                plan.typical_minutes = round(sum(i.typical_minutes for i in items), 2)
-                plan.conservative_minutes = round(whole, 2)
-                plan.method = scored[k].method
-                if removed[k]:
-                    plan.notes.append(
-                        f"the fallback removed {removed[k]} item(s) until the verifier accepted the set"
-                    )
-                del chosen[k]
+            if plan.student_id in taken:
+                _kept(plan)
                 continue
-            plan.violations = [f"{v.rule}: {v.en}" for v in outcome.violations]
-            chosen[k] = _drop_least(scored[k], chosen[k])
-            removed[k] += 1
-            if not chosen[k]:
-                plan.status = "refused"
-                del chosen[k]
+            plan.plan_id = proposal.plan_id
+            plan.items = list(proposal.items)
+            plan.typical_minutes = round(sum(i.typical_minutes for i in proposal.items), 2)
+            plan.conservative_minutes = round(proposal.conservative_minutes, 2)
+            plan.method = scored[k].method
+            if removed[k]:
+                plan.notes.append(
+                    f"the fallback removed {removed[k]} item(s) until the verifier accepted the set"
+                )
+        return
+
+
+def _kept(plan: StudentPlan) -> None:
+    plan.status = "kept"
+    plan.violations = []
+    plan.notes.append("given a set of this subject tonight by someone else meanwhile: kept as it is")
 
 
 @dataclass

@@ -10,7 +10,7 @@ near-duplicate group) come from the item bank, never from the proposer.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -65,10 +65,15 @@ def context(
 
 
 def contexts(
-    conn: Connection, policy_of: PolicyOf, proposals: Sequence[Proposal], specs: Sequence[EveningSpec]
+    conn: Connection,
+    policy_of: PolicyOf,
+    proposals: Sequence[Proposal],
+    specs: Sequence[EveningSpec],
+    ignore: Collection[str] = (),
 ) -> list[Context]:
     """context() of proposals for different students, with one query per kind of fact for them all
-    (a class's sets are checked together; each is judged on its own student's facts)."""
+    (a class's sets are checked together; each is judged on its own student's facts). `ignore`:
+    plans left out as if they were not there (drafts the proposals are to replace)."""
     if len({p.student_id for p in proposals}) != len(proposals):
         raise ValueError("one proposal per student in a batch: a student's sets are checked one by one")
     if not proposals:
@@ -104,13 +109,16 @@ def contexts(
     ):
         taught.setdefault(class_id, {})[kp_id] = taught_on
     window = max(policy.repeat_days for policy in policies.values())
-    recent = _recently_set(conn, proposals, students, ids, nights, window, policies)
+    recent = _recently_set(conn, proposals, students, ids, nights, window, policies, ignore)
     open_errors: dict[str, set[str]] = {s: set() for s in students}
     evenings = {p.student_id: evening_at(p.night, student_rows[p.student_id].timezone) for p in proposals}
     for entry in open_entries(conn, evenings, item_ids=ids):  # the only items a set may call reviews
         open_errors[entry.student_id].add(entry.item_id)
     views = evening_views(
-        conn, {p.student_id: p.night for p in proposals}, exclude={p.student_id: p.plan_id for p in proposals}
+        conn,
+        {p.student_id: p.night for p in proposals},
+        exclude={p.student_id: p.plan_id for p in proposals},
+        ignore=ignore,
     )
     exempt = {
         (sid, night)
@@ -120,7 +128,7 @@ def contexts(
             )
         )
     }
-    tonight = _tonight(conn, proposals, students, nights)
+    tonight = _tonight(conn, proposals, students, nights, ignore)
     out = []
     for proposal, spec in zip(proposals, specs, strict=True):
         sid = proposal.student_id
@@ -200,6 +208,7 @@ def _recently_set(
     nights: Sequence[date],
     window: int,
     policies: dict[str, Policy],
+    ignore: Collection[str],
 ) -> dict[str, dict[str, date]]:
     """student -> item of their set -> the nearest night, before or after, within the repeat window
     that it was set for (or done by) them, other than by this very plan."""
@@ -230,7 +239,7 @@ def _recently_set(
         for sid, item_id, night, plan_id in conn.execute(query):
             proposal = by_student[sid]
             days = abs((night - proposal.night).days)
-            if plan_id == proposal.plan_id or item_id not in wanted[sid]:
+            if plan_id == proposal.plan_id or plan_id in ignore or item_id not in wanted[sid]:
                 continue
             if days > policies[sid].repeat_days:
                 continue
@@ -241,7 +250,11 @@ def _recently_set(
 
 
 def _tonight(
-    conn: Connection, proposals: Sequence[Proposal], students: Sequence[str], nights: Sequence[date]
+    conn: Connection,
+    proposals: Sequence[Proposal],
+    students: Sequence[str],
+    nights: Sequence[date],
+    ignore: Collection[str],
 ) -> dict[str, tuple[tuple[str, str | None, tuple[str, ...]], ...]]:
     """Per student, items other plans already set for them tonight, with their group and points."""
     by_student = {p.student_id: p for p in proposals}
@@ -263,7 +276,9 @@ def _tonight(
                 t.plans.c.status.in_(SETS_ITEMS),
             )
         )
-        if r.night == by_student[r.student_id].night and r.plan_id != by_student[r.student_id].plan_id
+        if r.night == by_student[r.student_id].night
+        and r.plan_id != by_student[r.student_id].plan_id
+        and r.plan_id not in ignore
     ]
     points = _points(conn, sorted({r.item_id for r in rows}))
     out: dict[str, list[tuple[str, str | None, tuple[str, ...]]]] = {s: [] for s in students}
@@ -363,6 +378,25 @@ def submit_many(
     for k, refusal in zip(passed, refusals, strict=True):
         outcomes[k] = Outcome([], reserved=True) if refusal is None else _refused(refusal)
     return outcomes
+
+
+def verify_many(
+    engine: Engine,
+    policy_of: PolicyOf,
+    proposals: Sequence[Proposal],
+    *,
+    specs: Sequence[EveningSpec],
+    ignore: Collection[str] = (),
+) -> list[list[Violation]]:
+    """The verifier's findings on each of sets of different students (a class's), their minutes the
+    service's model's already; nothing is reserved (the caller books the sets that pass, e.g. with
+    ledger.book_class). `ignore`: plans judged as if they were not there (drafts to be replaced)."""
+    for proposal in proposals:
+        if not proposal.items:
+            raise LedgerError("这套作业没有题目", "the set has no items")
+    with engine.connect() as conn:
+        found = contexts(conn, policy_of, proposals, specs, ignore)
+    return [verify(*ctx) for ctx in found]
 
 
 def _specs(conn: Connection, policy_of: PolicyOf, proposals: Sequence[Proposal]) -> list[EveningSpec]:

@@ -22,7 +22,7 @@ exemptions are service.policy.evenings.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
@@ -34,8 +34,8 @@ from sqlalchemy.exc import IntegrityError
 from service.policy.proposal import Proposal
 from service.store import tables as t
 from service.store.archive import archive_published_set
-from service.store.db import writing
-from service.store.queries import PlanStatus
+from service.store.db import hold_lock, writing
+from service.store.queries import SETS_ITEMS, PlanStatus
 
 DRAFT_HOLD = timedelta(minutes=30)
 DRAFT, PUBLISHED, DISCARDED = PlanStatus.DRAFT.value, PlanStatus.PUBLISHED.value, PlanStatus.DISCARDED.value
@@ -52,6 +52,18 @@ class LedgerError(ValueError):
 
 class OverBudget(LedgerError):
     """The reservation does not fit the evening or the subject's share: nothing was written."""
+
+
+class Taken(LedgerError):
+    """Students who were given a set of the subject for the night by someone else while this one
+    was being planned (a colleague, a second click, another replica): nothing was written."""
+
+    def __init__(self, students: Sequence[str]) -> None:
+        self.students = list(students)
+        super().__init__(
+            f"{len(self.students)} 名学生在生成期间已由别人布置了这门课今晚的作业",
+            f"{len(self.students)} students were given a set of this subject tonight by someone else meanwhile",
+        )
 
 
 @dataclass(frozen=True)
@@ -207,6 +219,87 @@ def reserve_many(
                 raise
             out.append(exc)
     return out
+
+
+def with_sets(
+    conn: Connection, students: Sequence[str], subject: str, night: date, *, ignore: Collection[str] = ()
+) -> list[str]:
+    """The given students who hold a live set (draft or handed out) of the subject on the night,
+    other than the plans in `ignore`."""
+    return sorted(
+        set(
+            conn.execute(
+                select(t.plans.c.student_id).where(
+                    t.plans.c.student_id.in_(list(students)),
+                    t.plans.c.subject == subject,
+                    t.plans.c.night == night,
+                    t.plans.c.status.in_(SETS_ITEMS),
+                    t.plans.c.plan_id.not_in(list(ignore)),
+                )
+            ).scalars()
+        )
+    )
+
+
+def book_class(
+    engine: Engine,
+    bookings: Sequence[tuple[Proposal, EveningSpec]],
+    *,
+    now: datetime,
+    lock: int,
+    replacing: Collection[str] = (),
+    keep_taken: bool = False,
+    hold: timedelta = DRAFT_HOLD,
+) -> list[str]:
+    """A class's sets of one subject and night booked in one transaction, all or nothing: the sets,
+    and the drafts they replace (`replacing`: discarded, their minutes released, in the same
+    transaction). The transaction first holds the class's planning lock (`lock`, see
+    service.store.db.hold_lock), then looks again at who has a live set of the subject that night:
+    a student given one by someone else since the caller looked is never given a second. Those
+    students are left out with `keep_taken` (the others booked); else Taken is raised and nothing
+    is written. A draft to replace that is no longer a draft (published or discarded meanwhile), a
+    set that no longer fits (OverBudget) or an item twice on one night (C4) also write nothing.
+    Returns the students left out."""
+    if len({p.student_id for p, _ in bookings}) != len(bookings):
+        raise ValueError("one set per student: a student's sets are booked one by one")
+    if len({(p.subject, p.night) for p, _ in bookings}) > 1:
+        raise ValueError("a class's sets are of one subject and one night")
+    together = [_Booking(p, spec, *_checked_minutes(p)) for p, spec in bookings]
+    if not together:
+        return []
+    first = together[0].proposal
+    try:
+        with writing(engine) as conn:
+            hold_lock(conn, lock)
+            students = [b.proposal.student_id for b in together]
+            taken = with_sets(conn, students, first.subject, first.night, ignore=replacing)
+            if taken and not keep_taken:
+                raise Taken(taken)
+            for plan_id in replacing:
+                claimed = conn.execute(
+                    update(t.plans)
+                    .where(t.plans.c.plan_id == plan_id, t.plans.c.status == DRAFT)
+                    .values(status=DISCARDED, expires_at=None)
+                )
+                if claimed.rowcount != 1:  # published or discarded meanwhile: it is someone else's now
+                    owner = conn.execute(select(t.plans.c.student_id).where(t.plans.c.plan_id == plan_id))
+                    raise Taken(list(owner.scalars()))
+                _release(conn, plan_id)
+            rest = [b for b in together if b.proposal.student_id not in taken]
+            if rest:
+                _book(conn, rest, now + hold, now)
+    except _NoRoom as full:
+        which = (
+            ("各科合计", "all subjects") if full.args[0] == "evening" else ("本科份额", "the subject's share")
+        )
+        raise OverBudget(
+            f"生成期间，有学生今晚的时间（{which[0]}）被别的作业占用了：什么都没有写入，请重新生成",
+            f"some student's evening ({which[1]}) was taken by other sets meanwhile: nothing was written; plan again",
+            "T5",
+        ) from None
+    except IntegrityError as exc:
+        raise _refused(exc, first.plan_id) from None
+    return taken
 
 
 def replace_draft(
@@ -385,10 +478,15 @@ def evening_view(
 
 
 def evening_views(
-    conn: Connection, evenings: Mapping[str, date], *, exclude: Mapping[str, str] | None = None
+    conn: Connection,
+    evenings: Mapping[str, date],
+    *,
+    exclude: Mapping[str, str] | None = None,
+    ignore: Collection[str] = (),
 ) -> dict[str, EveningView]:
     """evening_view() of several students' evenings (student -> night), with one query per table;
-    `exclude`: student -> a plan of theirs left out. A student whose evening is not open is absent."""
+    `exclude`: student -> a plan of theirs left out; `ignore`: plans left out whoever's they are
+    (drafts about to be replaced). A student whose evening is not open is absent."""
     if not evenings:
         return {}
     students, nights = sorted(evenings), sorted(set(evenings.values()))
@@ -420,7 +518,7 @@ def evening_views(
         .where(lines.student_id.in_(students), lines.night.in_(nights))
         .group_by(lines.student_id, lines.night, lines.subject, lines.plan_id)
     ):
-        if evenings[sid] == night and plan_id != exclude.get(sid):
+        if evenings[sid] == night and plan_id != exclude.get(sid) and plan_id not in ignore:
             held = reserved.setdefault(sid, {})
             held[subject] = held.get(subject, 0.0) + float(minutes)
     return {

@@ -145,6 +145,23 @@ def serialise(conn: Connection, key: int) -> None:
     # other databases are not supported; they run unlocked
 
 
+def lock_key(*parts: object) -> int:
+    """A lock's key (a signed 64-bit integer, as PostgreSQL's advisory locks take) naming `parts`,
+    e.g. a class, a subject and a night: the same parts give the same key in every process."""
+    import hashlib
+
+    digest = hashlib.blake2b("\x1f".join(str(p) for p in parts).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def hold_lock(conn: Connection, key: int) -> None:
+    """Inside a transaction begun by `writing`: hold the lock named `key` until it ends. PostgreSQL:
+    a transaction-level advisory lock (whoever asks second waits for the first to commit or roll
+    back); SQLite: nothing more to take, the transaction holds the database's one write lock."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
 def alembic_config(engine: Engine, connection: Connection | None = None) -> Config:
     """Alembic's configuration for this project's migrations on `engine`; with `connection`, the
     migrations run on that connection, inside its transaction (see migrations/env.py)."""

@@ -415,6 +415,22 @@ def status_name(lang: str, status: str) -> str:
     return en if lang == "en" else zh
 
 
+# The head teacher's evening (issue 17): which subjects have homework tonight, excused evenings.
+WORDS |= {
+    "homework_tonight": ("今晚有作业的学科：", "Subjects with homework tonight: "),
+    "no_homework_tonight": ("今晚还没有任何学科生成或发布作业。", "No subject has homework tonight yet."),
+    "handed_out_n": ("已发布 {n} 人", "handed out to {n}"),
+    "drafts_n": ("草稿 {n} 份未发布", "{n} drafts not published"),
+    "subject_parts": ("{subject}（{parts}）", "{subject} ({parts})"),
+    "part_sep": ("，", "; "),
+    "list_sep": ("、", ", "),
+    "excused_n": ("{n} 人今晚免写（不计时间）", "{n} excused tonight (no minutes counted)"),
+    "handed_out_subjects": ("已发布：", "Handed out: "),
+    "tonight_sets": ("今晚的作业", "Tonight's sets"),
+    "exempt_no_minutes": ("免写：今晚不计时间", "excused: no minutes counted tonight"),
+}
+
+
 # The district's (教育局) pages (issue 19).
 WORDS |= {
     "district_title": ("作业监测（教育局）", "Homework monitoring (district)"),

@@ -750,10 +750,9 @@ def evening_page(request: Request, class_id: str = "", night: str = "") -> Respo
     rows = []
     for s in found.students:
         cap = s.cap_minutes or 0.0
-        total = round(sum(s.reserved_minutes.values()), 1)
-        rows.append({"s": s, "cap": cap, "total": total, "bar": _bar(s.reserved_minutes, cap)})
+        rows.append({"s": s, "cap": cap, "bar": _bar(s.reserved_minutes, cap)})
     return _render(request, "evening.html", who=who, class_id=class_id, night=found.night, rows=rows,
-                   classes=sorted(who.classes))  # fmt: skip
+                   classes=sorted(who.classes), homework=found.homework, excused=found.excused)  # fmt: skip
 
 
 @router.get("/school/notice", response_class=HTMLResponse)

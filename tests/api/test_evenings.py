@@ -91,3 +91,26 @@ def test_tonight_with_now_lists_only_what_fits_before_bedtime(
     assert after["items"] == [] and after["left_out"] == len(whole["items"])
     for wrong in ("21:10", "5.0", "1700000000"):  # a time is written as a time, with its offset
         assert student.get(url, params={"night": str(NIGHT), "now": wrong}).status_code == 422
+
+
+def test_the_class_s_evening_says_which_subjects_have_homework_and_counts_no_excused_evening(
+    world: World, head_teacher: Caller, teacher: Caller, parent: Caller
+) -> None:
+    evening = head_teacher.get(f"/v1/classes/east-5-1/evenings/{NIGHT}").json()
+    assert evening["homework"] == [] and evening["excused"] == 0  # nothing yet: said so, not guessed
+    plan = teacher.post("/v1/classes/east-5-1/plans", json={"subject": "math", "night": str(NIGHT)}).json()
+    sets = {s["student_id"]: s for s in plan["students"] if s["status"] == "draft"}
+    r = parent.post(f"/v1/students/{world.student}/exemptions", json={"night": str(NIGHT), "note": "发烧"})
+    assert r.status_code == 201, r.text  # excused after the set was drafted and published
+    published = teacher.post("/v1/classes/east-5-1/publish", json={"subject": "math", "night": str(NIGHT)})
+    assert published.status_code == 200, published.text
+    evening = head_teacher.get(f"/v1/classes/east-5-1/evenings/{NIGHT}").json()
+    assert evening["excused"] == 1
+    assert evening["homework"] == [{"subject": "math", "handed_out": len(sets) - 1, "drafts": 0}]
+    rows = {s["student_id"]: s for s in evening["students"]}
+    mine = rows.pop(world.student)
+    assert mine["exempt"] and mine["typical_minutes"] == mine["bound_minutes"] == 0 and mine["subjects"] == []
+    for sid, row in rows.items():  # the plan's figures, unchanged, and the subject named
+        assert row["subjects"] == ["math"]
+        assert (row["typical_minutes"], row["bound_minutes"]) == (
+            sets[sid]["typical_minutes"], sets[sid]["conservative_minutes"])  # fmt: skip

@@ -91,3 +91,45 @@ def test_burden_compares_estimates_with_reported_time_and_flags_an_evening_over_
         evenings.burden(
             db=svc.engine, book=svc.book, class_id=CLASS, start=NIGHT, end=NIGHT + timedelta(days=400)
         )
+
+
+def test_the_head_teacher_s_evening_and_the_notice_show_the_sets_minutes_and_no_excused_evening(
+    svc: Services,
+) -> None:
+    """The class's evening and the weekly notice count the same minutes as the plan's answer and the
+    student's tonight (service.policy.minutes); an excused evening counts none and no subject; the
+    evening says which subjects have homework tonight, handed out or still drafts."""
+    out = plans.plan_class(db=svc.engine, model=svc.model(), book=svc.book, class_id=CLASS, subject="math",
+                           night=NIGHT, focus_kps=[], teacher_id="t-math", now=NOW)  # fmt: skip
+    sets = [s for s in out.students if s.plan_id]
+    assert len(sets) == 45
+    for s in sets[:40]:
+        assert s.plan_id is not None
+        plans.publish_plan(db=svc.engine, plan_id=s.plan_id, now=NOW)
+    excused = sets[0].student_id  # a published set, then the parent's excuse
+    evenings.excuse(db=svc.engine, student_id=excused, night=NIGHT, recorded_by="p-1", now=NOW, note="发烧")
+    evening = evenings.class_evening(db=svc.engine, book=svc.book, class_id=CLASS, night=NIGHT)
+    assert evening.excused == 1
+    assert [h.model_dump() for h in evening.homework] == [{"subject": "math", "handed_out": 39, "drafts": 5}]
+    rows = {s.student_id: s for s in evening.students}
+    mine = rows[excused]
+    assert mine.exempt and (mine.typical_minutes, mine.bound_minutes, mine.subjects) == (0.0, 0.0, [])
+    assert not mine.planned_minutes and not mine.reserved_minutes
+    for k, s in enumerate(sets[1:], start=1):
+        row = rows[s.student_id]
+        assert (row.typical_minutes, row.bound_minutes) == (s.typical_minutes, s.conservative_minutes)
+        assert (row.planned_minutes, row.reserved_minutes) == ({"math": s.typical_minutes},
+                                                               {"math": s.conservative_minutes})  # fmt: skip
+        assert row.subjects == (["math"] if k < 40 else [])  # a draft is not homework handed out
+        if k < 40:  # the student's own page says the same
+            tonight = evenings.tonight(db=svc.engine, book=svc.book, student=ref(svc.engine, s.student_id),
+                                       night=NIGHT)  # fmt: skip
+            assert (tonight.planned_minutes, tonight.bound_minutes) == (
+                row.typical_minutes,
+                row.bound_minutes,
+            )
+    notice = evenings.weekly_notice(db=svc.engine, book=svc.book, class_id=CLASS, week_of=NIGHT)
+    tuesday = next(d for d in notice.days if d.night == NIGHT)
+    handed_out = sum(s.typical_minutes for s in sets[1:40])  # published, not excused
+    assert tuesday.subjects == {"math": round(handed_out / 45, 1)}
+    assert tuesday.total_minutes == round(handed_out / 45, 1)
