@@ -223,10 +223,19 @@ def test_a_head_teacher_sees_the_evening_the_weekly_notice_and_the_burden_chart(
     expect(page.locator("table.sets caption")).to_contain_text("不含任何个人信息")
     for name in page.locator("th[scope=row]").all_inner_texts():
         assert re.match(r"^周. 2026-", name)  # days, never students
+    expect(page.locator("p.message", has_text="没有通过本系统布置")).to_have_count(0)  # this week has sets
     shot(page, site, "head-notice")
     accessible(page)
     pdf = page.pdf(format="A4")
     assert pdf.startswith(b"%PDF")
+    # a week with no sets handed out (the sample logs' October): says so, and where reported time is
+    page.goto(f"{site.base}/school/notice?class_id={CLASS}&week_of=2026-10-12")
+    empty = page.locator("p.message", has_text="这一周没有通过本系统布置")
+    expect(empty).to_be_visible()
+    expect(empty.get_by_role("link", name="作业负担监测")).to_have_attribute(
+        "href", f"/school/burden?class_id={CLASS}"
+    )
+    accessible(page)
 
     page.goto(f"{site.base}/school/burden?class_id={CLASS}&start=2026-11-09&end=2026-11-15")
     chart = page.locator("svg.chart")

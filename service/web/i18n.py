@@ -136,6 +136,11 @@ WORDS: dict[str, tuple[str, str]] = {
     "items_n": ("题数", "items"),
     "total": ("合计", "total"),
     "notice_note": ("公示全班平均作业量，不含任何个人信息。", "Class averages only; no individual data."),
+    "notice_empty": (
+        "这一周没有通过本系统布置（已发布）的作业，所以下表都是 0。家长报告的实际用时见“作业负担”图。",
+        "No homework was handed out through jianfu this week, so the table shows zeros. The time "
+        "families reported is in the burden chart.",
+    ),
     "burden": ("作业负担监测", "Homework burden"),
     "from": ("从", "From"),
     "to": ("到", "To"),
