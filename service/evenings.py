@@ -647,9 +647,13 @@ def weekly_notice(
             )
         )
     notice = Notice(
-        class_id=class_id, week_of=monday, days=days, cap_minutes=evening_cap(policy, grade, None)
+        class_id=class_id,
+        week_of=monday,
+        days=days,
+        cap_minutes=evening_cap(policy, grade, None),
+        sets_handed_out=len(rows),
     )
-    if any(d.total_minutes or d.items for d in days):  # a week with homework (not any date asked for)
+    if rows:  # a week with homework (not any date asked for; a small average can round to 0)
         _archive_quietly(db, kind=WEEKLY_NOTICE, topic=f"notice/{class_id}/{monday.isoformat()}",
                          public=notice.model_dump(mode="json"), now=now or datetime.now(UTC))  # fmt: skip
     return notice

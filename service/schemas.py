@@ -533,6 +533,9 @@ class Notice(BaseModel):
     week_of: date
     days: list[NoticeDay]
     cap_minutes: float
+    sets_handed_out: int = Field(
+        0, description="sets handed out to the class that week (excused evenings' left out)"
+    )
     note: str = (
         "班级作业总量公示：只含全班平均，不含任何学生个人信息 / class totals only, no individual data (R3)"
     )

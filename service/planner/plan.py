@@ -135,7 +135,10 @@ def plan_class(
     tonight stay as they are).
 
     The class's sets are booked in one transaction (ledger.book_class), all or nothing, under the
-    class's planning lock for the subject and night, which looks again at who has a set: a student
+    class's planning lock for the night (every subject: two subjects' bookings touch the same
+    students' evening rows, and replaced drafts are released before the new sets are booked, so two
+    such transactions of one class could otherwise lock rows in opposite orders and deadlock on
+    PostgreSQL), which looks again at who has a set of the subject: a student
     given one by someone else meanwhile never gets a second (with `keep_taken` they are listed as
     "kept", else ledger.Taken is raised and nothing is written). `replacing`: student -> their
     drafts to replace; they are planned as if those drafts were not there (their minutes free, their
@@ -304,7 +307,7 @@ def _gate(
         try:
             taken = book_class(
                 engine, [(proposal, specs[proposal.student_id]) for _, proposal in passed.values()],
-                now=booking.now, lock=lock_key("plan", facts.class_id, facts.subject, facts.night),
+                now=booking.now, lock=lock_key("plan", facts.class_id, facts.night),
                 replacing=replaced, keep_taken=booking.keep_taken,
             )  # fmt: skip
         except OverBudget:

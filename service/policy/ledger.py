@@ -275,16 +275,22 @@ def book_class(
             taken = with_sets(conn, students, first.subject, first.night, ignore=replacing)
             if taken and not keep_taken:
                 raise Taken(taken)
-            for plan_id in replacing:
+            for plan_id in sorted(replacing):
                 claimed = conn.execute(
                     update(t.plans)
                     .where(t.plans.c.plan_id == plan_id, t.plans.c.status == DRAFT)
                     .values(status=DISCARDED, expires_at=None)
                 )
-                if claimed.rowcount != 1:  # published or discarded meanwhile: it is someone else's now
-                    owner = conn.execute(select(t.plans.c.student_id).where(t.plans.c.plan_id == plan_id))
-                    raise Taken(list(owner.scalars()))
-                _release(conn, plan_id)
+                if claimed.rowcount == 1:
+                    _release(conn, plan_id)
+                    continue
+                now_is = conn.execute(
+                    select(t.plans.c.student_id, t.plans.c.status).where(t.plans.c.plan_id == plan_id)
+                ).first()
+                if now_is is not None and now_is.status != DISCARDED:  # published meanwhile: someone else's
+                    raise Taken([now_is.student_id])
+                # discarded meanwhile (its hold ran out and expire_drafts released it) or gone: its
+                # minutes are free already, and no one else has a set (with_sets above)
             rest = [b for b in together if b.proposal.student_id not in taken]
             if rest:
                 _book(conn, rest, now + hold, now)

@@ -135,12 +135,16 @@ def _scanned_jpeg(page: Any, dpi: int) -> np.ndarray | None:
         or meta.bits_per_pixel not in (8, 24)
     ):
         return None
-    grey = cv2.imdecode(np.frombuffer(bytes(image.get_data()), np.uint8), cv2.IMREAD_GRAYSCALE)
-    if grey is None:
+    # EXIF orientation ignored, as pdfium draws the image (OpenCV would otherwise turn it)
+    flags = cv2.IMREAD_GRAYSCALE | cv2.IMREAD_IGNORE_ORIENTATION
+    grey = cv2.imdecode(np.frombuffer(bytes(image.get_data()), np.uint8), flags)
+    if grey is None or (grey.shape[1], grey.shape[0]) != (meta.width, meta.height):
         return None
     size = (round(width / 72 * dpi), round(height / 72 * dpi))  # as rendering gives it
     if grey.shape[1] > size[0] * 1.05:
         grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+    elif grey.shape[1] < size[0] * 0.95:
+        return None  # fewer pixels than wanted: rendering scales it up, as the reader expects
     return np.asarray(grey)
 
 

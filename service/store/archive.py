@@ -29,7 +29,7 @@ read before the deletion and archived after it).
 
 **Appending** reads the head (the highest `seq`) and inserts `seq + 1` with the head's hash, in the
 caller's transaction (so the entry commits or rolls back with the thing archived). Appends take
-turns: on PostgreSQL each takes the archive's advisory lock (service.store.db.serialise, held to the
+turns: on PostgreSQL each takes the archive's advisory lock (service.store.db.hold_lock, held to the
 end of its transaction) before it reads the head, so the next appender reads the head only after the
 previous one committed or rolled back; on SQLite every writer holds the database's one write lock
 (`BEGIN IMMEDIATE`, service.store.db.writing). `seq` is the key and `prev_hash` is unique, so even a
@@ -57,7 +57,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from service.store import tables as t
-from service.store.db import serialise
+from service.store.db import hold_lock
 
 GENESIS = "0" * 64  # the hash "before" the first entry
 SALT_BYTES = 32
@@ -139,8 +139,7 @@ def append(
     salts = [os.urandom(SALT_BYTES).hex() for _ in parts]
     commitments = canonical([commitment(s, b) for s, b in zip(salts, bodies, strict=True)])
     recorded_at = now.astimezone(UTC).isoformat(timespec="microseconds")
-    if conn.dialect.name != "sqlite":  # SQLite: this transaction already holds the one write lock
-        serialise(conn, ARCHIVE_LOCK_KEY)
+    hold_lock(conn, ARCHIVE_LOCK_KEY)  # PostgreSQL; on SQLite the transaction holds the one write lock
     seq, prev = _head(conn)
     seq += 1
     digest = entry_hash(seq=seq, kind=kind, topic=topic, recorded_at=recorded_at, public=public_text,
